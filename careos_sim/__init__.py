@@ -1,0 +1,17 @@
+"""careos-sim: discrete-event simulation of hospital care systems.
+
+    >>> import careos_sim
+    >>> scenario = careos_sim.load_scenario("scenarios/default.yaml", overrides={"run.horizon_days": 28})
+    >>> result = careos_sim.run(scenario, replications=2, seed=1)
+    >>> result.summary  # a pandas DataFrame: metric, mean, ci_low, ci_high, unit, direction
+"""
+
+from careos_sim.experiment import RunResult, run
+from careos_sim.loader import InputError, InputIssue, load_scenario
+from careos_sim.scenario import Scenario
+from careos_sim.unit import run_replication
+
+__version__ = "0.1.0"
+
+__all__ = ["InputError", "InputIssue", "RunResult", "Scenario", "load_scenario", "run", "run_replication",
+           "__version__"]

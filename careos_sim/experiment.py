@@ -1,0 +1,148 @@
+"""Replications: run them (in one process or many), summarise them with confidence intervals.
+
+Replication ``r`` of a run with seed ``s`` draws from streams keyed by ``(s, r, name)``, so the
+numbers depend only on (scenario, seed, replication), never on the number of workers or the
+order replications finish in. Parallelism is an executor passed in, or a process pool made
+for the call.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from careos_sim.metrics import ALL, BY_NAME
+from careos_sim.scenario import Scenario
+from careos_sim.unit import ReplicationResult, run_replication
+
+__all__ = ["RunResult", "run", "summarise", "mean_ci", "with_run_settings"]
+
+ProgressFn = Callable[[int], None]
+
+
+def mean_ci(values: Iterable[float], level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided Student-t confidence interval; NaN bounds with fewer than two values."""
+    x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if x.size < 2:
+        return mean, math.nan, math.nan
+    sem = float(x.std(ddof=1)) / math.sqrt(x.size)
+    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1)) * sem
+    return mean, mean - half, mean + half
+
+
+def summarise(replications: pd.DataFrame) -> pd.DataFrame:
+    """One row per metric: mean, 95% CI, standard deviation, n, unit, direction, formula."""
+    rows = []
+    for metric in ALL:
+        values = replications[metric.name].to_numpy(dtype=float)
+        mean, lo, hi = mean_ci(values)
+        finite = values[~np.isnan(values)]
+        rows.append({
+            "metric": metric.name,
+            "mean": mean,
+            "ci_low": lo,
+            "ci_high": hi,
+            "std": float(finite.std(ddof=1)) if finite.size > 1 else math.nan,
+            "n": int(finite.size),
+            "unit": metric.unit,
+            "direction": metric.direction,
+            "formula": metric.formula,
+        })
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class RunResult:
+    """Replications of one scenario: a row per replication, the summary, and weekly series."""
+
+    scenario: Scenario
+    seed: int
+    replications: pd.DataFrame
+    summary: pd.DataFrame
+    weekly: pd.DataFrame
+    events: dict[int, pd.DataFrame] = field(default_factory=dict)
+
+    def metric(self, name: str) -> dict[str, float]:
+        """Mean and interval of one metric."""
+        BY_NAME[name]  # a KeyError names an unknown metric
+        row = self.summary.set_index("metric").loc[name]
+        return {"mean": row["mean"], "ci_low": row["ci_low"], "ci_high": row["ci_high"]}
+
+
+def with_run_settings(scenario: Scenario, replications: int | None = None, seed: int | None = None,
+                      horizon_days: float | None = None) -> Scenario:
+    """The scenario with its ``run`` block updated by any of the given settings (validated)."""
+    updates = {k: v for k, v in {"replications": replications, "seed": seed, "horizon_days": horizon_days}.items()
+               if v is not None}
+    if not updates:
+        return scenario
+    data = scenario.model_dump()
+    data["run"].update(updates)
+    return Scenario.model_validate(data)
+
+
+def _one(args: tuple[Scenario, int, int, bool]) -> ReplicationResult:
+    return run_replication(*args)
+
+
+def run(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    horizon_days: float | None = None,
+    workers: int | None = 1,
+    executor: Executor | None = None,
+    progress: ProgressFn | None = None,
+    event_log: bool = False,
+) -> RunResult:
+    """Run replications of ``scenario`` and summarise them.
+
+    ``replications``, ``seed`` and ``horizon_days`` default to the scenario's ``run`` block.
+    ``workers`` > 1 (or None, for every core) runs replications in a process pool; an
+    ``executor`` may be passed instead. ``progress`` is called with 1 as each replication ends.
+    """
+    scenario = with_run_settings(scenario, replications, seed, horizon_days)
+    n, root = scenario.run.replications, scenario.run.seed
+    jobs = [(scenario, root, r, event_log) for r in range(n)]
+    results = list(_map(jobs, workers, executor, progress))
+    return _collect(scenario, root, results)
+
+
+def _map(jobs: list, workers: int | None, executor: Executor | None, progress: ProgressFn | None):
+    done = progress or (lambda _: None)
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if executor is None and (workers <= 1 or len(jobs) <= 1):
+        for job in jobs:
+            result = _one(job)
+            done(1)
+            yield result
+        return
+    own = executor is None
+    pool = executor or ProcessPoolExecutor(max_workers=min(workers, len(jobs)))
+    try:
+        futures = {pool.submit(_one, job): i for i, job in enumerate(jobs)}
+        results: list[ReplicationResult | None] = [None] * len(jobs)
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            done(1)
+        yield from results
+    finally:
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(scenario: Scenario, seed: int, results: list[ReplicationResult]) -> RunResult:
+    reps = pd.DataFrame([{"replication": r.replication, "seed": r.seed, **r.metrics} for r in results])
+    weekly = pd.DataFrame([{"replication": r.replication, **row} for r in results for row in r.weekly])
+    events = {r.replication: r.events_frame() for r in results if r.events is not None}
+    return RunResult(scenario, seed, reps, summarise(reps), weekly, events)

@@ -1,0 +1,361 @@
+"""Read scenario files: YAML (``safe_load``), ``extends``, ``--set`` overrides, validation.
+
+Every problem becomes an :class:`InputIssue` that names the file, the line where the value
+stands (or where it is missing), the dotted path, the rule and the value::
+
+    scenarios/x.yaml:14: staff.nurses.ratio.day: must be > 0 (got 0)
+
+:class:`InputError` carries one or more issues; the command line prints them on stderr and
+exits with status 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from careos_sim.scenario import Scenario
+
+__all__ = [
+    "InputIssue", "InputError", "load_scenario", "load_document", "parse_set", "overrides_from",
+    "apply_overrides", "validate_model", "scenario_json_schema",
+]
+
+M = TypeVar("M", bound=BaseModel)
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class InputIssue:
+    """One problem with user input, located as precisely as the input allows."""
+
+    source: str  # a file name, or "--set"
+    line: int | None
+    path: str  # dotted path of the value, or "<file>" for problems with the file itself
+    message: str
+    value: Any = None
+    has_value: bool = True
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line is not None else self.source
+        got = f" (got {_show(self.value)})" if self.has_value else ""
+        return f"{where}: {self.path}: {self.message}{got}"
+
+
+class InputError(Exception):
+    """Bad user input: one or more :class:`InputIssue`."""
+
+    def __init__(self, issues: Iterable[InputIssue]):
+        self.issues = tuple(issues)
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def dotted(path: Iterable[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<document>"
+
+
+# --------------------------------------------------------------------------- documents
+
+
+@dataclass
+class Document:
+    """A YAML mapping with, for each dotted path, where it came from: (source, line)."""
+
+    data: dict[str, Any]
+    where: dict[Path_, tuple[str, int]]
+    source: str
+    line_of_root: int = 1
+
+    def locate(self, path: Path_) -> tuple[str, int | None]:
+        """The source and line of ``path``, or of its nearest located ancestor."""
+        for n in range(len(path), -1, -1):
+            hit = self.where.get(tuple(path[:n]))
+            if hit is not None:
+                return hit
+        return self.source, self.line_of_root
+
+
+def _node_lines(node: yaml.Node, source: str, prefix: Path_, out: dict[Path_, tuple[str, int]]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            path = (*prefix, key)
+            # Point at the value where it sits on the key's line, else at the key.
+            out[path] = (source, key_node.start_mark.line + 1)
+            _node_lines(value_node, source, path, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            path = (*prefix, i)
+            out[path] = (source, item.start_mark.line + 1)
+            _node_lines(item, source, path, out)
+
+
+def _parse_yaml(path: Path, shown: str) -> Document:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError([InputIssue(shown, None, "<file>", "file not found", has_value=False)]) from None
+    except IsADirectoryError:
+        raise InputError([InputIssue(shown, None, "<file>", "is a directory, not a scenario file", has_value=False)]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([InputIssue(shown, None, "<file>", f"cannot be read: {exc}", has_value=False)]) from None
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise InputError([InputIssue(shown, line, "<document>", f"malformed YAML: {problem}", has_value=False)]) from None
+    except yaml.YAMLError as exc:
+        raise InputError([InputIssue(shown, None, "<document>", f"malformed YAML: {exc}", has_value=False)]) from None
+    if data is None:
+        raise InputError([InputIssue(shown, 1, "<document>", "file is empty; expected a mapping of scenario keys",
+                                     has_value=False)])
+    if not isinstance(data, dict):
+        raise InputError([InputIssue(shown, 1, "<document>", "must be a mapping of scenario keys", data)])
+    where: dict[Path_, tuple[str, int]] = {}
+    _node_lines(root, shown, (), where)
+    return Document(data, where, shown)
+
+
+def _merge(base: Document, over: Document) -> Document:
+    """Deep-merge ``over`` onto ``base``: mappings merge, anything else is replaced."""
+    where = dict(base.where)
+
+    def merge(a: Any, b: Any, prefix: Path_) -> Any:
+        if isinstance(a, dict) and isinstance(b, dict):
+            out = dict(a)
+            for key, value in b.items():
+                out[key] = merge(a.get(key), value, (*prefix, key)) if key in a else value
+            return out
+        # b replaces a: forget everything located below a
+        for p in [p for p in where if p[: len(prefix)] == prefix and len(p) > len(prefix)]:
+            del where[p]
+        return b
+
+    data = merge(base.data, over.data, ())
+    where.update(over.where)
+    return Document(data, where, over.source)
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
+    """Read a YAML file and resolve ``extends`` (relative to the file), recursively."""
+    path = Path(path)
+    resolved = path.resolve()
+    shown = _shown_path(path) if not _chain else _shown_path(resolved)
+    doc = _parse_yaml(path, shown)
+    parent = doc.data.pop("extends", None)
+    if parent is None:
+        return doc
+    line = doc.where.get(("extends",), (shown, 1))[1]
+    if not isinstance(parent, str) or not parent.strip():
+        raise InputError([InputIssue(shown, line, "extends", "must be a path to a scenario file", parent)])
+    parent_path = (resolved.parent / parent).resolve()
+    chain = (*_chain, resolved)
+    if parent_path in chain:
+        cycle = " -> ".join(_shown_path(p) for p in (*chain, parent_path))
+        raise InputError([InputIssue(shown, line, "extends", f"circular extends: {cycle}", parent)])
+    if not parent_path.is_file():
+        raise InputError([InputIssue(shown, line, "extends", f"file not found: {_shown_path(parent_path)}", parent)])
+    base = load_document(parent_path, chain)
+    doc.where = {p: w for p, w in doc.where.items() if p and p[0] != "extends"}
+    return _merge(base, doc)
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def parse_set(item: str) -> tuple[Path_, Any]:
+    """Parse one ``dotted.path=VALUE``; the value is read as YAML (``0.5``, ``true``, ``[1, 2]``)."""
+    issue = lambda msg, value=item: InputError([InputIssue("--set", None, key or "<set>", msg, value)])  # noqa: E731
+    key, sep, raw = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise issue("expected dotted.path=VALUE")
+    parts = key.split(".")
+    if any(not p for p in parts):
+        raise issue("empty component in dotted path")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        raise issue("value is not valid YAML", raw) from None
+    return tuple(parts), value
+
+
+Override = tuple[Path_, Any, str]  # (path, value, label shown in errors)
+
+
+def overrides_from(overrides: Mapping[str, Any] | Iterable[str] | None) -> list[Override]:
+    """Normalise overrides given as a mapping ``{"unit.beds": 20}`` or strings ``["unit.beds=20"]``."""
+    if not overrides:
+        return []
+    if isinstance(overrides, Mapping):
+        return [(tuple(str(k).split(".")), v, f"--set {k}={v}") for k, v in overrides.items()]
+    return [(*parse_set(s), f"--set {s}") for s in overrides]
+
+
+def apply_overrides(doc: Document, items: Iterable[Override]) -> Document:
+    """Set each dotted path to its value; later validation locates errors at the label."""
+    data = doc.data
+    where = dict(doc.where)
+    for path, value, label in items:
+        node = data
+        for i, part in enumerate(path[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = {}
+                node[part] = child
+            elif not isinstance(child, dict):
+                raise InputError([InputIssue(label, None, dotted(path[: i + 1]),
+                                             f"is not a mapping, cannot set {dotted(path)}", child)])
+            node = child
+        node[path[-1]] = value
+        where = {p: w for p, w in where.items() if p[: len(path)] != path}
+        where[path] = (label, None)  # type: ignore[assignment]
+    return Document(data, where, doc.source)
+
+
+# --------------------------------------------------------------------------- validation
+
+_MESSAGES = {
+    "greater_than": "must be > {gt}",
+    "greater_than_equal": "must be >= {ge}",
+    "less_than": "must be < {lt}",
+    "less_than_equal": "must be <= {le}",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be a string",
+    "dict_type": "must be a mapping",
+    "model_type": "must be a mapping",
+    "model_attributes_type": "must be a mapping",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+    "too_short": "must have at least {min_length} items",
+    "too_long": "must have at most {max_length} items",
+    "finite_number": "must be a finite number",
+    "missing": "required key is missing",
+}
+
+
+def _message(err: Mapping[str, Any], model: type[BaseModel], loc: Path_) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        known = _known_keys(model, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else (f"; known keys: {', '.join(known)}" if known else "")
+        return f"unknown key{hint}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected', '')}"
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    template = _MESSAGES.get(kind)
+    if template:
+        try:
+            return template.format(**ctx)
+        except (KeyError, IndexError):
+            pass
+    return err["msg"][0].lower() + err["msg"][1:]
+
+
+def _known_keys(model: type[BaseModel], loc: Path_) -> list[str]:
+    cls: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(cls, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        cls = field.annotation
+    return sorted(getattr(cls, "model_fields", {}))
+
+
+def _value_at(data: Any, loc: Path_) -> tuple[bool, Any]:
+    node = data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False, None
+    return True, node
+
+
+def validate_model(model: type[M], doc: Document) -> M:
+    """Validate ``doc`` against ``model``; convert every error to a located :class:`InputIssue`."""
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors(include_url=False):
+            loc: Path_ = tuple(err["loc"])
+            source, line = doc.locate(loc)
+            present, value = _value_at(doc.data, loc)
+            if err["type"] == "missing":
+                present = False
+            elif not present:
+                value, present = err.get("input"), True
+            issues.append(InputIssue(source, line, dotted(loc), _message(err, model, loc), value, present))
+        raise InputError(issues) from None
+
+
+def load_scenario(
+    path: str | Path,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    *,
+    extra: Iterable[Override] = (),
+) -> Scenario:
+    """Load, merge and validate a scenario file.
+
+    ``overrides`` are applied after ``extends`` and validated exactly like the file: either a
+    mapping ``{"unit.beds": 20}`` or strings ``["unit.beds=20"]`` as given to ``--set``.
+    ``extra`` takes (path, value, label) triples, for command-line options such as
+    ``--horizon-days`` that set a scenario value. Raises :class:`InputError` for any problem.
+    """
+    doc = load_document(path)
+    items = [*overrides_from(overrides), *extra]
+    if items:
+        doc = apply_overrides(doc, items)
+    return validate_model(Scenario, doc)
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """JSON Schema of scenario files (the model's schema plus ``extends``)."""
+    schema = Scenario.model_json_schema()
+    schema["properties"] = {
+        "extends": {"type": "string", "description": "Path (relative to this file) of a scenario to start from."},
+        **schema["properties"],
+    }
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "careos-sim scenario"
+    return schema

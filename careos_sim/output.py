@@ -1,0 +1,146 @@
+"""Writing results: the JSON summary document, and a results folder written atomically.
+
+Files are first written to a temporary folder beside the target, then each is moved into
+place with an atomic rename, the manifest last: an interrupted or failed run leaves either
+the previous complete file or the new complete file, never half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import yaml
+
+from careos_sim.experiment import RunResult
+from careos_sim.metrics import DIAGNOSTICS, METRICS
+
+__all__ = ["summary_document", "write_run", "atomic_folder", "json_safe", "package_version"]
+
+
+def package_version() -> str:
+    from careos_sim import __version__
+
+    return __version__
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON types; NaN and infinities become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item"):
+        return json_safe(value.item())
+    return value
+
+
+def summary_document(result: RunResult, scenario_label: str) -> dict[str, Any]:
+    """The ``--json`` document: scenario, replications, seed, horizon and every metric."""
+    rows = result.summary.set_index("metric")
+
+    def block(metrics):
+        return {
+            m.name: {
+                "mean": rows.at[m.name, "mean"],
+                "ci_low": rows.at[m.name, "ci_low"],
+                "ci_high": rows.at[m.name, "ci_high"],
+                "unit": m.unit,
+                **({"direction": m.direction} if m.direction else {}),
+            }
+            for m in metrics
+        }
+
+    run = result.scenario.run
+    return json_safe({
+        "scenario": scenario_label,
+        "replications": run.replications,
+        "seed": result.seed,
+        "horizon_days": run.horizon_days,
+        "warmup_days": run.warmup_days,
+        "metrics": block(METRICS),
+        "diagnostics": block(DIAGNOSTICS),
+    })
+
+
+def git_commit(path: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+class atomic_folder:
+    """Context manager: yields a temporary folder; on success moves its files into ``target``."""
+
+    def __init__(self, target: str | Path, last: str = "manifest.json"):
+        self.target = Path(target)
+        self.last = last
+
+    def __enter__(self) -> Path:
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-", dir=self.target.parent))
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.target.mkdir(parents=True, exist_ok=True)
+                names = sorted(p.name for p in self.tmp.iterdir())
+                names.sort(key=lambda n: n == self.last)
+                for name in names:
+                    dest = self.target / name
+                    if dest.is_dir() and not dest.is_symlink():
+                        shutil.rmtree(dest)
+                    os.replace(self.tmp / name, dest)
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def write_run(result: RunResult, out: str | Path, scenario_label: str, command: list[str],
+              scenario_files: list[Path] | None = None, extra: Callable[[Path], None] | None = None) -> Path:
+    """Write a run's results to ``out`` atomically; returns the folder."""
+    out = Path(out)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with atomic_folder(out) as tmp:
+        result.replications.to_parquet(tmp / "replications.parquet", index=False)
+        result.weekly.to_parquet(tmp / "weekly.parquet", index=False)
+        result.summary.to_csv(tmp / "summary.csv", index=False)
+        (tmp / "summary.json").write_text(json.dumps(summary_document(result, scenario_label), indent=2) + "\n")
+        (tmp / "scenario.yaml").write_text(yaml.safe_dump(result.scenario.model_dump(mode="json"), sort_keys=False))
+        for rep, frame in result.events.items():
+            frame.to_parquet(tmp / f"events-{rep:04d}.parquet", index=False)
+        if extra is not None:
+            extra(tmp)
+        files = {}
+        for f in scenario_files or []:
+            files[str(f)] = hashlib.sha256(Path(f).read_bytes()).hexdigest()
+        manifest = {
+            "kind": "run",
+            "scenario": scenario_label,
+            "scenario_files_sha256": files,
+            "resolved_scenario_sha256": hashlib.sha256((tmp / "scenario.yaml").read_bytes()).hexdigest(),
+            "package_version": package_version(),
+            "git_commit": git_commit(Path(__file__).parent),
+            "seed": result.seed,
+            "replications": result.scenario.run.replications,
+            "horizon_days": result.scenario.run.horizon_days,
+            "warmup_days": result.scenario.run.warmup_days,
+            "command": command,
+            "written_at": started,
+            "pandas": pd.__version__,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return out

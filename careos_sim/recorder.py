@@ -1,0 +1,242 @@
+"""Facts the model emits, accumulated per period, in memory that does not grow with the horizon.
+
+The model calls the :class:`Recorder` when something happens (a task is queued, started,
+missed; a patient is admitted; a nurse comes on duty). The recorder keeps running totals and
+time-weighted levels for the current period. Periods are weeks counted from the end of the
+warm-up (warm-up weeks have negative indices); at each boundary the period is frozen into a
+:class:`Facts` snapshot. Metrics (``metrics.py``) are pure functions of facts, so the same
+definition gives the horizon total and every week of the time series.
+
+Only the weekly snapshots are kept (a few hundred numbers a week); an event log is kept
+only when asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from careos_sim.scenario import SCHEDULED_TASK_TYPES, TASK_TYPES
+
+__all__ = ["Facts", "Recorder", "Level", "LATENESS_BINS", "GROUPS"]
+
+#: Lateness histogram: one-minute bins from 0 to 1439 minutes, the last bin holds the rest.
+LATENESS_BINS = 1441
+#: Patient groups for equity: index 0 = other patients, 1 = limited English proficiency.
+GROUPS = ("other", "lep")
+N_TYPES = len(TASK_TYPES)
+SCHEDULED = frozenset(TASK_TYPES.index(t) for t in SCHEDULED_TASK_TYPES)
+
+_SCALARS = (
+    "minutes",  # length of the period
+    "patient_minutes",  # integral of the census
+    "pending_area",  # integral of the number of queued tasks
+    "busy_area",  # integral of the number of nurses working on a task or handoff
+    "on_duty_area",  # integral of the number of nurses on duty
+    "handoff_minutes",
+    "overtime_minutes",
+    "nurse_shifts",
+    "short_shifts",
+    "admission_requests",
+    "admissions",
+    "diversions",
+    "boarding_minutes",
+    "discharges",
+    "los_minutes",
+    "discharge_delay_minutes",
+    "tasks_entered",
+    "tasks_left",
+    "sojourn_minutes",
+)
+_BY_TYPE = ("started", "missed", "cancelled", "work_minutes")
+_BY_GROUP = ("cl_n", "cl_wait_sum", "cl_over10", "required", "missed_g")
+
+
+@dataclass
+class Facts:
+    """Totals over one period (or a sum of periods). Arrays are indexed by task type or group."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "values" or name.startswith("__"):  # not set yet (unpickling, copying)
+            raise AttributeError(name)
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __add__(self, other: "Facts") -> "Facts":
+        if not self.values:
+            return Facts({k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in other.values.items()})
+        return Facts({k: self.values[k] + other.values[k] for k in self.values})
+
+    @classmethod
+    def zero(cls) -> "Facts":
+        vals: dict[str, Any] = {k: 0.0 for k in _SCALARS}
+        vals.update({k: np.zeros(N_TYPES) for k in _BY_TYPE})
+        vals.update({k: np.zeros(len(GROUPS)) for k in _BY_GROUP})
+        vals["lateness_hist"] = np.zeros(LATENESS_BINS)
+        return cls(vals)
+
+
+class Level:
+    """A time-weighted level (census, queue length, nurses busy): its integral over a period."""
+
+    __slots__ = ("level", "last", "area")
+
+    def __init__(self, now: float = 0.0):
+        self.level = 0
+        self.last = now
+        self.area = 0.0
+
+    def change(self, now: float, delta: int) -> None:
+        self.area += self.level * (now - self.last)
+        self.last = now
+        self.level += delta
+
+    def close(self, now: float) -> float:
+        """Integral since the last close, up to ``now``; starts the next period."""
+        area = self.area + self.level * (now - self.last)
+        self.area = 0.0
+        self.last = now
+        return area
+
+
+class Recorder:
+    """Accumulates facts for the current period; the model calls it, metrics read its output."""
+
+    def __init__(self, warmup: float, event_log: bool = False):
+        self.warmup = warmup
+        self.census = Level()
+        self.pending = Level()
+        self.busy = Level()
+        self.on_duty = Level()
+        self.periods: list[tuple[int, float, Facts]] = []  # (week index, start minute, facts)
+        self.events: list[tuple] | None = [] if event_log else None
+        self._start = 0.0
+        self._reset()
+
+    # ------------------------------------------------------------------ periods
+    def _reset(self) -> None:
+        for k in _SCALARS:
+            setattr(self, k, 0.0)
+        for k in _BY_TYPE:
+            setattr(self, k, [0.0] * N_TYPES)
+        for k in _BY_GROUP:
+            setattr(self, k, [0.0, 0.0])
+        self.lateness_hist = [0] * LATENESS_BINS
+
+    def week_of(self, t: float) -> int:
+        return int(np.floor((t - self.warmup) / 10080.0))
+
+    def close_period(self, now: float) -> None:
+        """Freeze the facts since the last boundary (if any time passed) and start a new period."""
+        if now <= self._start:
+            return
+        vals: dict[str, Any] = {k: float(getattr(self, k)) for k in _SCALARS}
+        vals["minutes"] = now - self._start
+        vals["patient_minutes"] = self.census.close(now)
+        vals["pending_area"] = self.pending.close(now)
+        vals["busy_area"] = self.busy.close(now)
+        vals["on_duty_area"] = self.on_duty.close(now)
+        for k in (*_BY_TYPE, *_BY_GROUP):
+            vals[k] = np.asarray(getattr(self, k), dtype=float)
+        vals["lateness_hist"] = np.asarray(self.lateness_hist, dtype=float)
+        self.periods.append((self.week_of(self._start), self._start, Facts(vals)))
+        self._start = now
+        self._reset()
+
+    def total(self) -> Facts:
+        """Sum of every period after the warm-up."""
+        out = Facts()
+        for week, _, facts in self.periods:
+            if week >= 0:
+                out = out + facts
+        return out if out.values else Facts.zero()
+
+    def weekly(self) -> list[tuple[int, float, Facts]]:
+        """(week, start minute, facts) per week; a week cut by the warm-up boundary is two rows."""
+        return list(self.periods)
+
+    def log(self, *event: Any) -> None:
+        if self.events is not None:
+            self.events.append(event)
+
+    # ------------------------------------------------------------------ the unit
+    def admission_request(self, now: float) -> None:
+        self.admission_requests += 1
+
+    def admitted(self, now: float, boarded: float) -> None:
+        self.admissions += 1
+        self.boarding_minutes += boarded
+        self.census.change(now, 1)
+
+    def diverted(self, boarded: float) -> None:
+        self.diversions += 1
+        self.boarding_minutes += boarded
+
+    def discharged(self, now: float, los: float, delay: float) -> None:
+        self.discharges += 1
+        self.los_minutes += los
+        self.discharge_delay_minutes += delay
+        self.census.change(now, -1)
+
+    # ------------------------------------------------------------------ tasks
+    def task_queued(self, now: float) -> None:
+        self.tasks_entered += 1
+        self.pending.change(now, 1)
+
+    def task_dequeued(self, now: float, entered: float) -> None:
+        self.tasks_left += 1
+        self.sojourn_minutes += now - entered
+        self.pending.change(now, -1)
+
+    def task_started(self, now: float, task: Any, minutes: float) -> None:
+        t = task.type_index
+        self.started[t] += 1
+        self.work_minutes[t] += minutes
+        late = now - task.due
+        g = task.patient.lep
+        if t == 0:  # call light: wait from the call
+            self.cl_n[g] += 1
+            self.cl_wait_sum[g] += late
+            if late > 10.0:
+                self.cl_over10[g] += 1
+        elif t in SCHEDULED:
+            b = int(late) if late > 0 else 0
+            self.lateness_hist[b if b < LATENESS_BINS else LATENESS_BINS - 1] += 1
+        if task.deadline is not None:
+            self.required[g] += 1
+        self.busy.change(now, 1)
+
+    def task_finished(self, now: float) -> None:
+        self.busy.change(now, -1)
+
+    def task_missed(self, task: Any) -> None:
+        g = task.patient.lep
+        self.missed[task.type_index] += 1
+        self.missed_g[g] += 1
+        self.required[g] += 1
+
+    def task_cancelled(self, task: Any) -> None:
+        self.cancelled[task.type_index] += 1
+
+    # ------------------------------------------------------------------ nurses
+    def shift_started(self, now: float, short: int) -> None:
+        self.short_shifts += short
+
+    def nurse_on(self, now: float) -> None:
+        self.nurse_shifts += 1
+        self.on_duty.change(now, 1)
+
+    def nurse_off(self, now: float, overtime: float) -> None:
+        self.overtime_minutes += overtime
+        self.on_duty.change(now, -1)
+
+    def handoff(self, now: float, minutes: float, starting: bool) -> None:
+        if starting:
+            self.handoff_minutes += minutes
+        self.busy.change(now, 1 if starting else -1)

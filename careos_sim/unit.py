@@ -1,0 +1,91 @@
+"""One inpatient unit as a SimPy model, and one replication of it.
+
+:func:`run_replication` is a pure function of (scenario, seed, replication): it builds the
+runtime state from the frozen scenario, runs it, and returns the facts it recorded. It never
+reads files or global state, so replications can run in any process, in any order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import pandas as pd
+import simpy
+
+from careos_sim.metrics import ALL, evaluate
+from careos_sim.nurses import Staff
+from careos_sim.patients import DAY, PatientFlow
+from careos_sim.recorder import Facts, Recorder
+from careos_sim.scenario import Scenario
+from careos_sim.streams import Streams
+from careos_sim.tasks import TaskQueue
+
+__all__ = ["CareUnit", "ReplicationResult", "run_replication", "EVENT_COLUMNS"]
+
+WEEK = 7 * DAY
+EVENT_COLUMNS = ("time_min", "event", "a", "b", "c")
+
+
+class CareUnit:
+    """The runtime model of one unit: queue, patients and staff on one SimPy environment."""
+
+    def __init__(self, scenario: Scenario, seed: int, replication: int, event_log: bool = False,
+                 env: simpy.Environment | None = None):
+        self.scenario = scenario
+        self.env = env if env is not None else simpy.Environment()
+        self.warmup = scenario.run.warmup_days * DAY
+        self.end = self.warmup + scenario.run.horizon_days * DAY
+        self.streams = Streams(seed, replication)
+        self.recorder = Recorder(self.warmup, event_log=event_log)
+        self.queue = TaskQueue(self.env, self.recorder)
+        self.patients = PatientFlow(self.env, scenario, self.streams, self.queue, self.recorder)
+        self.staff = Staff(self.env, scenario, self.queue, self.recorder)
+
+    def _periods(self) -> Iterator[simpy.Event]:
+        """Close a period at the end of the warm-up and every week after (and before) it."""
+        boundary = self.warmup % WEEK or WEEK
+        while boundary < self.end:
+            yield self.env.timeout(boundary - self.env.now)
+            self.recorder.close_period(self.env.now)
+            boundary += WEEK
+
+    def run(self) -> Recorder:
+        """Run to the end of the horizon and close the last period."""
+        self.staff.start()
+        self.patients.start()
+        self.env.process(self._periods())
+        self.env.run(until=self.end)
+        self.queue.expire_all()
+        self.recorder.boarding_minutes += self.patients.boarding_minutes_pending()
+        self.recorder.close_period(self.end)
+        return self.recorder
+
+
+@dataclass
+class ReplicationResult:
+    """What one replication produced: totals, metrics, weekly rows and (optionally) events."""
+
+    replication: int
+    seed: int
+    metrics: dict[str, float]
+    weekly: list[dict[str, float]]
+    facts: Facts
+    events: list[tuple] | None = None
+
+    def events_frame(self) -> pd.DataFrame:
+        rows = [tuple(e) + (None,) * (len(EVENT_COLUMNS) - len(e)) for e in (self.events or [])]
+        return pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
+
+
+def run_replication(scenario: Scenario, seed: int, replication: int, event_log: bool = False) -> ReplicationResult:
+    """Run one replication; a pure function of its arguments."""
+    unit = CareUnit(scenario, seed, replication, event_log=event_log)
+    rec = unit.run()
+    total = rec.total()
+    weekly = []
+    for week, start, facts in rec.weekly():
+        row = {"week": week, "start_day": start / DAY, "days": facts.minutes / DAY}
+        row.update(evaluate(facts, ALL))
+        weekly.append(row)
+    return ReplicationResult(replication, seed, evaluate(total, ALL), weekly, total, rec.events)
