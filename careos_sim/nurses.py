@@ -127,6 +127,9 @@ class Staff:
         nurse.on_duty = True
         nurse.shifts_worked += 1
         rec.nurse_on(env.now)
+        logging = rec.events is not None
+        if logging:
+            rec.log(env.now, "on", nurse.id, end)
         if handoff > 0:
             rec.handoff(env.now, handoff, True)
             yield env.timeout(handoff)
@@ -146,6 +149,8 @@ class Staff:
             for hook in hooks:
                 minutes += hook(nurse, task, minutes)
             rec.task_started(env.now, task, minutes)
+            if logging:
+                rec.log(env.now, "start", task.type, task.patient.index, nurse.id)
             yield env.timeout(minutes)
             rec.task_finished(env.now)
             if task.on_done is not None:
@@ -154,6 +159,8 @@ class Staff:
         nurse.on_duty = False
         nurse.last_end = now
         rec.nurse_off(now, max(0.0, now - end))
+        if logging:
+            rec.log(now, "off", nurse.id, max(0.0, now - end))
 
     def _backlog_exceeds(self) -> bool:
         threshold = self.sc.staff.overtime.backlog_threshold_tasks

@@ -103,13 +103,13 @@ class PatientFlow:
         beds = self.sc.unit.beds
         if p.hold_census_full:
             for _ in range(beds):
-                self._occupy(self.new_patient(), boarded=0.0, stay=False)
+                self._occupy(self.new_patient(), boarded=0.0, stay=False, initial=True)
         else:
             for _ in range(round(beds * p.initial_occupancy)):
                 patient = self.new_patient()
                 # Already part-way through the stay: the remaining stay is a uniform share of it.
                 patient.los *= patient.care.random()
-                self._occupy(patient, boarded=0.0, stay=True, admission_work=False)
+                self._occupy(patient, boarded=0.0, stay=True, initial=True)
             if self.sc.admissions_per_day() > 0:
                 self.env.process(self._arrivals())
         for kind in SCHEDULED_TASK_TYPES:
@@ -153,15 +153,16 @@ class PatientFlow:
                 self.rec.log(self.env.now, "divert", patient.index)
                 return
 
-    def _occupy(self, patient: Patient, boarded: float, stay: bool, admission_work: bool = True) -> None:
+    def _occupy(self, patient: Patient, boarded: float, stay: bool, initial: bool = False) -> None:
+        """Put a patient in a bed. The initial census is no admission: no admission work, not counted."""
         now = self.env.now
         self.free_beds -= 1
         patient.present = True
         patient.admitted_at = now
         self.present[patient.index] = patient
-        self.rec.admitted(now, boarded)
+        self.rec.admitted(now, boarded, new=not initial)
         self.rec.log(now, "admit", patient.index, boarded)
-        if admission_work:
+        if not initial:
             self.queue.push(self.task("admission", self._admission, patient, now, patient.care))
         if self._call_gap < INFINITY:
             self.env.process(self._call_lights(patient))

@@ -169,9 +169,11 @@ class Recorder:
     def admission_request(self, now: float) -> None:
         self.admission_requests += 1
 
-    def admitted(self, now: float, boarded: float) -> None:
-        self.admissions += 1
-        self.boarding_minutes += boarded
+    def admitted(self, now: float, boarded: float, new: bool = True) -> None:
+        """A patient takes a bed; ``new`` is False for the initial census (not an admission)."""
+        if new:
+            self.admissions += 1
+            self.boarding_minutes += boarded
         self.census.change(now, 1)
 
     def diverted(self, boarded: float) -> None:

@@ -11,7 +11,8 @@ Defaults that model the real world cite their source in ``docs/model.md``.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from functools import cache
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -307,6 +308,15 @@ class Scenario(_Frozen):
     staff: Staff = Staff()
     run: RunSettings = RunSettings()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _onto_defaults(cls, data: Any) -> Any:
+        """Lay the given values onto the full default scenario, so that a partial block keeps the
+        defaults of its siblings: ``tasks: {medication: {window_min: 90}}`` changes the window and
+        nothing else (without this, the rest of ``medication`` would fall back to the generic
+        :class:`ScheduledTask` defaults rather than the medication round's)."""
+        return deep_merge(_default_document(), data) if isinstance(data, dict) else data
+
     def admissions_per_day(self) -> float:
         """Mean admissions a day: explicit, or beds x target occupancy / mean length of stay."""
         if self.patients.hold_census_full:
@@ -314,3 +324,23 @@ class Scenario(_Frozen):
         if self.patients.admissions_per_day is not None:
             return self.patients.admissions_per_day
         return self.unit.beds * self.unit.target_occupancy / self.patients.acuity.mean_los_days()
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` laid onto ``base``: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        old = out.get(key)
+        out[key] = deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return out
+
+
+@cache
+def _default_document_cached() -> dict[str, Any]:
+    return Scenario.model_construct().model_dump()
+
+
+def _default_document() -> dict[str, Any]:
+    import copy
+
+    return copy.deepcopy(_default_document_cached())
