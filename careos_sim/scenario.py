@@ -209,10 +209,10 @@ class Tasks(_Frozen):
         minutes=Duration(mean=12.0, cv=0.6), priority=4, window_min=240, per_day=2, first_hour=9
     )
     documentation: ScheduledTask = ScheduledTask(
-        minutes=Duration(mean=15.0, cv=0.6), priority=5, window_min=360, per_day=3, first_hour=5
+        minutes=Duration(mean=18.0, cv=0.6), priority=5, window_min=360, per_day=3, first_hour=5
     )
     coordination: ScheduledTask = ScheduledTask(
-        minutes=Duration(mean=10.0, cv=0.7), priority=3, window_min=240, per_day=3, first_hour=9
+        minutes=Duration(mean=12.0, cv=0.7), priority=3, window_min=240, per_day=3, first_hour=9
     )
     communication: ScheduledTask = ScheduledTask(
         minutes=Duration(mean=8.0, cv=0.6), priority=4, window_min=480, per_day=1, first_hour=11
