@@ -7,14 +7,17 @@ warm-up (warm-up weeks have negative indices); at each boundary the period is fr
 :class:`Facts` snapshot. Metrics (``metrics.py``) are pure functions of facts, so the same
 definition gives the horizon total and every week of the time series.
 
-Only the weekly snapshots are kept (a few hundred numbers a week); an event log is kept
-only when asked for.
+A closed period is added to the running total (after the warm-up) and summarised into one
+row of the weekly series by a function the caller passes in (the metrics), then dropped: what
+a replication keeps is its totals and one row of metrics a week, whatever the number of
+events. An event log is kept only when asked for.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -108,13 +111,16 @@ class Level:
 class Recorder:
     """Accumulates facts for the current period; the model calls it, metrics read its output."""
 
-    def __init__(self, warmup: float, event_log: bool = False):
+    def __init__(self, warmup: float, event_log: bool = False,
+                 summarise: Callable[[Facts], dict[str, float]] | None = None):
         self.warmup = warmup
+        self.summarise = summarise
         self.census = Level()
         self.pending = Level()
         self.busy = Level()
         self.on_duty = Level()
-        self.periods: list[tuple[int, float, Facts]] = []  # (week index, start minute, facts)
+        self._total = Facts()
+        self.weekly: list[dict[str, float]] = []  # one row per period: week, start_day, days, metrics
         self.events: list[tuple] | None = [] if event_log else None
         self._start = 0.0
         self._reset()
@@ -130,7 +136,8 @@ class Recorder:
         self.lateness_hist = [0] * LATENESS_BINS
 
     def week_of(self, t: float) -> int:
-        return int(np.floor((t - self.warmup) / 10080.0))
+        """Week index counted from the end of the warm-up (warm-up weeks are negative)."""
+        return math.floor((t - self.warmup) / 10080.0)
 
     def close_period(self, now: float) -> None:
         """Freeze the facts since the last boundary (if any time passed) and start a new period."""
@@ -145,21 +152,20 @@ class Recorder:
         for k in (*_BY_TYPE, *_BY_GROUP):
             vals[k] = np.asarray(getattr(self, k), dtype=float)
         vals["lateness_hist"] = np.asarray(self.lateness_hist, dtype=float)
-        self.periods.append((self.week_of(self._start), self._start, Facts(vals)))
+        facts = Facts(vals)
+        week = self.week_of(self._start)
+        if week >= 0:
+            self._total = self._total + facts
+        row = {"week": week, "start_day": self._start / 1440.0, "days": vals["minutes"] / 1440.0}
+        if self.summarise is not None:
+            row.update(self.summarise(facts))
+        self.weekly.append(row)
         self._start = now
         self._reset()
 
     def total(self) -> Facts:
-        """Sum of every period after the warm-up."""
-        out = Facts()
-        for week, _, facts in self.periods:
-            if week >= 0:
-                out = out + facts
-        return out if out.values else Facts.zero()
-
-    def weekly(self) -> list[tuple[int, float, Facts]]:
-        """(week, start minute, facts) per week; a week cut by the warm-up boundary is two rows."""
-        return list(self.periods)
+        """Sum of every closed period after the warm-up."""
+        return self._total if self._total.values else Facts.zero()
 
     def log(self, *event: Any) -> None:
         if self.events is not None:

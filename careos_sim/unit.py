@@ -37,7 +37,7 @@ class CareUnit:
         self.warmup = scenario.run.warmup_days * DAY
         self.end = self.warmup + scenario.run.horizon_days * DAY
         self.streams = Streams(seed, replication)
-        self.recorder = Recorder(self.warmup, event_log=event_log)
+        self.recorder = Recorder(self.warmup, event_log=event_log, summarise=lambda f: evaluate(f, ALL))
         self.queue = TaskQueue(self.env, self.recorder)
         self.patients = PatientFlow(self.env, scenario, self.streams, self.queue, self.recorder)
         self.staff = Staff(self.env, scenario, self.queue, self.recorder)
@@ -83,9 +83,4 @@ def run_replication(scenario: Scenario, seed: int, replication: int, event_log: 
     unit = CareUnit(scenario, seed, replication, event_log=event_log)
     rec = unit.run()
     total = rec.total()
-    weekly = []
-    for week, start, facts in rec.weekly():
-        row = {"week": week, "start_day": start / DAY, "days": facts.minutes / DAY}
-        row.update(evaluate(facts, ALL))
-        weekly.append(row)
-    return ReplicationResult(replication, seed, evaluate(total, ALL), weekly, total, rec.events)
+    return ReplicationResult(replication, seed, evaluate(total, ALL), rec.weekly, total, rec.events)
