@@ -68,6 +68,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise InputError([InputIssue("--workers", None, "workers", "must be >= 1", args.workers)])
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        # found now, not after the replications have run
+        raise InputError([InputIssue("--out", None, "out", "exists and is not a folder", str(args.out))])
     scenario = load_scenario(args.file, args.sets, extra=_run_overrides(args))
     label = str(args.file)
     bar = _progress(scenario.run.replications, f"{scenario.name}", disable=args.quiet)
@@ -122,12 +125,16 @@ def _table(doc: dict[str, Any]) -> str:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     issues: list[InputIssue] = []
+    seen: set[str] = set()
     for f in args.files:
         try:
             load_scenario(f, args.sets)
             print(f"{f}: ok")
         except InputError as exc:
-            issues.extend(exc.issues)
+            for issue in exc.issues:  # a bad --set fails every file the same way: say it once
+                if str(issue) not in seen:
+                    seen.add(str(issue))
+                    issues.append(issue)
     if issues:
         raise InputError(issues)
     return 0
@@ -140,7 +147,10 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _build_parser().parse_args(argv)
+    try:
+        args = _build_parser().parse_args(argv)
+    except SystemExit as exc:  # usage errors (2), --help and --version (0): return, as for every other outcome
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     handler = {"run": _cmd_run, "validate": _cmd_validate, "schema": _cmd_schema}[args.command]
     try:
         return handler(args)

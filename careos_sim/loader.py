@@ -93,47 +93,65 @@ class Document:
         return self.source, self.line_of_root
 
 
-def _node_lines(node: yaml.Node, source: str, prefix: Path_, out: dict[Path_, tuple[str, int]]) -> None:
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _node_lines(node: yaml.Node, source: str, prefix: Path_, out: dict[Path_, tuple[str, int]],
+                issues: list[InputIssue] | None = None) -> None:
+    """Record the line of every path below ``node``; a key given twice in one mapping is an issue
+    (``safe_load`` would silently keep the last one and drop the first)."""
     if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
             key = key_node.value
             path = (*prefix, key)
+            line = key_node.start_mark.line + 1
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE_TAG:
+                if key in seen and issues is not None:
+                    issues.append(InputIssue(source, line, dotted(path),
+                                             f"duplicate key (first given on line {seen[key]})", key))
+                seen.setdefault(key, line)
             # Point at the value where it sits on the key's line, else at the key.
-            out[path] = (source, key_node.start_mark.line + 1)
-            _node_lines(value_node, source, path, out)
+            out[path] = (source, line)
+            _node_lines(value_node, source, path, out, issues)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             path = (*prefix, i)
             out[path] = (source, item.start_mark.line + 1)
-            _node_lines(item, source, path, out)
+            _node_lines(item, source, path, out, issues)
 
 
 def _parse_yaml(path: Path, shown: str) -> Document:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError([InputIssue(shown, None, "<file>", "file not found", has_value=False)]) from None
+        raise InputError([InputIssue(shown, 1, "<file>", "file not found", str(path))]) from None
     except IsADirectoryError:
-        raise InputError([InputIssue(shown, None, "<file>", "is a directory, not a scenario file", has_value=False)]) from None
+        raise InputError([InputIssue(shown, 1, "<file>", "is a directory, not a scenario file", str(path))]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([InputIssue(shown, None, "<file>", f"cannot be read: {exc}", has_value=False)]) from None
+        raise InputError([InputIssue(shown, 1, "<file>", f"cannot be read: {exc}", str(path))]) from None
     try:
         data = yaml.safe_load(text)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise InputError([InputIssue(shown, line, "<document>", f"malformed YAML: {problem}", has_value=False)]) from None
+        line = mark.line + 1 if mark is not None else 1
+        problem = "; ".join(str(p) for p in (exc.context, exc.problem) if p)
+        lines = text.splitlines()
+        got = lines[line - 1].strip() if 0 < line <= len(lines) else "<end of file>"
+        raise InputError([InputIssue(shown, line, "<document>", f"malformed YAML: {problem}", got)]) from None
     except yaml.YAMLError as exc:
-        raise InputError([InputIssue(shown, None, "<document>", f"malformed YAML: {exc}", has_value=False)]) from None
+        raise InputError([InputIssue(shown, 1, "<document>", f"malformed YAML: {exc}", has_value=False)]) from None
     if data is None:
         raise InputError([InputIssue(shown, 1, "<document>", "file is empty; expected a mapping of scenario keys",
-                                     has_value=False)])
+                                     text.strip())])
     if not isinstance(data, dict):
         raise InputError([InputIssue(shown, 1, "<document>", "must be a mapping of scenario keys", data)])
     where: dict[Path_, tuple[str, int]] = {}
-    _node_lines(root, shown, (), where)
+    duplicates: list[InputIssue] = []
+    _node_lines(root, shown, (), where, duplicates)
+    if duplicates:
+        raise InputError(duplicates)
     return Document(data, where, shown)
 
 
@@ -215,8 +233,17 @@ def overrides_from(overrides: Mapping[str, Any] | Iterable[str] | None) -> list[
     """Normalise overrides given as a mapping ``{"unit.beds": 20}`` or strings ``["unit.beds=20"]``."""
     if not overrides:
         return []
+    if isinstance(overrides, str):  # one "path=value", not a sequence of one-letter items
+        overrides = [overrides]
     if isinstance(overrides, Mapping):
-        return [(tuple(str(k).split(".")), v, f"--set {k}={v}") for k, v in overrides.items()]
+        items = []
+        for k, v in overrides.items():
+            parts = tuple(str(k).split("."))
+            if any(not p for p in parts):
+                raise InputError([InputIssue("--set", None, str(k) or "<set>", "empty component in dotted path",
+                                             f"{k}={v}")])
+            items.append((parts, v, f"--set {k}={v}"))
+        return items
     return [(*parse_set(s), f"--set {s}") for s in overrides]
 
 
@@ -231,6 +258,7 @@ def apply_overrides(doc: Document, items: Iterable[Override]) -> Document:
             if child is None:
                 child = {}
                 node[part] = child
+                where[path[: i + 1]] = (label, None)  # type: ignore[assignment]
             elif not isinstance(child, dict):
                 raise InputError([InputIssue(label, None, dotted(path[: i + 1]),
                                              f"is not a mapping, cannot set {dotted(path)}", child)])
@@ -283,10 +311,17 @@ def _message(err: Mapping[str, Any], model: type[BaseModel], loc: Path_) -> str:
     template = _MESSAGES.get(kind)
     if template:
         try:
-            return template.format(**ctx)
+            return template.format(**{k: _number(v) for k, v in ctx.items()})
         except (KeyError, IndexError):
             pass
     return err["msg"][0].lower() + err["msg"][1:]
+
+
+def _number(value: Any) -> Any:
+    """A bound as written in a scenario: ``0`` rather than ``0.0``, ``0.5`` as is."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
 
 
 def _known_keys(model: type[BaseModel], loc: Path_) -> list[str]:
@@ -311,6 +346,14 @@ def _value_at(data: Any, loc: Path_) -> tuple[bool, Any]:
     return True, node
 
 
+def _length_ok(value: Any, ctx: Mapping[str, Any]) -> bool:
+    try:
+        n = len(value)
+    except TypeError:
+        return False
+    return ctx.get("min_length", 0) <= n <= ctx.get("max_length", n)
+
+
 def validate_model(model: type[M], doc: Document) -> M:
     """Validate ``doc`` against ``model``; convert every error to a located :class:`InputIssue`."""
     try:
@@ -321,11 +364,16 @@ def validate_model(model: type[M], doc: Document) -> M:
             loc: Path_ = tuple(err["loc"])
             source, line = doc.locate(loc)
             present, value = _value_at(doc.data, loc)
+            if err["type"] in ("too_short", "too_long") and present and _length_ok(value, err.get("ctx") or {}):
+                continue  # pydantic counts only the items that validated; the bad items are reported
             if err["type"] == "missing":
                 present = False
             elif not present:
                 value, present = err.get("input"), True
             issues.append(InputIssue(source, line, dotted(loc), _message(err, model, loc), value, present))
+        # files in the order of their lines, then --set (pydantic reports in the model's field order)
+        rank = {src: n for n, src in reversed(list(enumerate(i.source for i in issues)))}
+        issues.sort(key=lambda i: (i.line is None, rank[i.source], i.line or 0))
         raise InputError(issues) from None
 
 

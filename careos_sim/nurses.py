@@ -129,7 +129,7 @@ class Staff:
         rec.nurse_on(env.now)
         logging = rec.events is not None
         if logging:
-            rec.log(env.now, "on", nurse.id, end)
+            rec.log(env.now, "on", nurse=nurse.id, value=end)
         if handoff > 0:
             rec.handoff(env.now, handoff, True)
             yield env.timeout(handoff)
@@ -150,7 +150,7 @@ class Staff:
                 minutes += hook(nurse, task, minutes)
             rec.task_started(env.now, task, minutes)
             if logging:
-                rec.log(env.now, "start", task.type, task.patient.index, nurse.id)
+                rec.log(env.now, "start", patient=task.patient.index, nurse=nurse.id, task=task.type, value=minutes)
             yield env.timeout(minutes)
             rec.task_finished(env.now)
             if task.on_done is not None:
@@ -160,7 +160,7 @@ class Staff:
         nurse.last_end = now
         rec.nurse_off(now, max(0.0, now - end))
         if logging:
-            rec.log(now, "off", nurse.id, max(0.0, now - end))
+            rec.log(now, "off", nurse=nurse.id, value=max(0.0, now - end))
 
     def _backlog_exceeds(self) -> bool:
         threshold = self.sc.staff.overtime.backlog_threshold_tasks

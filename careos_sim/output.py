@@ -1,8 +1,9 @@
 """Writing results: the JSON summary document, and a results folder written atomically.
 
-Files are first written to a temporary folder beside the target, then each is moved into
-place with an atomic rename, the manifest last: an interrupted or failed run leaves either
-the previous complete file or the new complete file, never half of one.
+Files are first written to a temporary folder beside the target. A new target is that folder,
+renamed in one step; into an existing target each file is moved with an atomic rename, the
+manifest last (after removing the old one): an interrupted or failed run leaves either the
+previous complete file or the new complete file, never half of one, and no temporary folder.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import hashlib
 import json
 import math
 import os
+import secrets
 import shutil
 import subprocess
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -83,30 +84,75 @@ def git_commit(path: Path) -> str | None:
 
 
 class atomic_folder:
-    """Context manager: yields a temporary folder; on success moves its files into ``target``."""
+    """Context manager: yields a temporary folder beside ``target``; on success its files go to ``target``.
+
+    A new ``target`` is the temporary folder renamed in one step (all files or none). Into an
+    existing one each file is moved with an atomic rename, after removing the old ``last`` and
+    with the new ``last`` at the end, so a folder that has ``last`` is complete. On failure or
+    interruption the temporary folder is removed, and so are any parent folders made for it.
+    """
 
     def __init__(self, target: str | Path, last: str = "manifest.json"):
         self.target = Path(target)
         self.last = last
 
     def __enter__(self) -> Path:
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-", dir=self.target.parent))
-        return self.tmp
+        parent = self.target.parent
+        self.made: list[Path] = []  # parent folders created here, deepest first
+        p = parent.absolute()
+        while not p.exists() and p != p.parent:
+            self.made.append(p)
+            p = p.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        # mkdir, not mkdtemp: the folder may become ``target`` itself, with the usual permissions
+        for _ in range(100):
+            tmp = parent / f".{self.target.name or 'out'}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+            try:
+                tmp.mkdir()
+            except FileExistsError:
+                continue
+            self.tmp = tmp
+            return tmp
+        raise FileExistsError(f"cannot make a temporary folder in {parent}")
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is None:
-                self.target.mkdir(parents=True, exist_ok=True)
-                names = sorted(p.name for p in self.tmp.iterdir())
-                names.sort(key=lambda n: n == self.last)
-                for name in names:
-                    dest = self.target / name
-                    if dest.is_dir() and not dest.is_symlink():
-                        shutil.rmtree(dest)
-                    os.replace(self.tmp / name, dest)
+                self._commit()
+        except BaseException:
+            self._remove_made()
+            raise
         finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if exc_type is not None:
+            self._remove_made()
+
+    def _commit(self) -> None:
+        if not self.target.exists():
+            try:
+                os.rename(self.tmp, self.target)
+                return
+            except OSError:
+                if not self.target.is_dir():  # not a folder made meanwhile: a real failure
+                    raise
+        self.target.mkdir(parents=True, exist_ok=True)
+        # the previous manifest goes first and the new one comes last: a folder caught between the
+        # two has no manifest, rather than an old one describing a mix of old and new files
+        (self.target / self.last).unlink(missing_ok=True)
+        names = sorted(p.name for p in self.tmp.iterdir())
+        names.sort(key=lambda n: n == self.last)
+        for name in names:
+            dest = self.target / name
+            if dest.is_dir() and not dest.is_symlink():
+                shutil.rmtree(dest)
+            os.replace(self.tmp / name, dest)
+
+    def _remove_made(self) -> None:
+        for p in self.made:
+            try:
+                p.rmdir()
+            except OSError:
+                break
 
 
 def write_run(result: RunResult, out: str | Path, scenario_label: str, command: list[str],

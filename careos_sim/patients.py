@@ -137,7 +137,7 @@ class PatientFlow:
         """An admission request: take a free bed, or board until one frees or the limit passes."""
         now = self.env.now
         self.rec.admission_request(now)
-        self.rec.log(now, "arrival", patient.index, patient.acuity, patient.lep)
+        self.rec.log(now, "arrival", patient=patient.index, value=patient.los, acuity=patient.acuity, lep=patient.lep)
         if self.free_beds > 0 and not self.boarding:
             self._occupy(patient, boarded=0.0, stay=True)
             return
@@ -150,7 +150,7 @@ class PatientFlow:
             if who is patient:
                 del self.boarding[i]
                 self.rec.diverted(limit)
-                self.rec.log(self.env.now, "divert", patient.index)
+                self.rec.log(self.env.now, "divert", patient=patient.index, value=limit)
                 return
 
     def _occupy(self, patient: Patient, boarded: float, stay: bool, initial: bool = False) -> None:
@@ -161,7 +161,7 @@ class PatientFlow:
         patient.admitted_at = now
         self.present[patient.index] = patient
         self.rec.admitted(now, boarded, new=not initial)
-        self.rec.log(now, "admit", patient.index, boarded)
+        self.rec.log(now, "admit", patient=patient.index, value=boarded)
         if not initial:
             self.queue.push(self.task("admission", self._admission, patient, now, patient.care))
         if self._call_gap < INFINITY:
@@ -192,7 +192,7 @@ class PatientFlow:
         patient.present = False
         del self.present[patient.index]
         self.rec.discharged(now, now - patient.admitted_at, now - patient.ready_at)
-        self.rec.log(now, "discharge", patient.index)
+        self.rec.log(now, "discharge", patient=patient.index, value=now - patient.admitted_at)
         self._free_bed()
 
     def _call_lights(self, patient: Patient) -> Iterator[simpy.Event]:

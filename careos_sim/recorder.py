@@ -23,7 +23,12 @@ import numpy as np
 
 from careos_sim.scenario import SCHEDULED_TASK_TYPES, TASK_TYPES
 
-__all__ = ["Facts", "Recorder", "Level", "LATENESS_BINS", "GROUPS"]
+__all__ = ["Facts", "Recorder", "Level", "LATENESS_BINS", "GROUPS", "EVENT_COLUMNS"]
+
+#: Columns of the event log. ``value`` depends on the event: arrival, length of stay drawn;
+#: admit, minutes boarded; divert, minutes boarded; discharge, minutes on the unit; start,
+#: minutes of work; on, end of the shift (minute); off, minutes of overtime.
+EVENT_COLUMNS = ("time_min", "event", "patient", "nurse", "task", "value", "acuity", "lep")
 
 #: Lateness histogram: one-minute bins from 0 to 1439 minutes, the last bin holds the rest.
 LATENESS_BINS = 1441
@@ -167,9 +172,12 @@ class Recorder:
         """Sum of every closed period after the warm-up."""
         return self._total if self._total.values else Facts.zero()
 
-    def log(self, *event: Any) -> None:
+    def log(self, now: float, event: str, *, patient: int | None = None, nurse: int | None = None,
+            task: str | None = None, value: float | None = None, acuity: int | None = None,
+            lep: int | None = None) -> None:
+        """Append one event (when an event log was asked for); fields as in ``EVENT_COLUMNS``."""
         if self.events is not None:
-            self.events.append(event)
+            self.events.append((now, event, patient, nurse, task, value, acuity, lep))
 
     # ------------------------------------------------------------------ the unit
     def admission_request(self, now: float) -> None:

@@ -96,7 +96,7 @@ class TaskQueue:
                 rec.task_cancelled(task)
             elif task.deadline is not None and now > task.deadline:
                 rec.task_missed(task)
-                rec.log(now, "missed", task.type, task.patient.index)
+                rec.log(now, "missed", patient=task.patient.index, task=task.type)
             else:
                 return task
         return None

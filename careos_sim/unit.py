@@ -16,7 +16,7 @@ import simpy
 from careos_sim.metrics import ALL, evaluate
 from careos_sim.nurses import Staff
 from careos_sim.patients import DAY, PatientFlow
-from careos_sim.recorder import Facts, Recorder
+from careos_sim.recorder import EVENT_COLUMNS, Facts, Recorder
 from careos_sim.scenario import Scenario
 from careos_sim.streams import Streams
 from careos_sim.tasks import TaskQueue
@@ -24,7 +24,6 @@ from careos_sim.tasks import TaskQueue
 __all__ = ["CareUnit", "ReplicationResult", "run_replication", "EVENT_COLUMNS"]
 
 WEEK = 7 * DAY
-EVENT_COLUMNS = ("time_min", "event", "a", "b", "c")
 
 
 class CareUnit:
@@ -74,8 +73,12 @@ class ReplicationResult:
     events: list[tuple] | None = None
 
     def events_frame(self) -> pd.DataFrame:
-        rows = [tuple(e) + (None,) * (len(EVENT_COLUMNS) - len(e)) for e in (self.events or [])]
-        return pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
+        """The event log as a typed table (nullable integers where a field does not apply)."""
+        frame = pd.DataFrame(self.events or [], columns=list(EVENT_COLUMNS))
+        for col in ("patient", "nurse", "acuity", "lep"):
+            frame[col] = frame[col].astype("Int64")
+        frame["value"] = frame["value"].astype(float)
+        return frame.astype({"event": "string", "task": "string"})
 
 
 def run_replication(scenario: Scenario, seed: int, replication: int, event_log: bool = False) -> ReplicationResult:

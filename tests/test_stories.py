@@ -29,8 +29,9 @@ def tiny(**blocks: Any) -> Scenario:
 
 
 def log(scenario: Scenario, *kinds: str) -> list[tuple]:
+    """(time, event, patient, nurse, task, value) of the events of the given kinds."""
     events = run_replication(scenario, 1, 0, event_log=True).events or []
-    return [e for e in events if not kinds or e[1] in kinds]
+    return [e[:6] for e in events if not kinds or e[1] in kinds]
 
 
 def test_a_task_not_started_in_its_window_is_missed_care():
@@ -39,7 +40,7 @@ def test_a_task_not_started_in_its_window_is_missed_care():
     sc = tiny(tasks={**NO_ROUNDS, "medication": {"per_day": 1, "first_hour": 0, "spread_min": 0,
                                                   "minutes": {**FIXED, "mean": 40}, "window_min": 30}})
     events = log(sc, "start", "missed")
-    assert events == [(0.0, "start", "medication", 0, 0), (40.0, "missed", "medication", 1)]
+    assert events == [(0.0, "start", 0, 0, "medication", 40.0), (40.0, "missed", 1, None, "medication", None)]
     m = run_replication(sc, 1, 0).metrics
     assert m["effectiveness.missed_care_pct"] == pytest.approx(50.0)
     assert m["effectiveness.missed_medication_pct"] == pytest.approx(50.0)
@@ -55,7 +56,7 @@ def test_priority_then_due_time():
                                        "minutes": {**FIXED, "mean": 10}, "window_min": None},
                      "assessment": {"per_day": 1, "first_hour": 5 / 60, "spread_min": 0, "priority": 2,
                                     "minutes": {**FIXED, "mean": 10}, "window_min": None}})
-    starts = [(t, kind) for t, _, kind, *_ in log(sc, "start")]
+    starts = [(t, task) for t, _, _, _, task, _ in log(sc, "start")]
     assert starts == [(0.0, "documentation"), (10.0, "assessment"), (20.0, "assessment"),
                       (30.0, "documentation")]
 
@@ -69,10 +70,10 @@ def test_shift_roster_handoff_and_overtime():
               tasks={**NO_ROUNDS, "documentation": {"per_day": 2, "first_hour": 6.5, "spread_min": 0,
                                                     "minutes": {**FIXED, "mean": 20}, "window_min": None}})
     events = log(sc, "on", "off")
-    on = [(t, who) for t, kind, who, *_ in events if kind == "on"]
+    on = [(t, nurse) for t, kind, _, nurse, _, _ in events if kind == "on"]
     assert [t for t, _ in on] == [0.0, 420.0, 1140.0]  # night shift on at 0, day at 07:00, night at 19:00
     assert len({who for _, who in on}) == 3  # nobody works two shifts in a row
-    off = [(t, overtime) for t, kind, _, overtime in events if kind == "off"]
+    off = [(t, overtime) for t, kind, _, _, _, overtime in events if kind == "off"]
     # Documentation for 5 patients comes due at 06:30 (100 minutes of work): the night nurse works
     # 06:30-07:00, then stays as overtime until her 30-minute cap (finishing the task in hand).
     assert off[0][0] == pytest.approx(450.0) and off[0][1] == pytest.approx(30.0)
@@ -101,9 +102,10 @@ def test_boarding_then_admission_and_diversion():
 
     unit.env.process(story(unit.env))
     rec = unit.run()
-    events = [(t, kind, *rest) for t, kind, *rest in rec.events if kind in ("admit", "discharge", "divert")]
-    assert events[:4] == [(0.0, "admit", 0, 0.0), (50.0, "discharge", 0), (50.0, "admit", 1, 45.0),
-                          (66.0, "divert", 2)]
+    events = [(t, kind, patient, value) for t, kind, patient, _, _, value, *_ in rec.events
+              if kind in ("admit", "discharge", "divert")]
+    assert events == [(0.0, "admit", 0, 0.0), (50.0, "discharge", 0, 50.0), (50.0, "admit", 1, 45.0),
+                      (66.0, "divert", 2, 60.0)]
     total = rec.total()
     assert total.admission_requests == 3 and total.admissions == 2 and total.diversions == 1
     assert total.boarding_minutes == pytest.approx(45.0 + 60.0)
