@@ -56,7 +56,7 @@ def _default(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, tuple):
-        return "[" + ", ".join(f"{v:g}" for v in value) + "]"
+        return "[" + ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) + "]"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

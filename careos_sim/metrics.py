@@ -16,7 +16,7 @@ from typing import Callable, Literal
 
 import numpy as np
 
-from careos_sim.recorder import Facts
+from careos_sim.recorder import HARM_SOURCES, Facts
 from careos_sim.scenario import SCHEDULED_TASK_TYPES, TASK_TYPES
 
 __all__ = ["Metric", "METRICS", "DIAGNOSTICS", "ALL", "BY_NAME", "evaluate", "hist_quantile"]
@@ -54,6 +54,24 @@ def hist_quantile(hist: np.ndarray, q: float) -> float:
     k = int(np.searchsorted(cum, target, side="left"))
     below = cum[k - 1] if k > 0 else 0.0
     return k + (target - below) / hist[k]
+
+
+DAY = 1440.0
+MONTH = 30.4375 * DAY
+
+
+def _harm(i: int) -> Callable[[Facts], float]:
+    return lambda f: ratio(f.harm[i], f.patient_minutes / DAY, 1000.0)
+
+
+def _group_ratio(num: np.ndarray, den: np.ndarray) -> float:
+    """(num / den) of LEP patients over (num / den) of other patients."""
+    other, lep = ratio(num[0], den[0]), ratio(num[1], den[1])
+    return ratio(lep, other) if not (math.isnan(other) or math.isnan(lep)) else math.nan
+
+
+def _group_gap(num: np.ndarray, den: np.ndarray, scale: float) -> float:
+    return ratio(num[1], den[1], scale) - ratio(num[0], den[0], scale)
 
 
 def _missed_pct(t: int) -> Callable[[Facts], float]:
@@ -97,9 +115,99 @@ METRICS: tuple[Metric, ...] = (
     Metric("efficiency.overtime_hours_per_fte_week", "h/FTE-week", "lower",
            "overtime hours / (regular hours on duty / 40)",
            lambda f: ratio(f.overtime_minutes, (f.on_duty_area - f.overtime_minutes) / 40.0)),
+    Metric("efficiency.workaround_time_pct", "%", "lower",
+           "100 x nurse-minutes on defect workarounds / nurse-minutes on duty",
+           lambda f: ratio(f.workaround_minutes, f.on_duty_area, 100.0)),
+    Metric("efficiency.cost_per_patient_day", "USD", "lower",
+           "(regular wages + overtime + agency + departures x replacement cost + quality team and leader time) "
+           "/ patient-days",
+           lambda f: ratio(f.cost_regular + f.cost_overtime + f.cost_agency + f.cost_turnover + f.cost_leadership,
+                           f.patient_minutes / DAY)),
+    Metric("safety.harm_per_1000_patient_days", "per 1000 patient-days", "lower",
+           "1000 x harm events (all sources) / patient-days",
+           lambda f: ratio(f.harm.sum(), f.patient_minutes / DAY, 1000.0)),
+    *(
+        Metric(f"safety.harm_{source}_per_1000_patient_days", "per 1000 patient-days", "lower",
+               f"1000 x harm events from {source.replace('_', ' ')} / patient-days", _harm(i))
+        for i, source in enumerate(HARM_SOURCES)
+    ),
+    Metric("safety.harm_per_100_admissions", "per 100 admissions", "lower",
+           "100 x harm events / admissions", lambda f: ratio(f.harm.sum(), f.admissions, 100.0)),
+    Metric("safety.near_misses_per_1000_patient_days", "per 1000 patient-days", "lower",
+           "1000 x defect encounters that nearly harmed / patient-days",
+           lambda f: ratio(f.near_misses, f.patient_minutes / DAY, 1000.0)),
+    Metric("equity.harm_ratio", "ratio", "lower",
+           "harm per patient-day of LEP patients / harm per patient-day of other patients (1 is equitable)",
+           lambda f: _group_ratio(f.harm_g, f.patient_minutes_g)),
+    Metric("equity.harm_gap_per_1000_patient_days", "per 1000 patient-days", "lower",
+           "LEP minus other patients' harm per 1000 patient-days",
+           lambda f: _group_gap(f.harm_g, f.patient_minutes_g / DAY, 1000.0)),
+    Metric("equity.missed_care_ratio", "ratio", "lower",
+           "missed-care share of LEP patients' tasks / that of other patients' tasks (1 is equitable)",
+           lambda f: _group_ratio(f.missed_g, f.required)),
+    Metric("equity.missed_care_gap_pct", "percentage points", "lower",
+           "LEP minus other patients' missed-care share",
+           lambda f: _group_gap(f.missed_g, f.required, 100.0)),
+    Metric("equity.call_light_wait_ratio", "ratio", "lower",
+           "mean call-light wait of LEP patients / of other patients (1 is equitable)",
+           lambda f: _group_ratio(f.cl_wait_sum, f.cl_n)),
+    Metric("patient_centeredness.call_light_within_10min_pct", "%", "higher",
+           "100 x call lights answered within 10 min / answered call lights",
+           lambda f: ratio(f.cl_n.sum() - f.cl_over10.sum(), f.cl_n.sum(), 100.0)),
+    Metric("patient_centeredness.bedside_minutes_per_patient_day", "min", "higher",
+           "minutes of direct care (call lights, assessment, medication, hygiene and mobility, communication, "
+           "admission; workarounds excluded) / patient-days",
+           lambda f: ratio(f.bedside_minutes, f.patient_minutes / DAY)),
+    Metric("patient_centeredness.patient_days_without_missed_care_pct", "%", "higher",
+           "100 x (1 - patient-days with at least one missed task / patient-days)",
+           lambda f: ratio(f.patient_minutes / DAY - f.missed_patient_days, f.patient_minutes / DAY, 100.0)),
+    Metric("effectiveness.nurse_shifts_with_missed_care_pct", "%", "lower",
+           "100 x nurse-shifts whose nominally assigned patients (patient index mod nurses on shift) had a "
+           "missed task / nurse-shifts",
+           lambda f: ratio(f.nurse_shifts_with_miss, f.nurse_shifts_assigned, 100.0)),
+    Metric("workforce.burnout_pct", "%", "lower",
+           "100 x nurses with E >= threshold / nurses employed, averaged over one sample a shift",
+           lambda f: ratio(f.burnout_samples, f.staff_samples, 100.0)),
+    Metric("workforce.mean_exhaustion", "E (0-1)", "lower",
+           "mean E of employed nurses, averaged over one sample a shift",
+           lambda f: ratio(f.exhaustion_sum, f.staff_samples)),
+    Metric("workforce.turnover_annual_pct", "%/year", "lower",
+           "100 x departures / mean nurses employed x 365.25 / days",
+           lambda f: ratio(f.departures * 365.25 * DAY / f.minutes, f.staff_samples / f.samples, 100.0)
+           if f.samples else math.nan),
+    Metric("workforce.burned_out_share_of_leavers_pct", "%", "lower",
+           "100 x departures of burned-out nurses / departures",
+           lambda f: ratio(f.departures_burned_out, f.departures, 100.0)),
+    Metric("workforce.vacancy_pct", "%", "lower",
+           "100 x integral of vacant positions / integral of budgeted positions",
+           lambda f: ratio(f.vacancy_area, f.positions_area, 100.0)),
+    Metric("workforce.sick_shifts_per_fte_year", "shifts/FTE-year", "lower",
+           "sick calls / (regular hours on duty / 2080)",
+           lambda f: ratio(f.sick_shifts, (f.on_duty_area - f.overtime_minutes) / 60.0 / 2080.0)),
+    Metric("workforce.short_shifts_pct", "%", "lower",
+           "100 x nurse slots left unfilled / nurse slots rostered",
+           lambda f: ratio(f.short_shifts, f.nurse_shifts + f.short_shifts - f.float_minutes / 240.0, 100.0)),
+    Metric("learning.defect_encounters_per_rn_8h", "per RN per 8 h", "lower",
+           "defect encounters / (nurse-minutes on duty / 480)",
+           lambda f: ratio(f.encounters, f.on_duty_area / 480.0)),
+    Metric("learning.report_pct", "%", "higher",
+           "100 x encounters reported to someone who can fix them / encounters",
+           lambda f: ratio(f.reports, f.encounters, 100.0)),
+    Metric("learning.active_defects_mean", "defects", "lower",
+           "integral of the number of present, unfixed defects / minutes",
+           lambda f: ratio(f.defects_area, f.minutes)),
+    Metric("learning.active_defects_end", "defects", "lower",
+           "present, unfixed defects at the end of the period", lambda f: f.active_defects_last),
+    Metric("learning.days_to_fix_median", "days", "lower",
+           "median days from a defect's first encounter to its fix, over fixes in the period",
+           lambda f: hist_quantile(f.fix_days_hist, 0.5)),
+    Metric("learning.fixes_per_month", "1/month", "higher", "working fixes / months",
+           lambda f: ratio(f.fixes, f.minutes / MONTH)),
+    Metric("learning.regressions_per_month", "1/month", "lower", "fixes that decayed and let the defect return / "
+           "months", lambda f: ratio(f.regressions, f.minutes / MONTH)),
     Metric("counts.patient_days", "patient-days", "higher",
            "integral of the census over time / 1440 min",
-           lambda f: f.patient_minutes / 1440.0),
+           lambda f: f.patient_minutes / DAY),
     Metric("counts.admissions", "patients", "higher", "patients admitted to a bed", lambda f: f.admissions),
     Metric("counts.diversions", "patients", "lower",
            "admission requests diverted after boarding longer than the limit", lambda f: f.diversions),
@@ -121,7 +229,15 @@ DIAGNOSTICS: tuple[Metric, ...] = (
            lambda f: ratio(f.sojourn_minutes, f.tasks_left)),
     Metric("flow.call_lights_per_patient_hour", "1/h", None, "call lights answered / patient-hours",
            lambda f: ratio(f.cl_n.sum(), f.patient_minutes / 60.0)),
-    Metric("flow.short_shifts", "shifts", None, "shifts staffed below the ratio", lambda f: f.short_shifts),
+    Metric("flow.short_shifts", "slots", None, "nurse slots left unfilled", lambda f: f.short_shifts),
+    Metric("flow.pressure_mean", "0-1", None, "time average of leaders' effective pressure to work harder",
+           lambda f: ratio(f.pressure_area, f.minutes)),
+    Metric("flow.mandates", "mandates", None, "top-down initiatives", lambda f: f.mandates),
+    Metric("flow.new_defects", "defects", None, "defects that appeared (initial, complexity, mandates)",
+           lambda f: f.new_defects),
+    Metric("flow.agency_shifts", "shifts", None, "shifts filled by agency nurses", lambda f: f.agency_shifts),
+    Metric("flow.float_hours", "h", None, "float-nurse hours called to surges", lambda f: f.float_minutes / 60.0),
+    Metric("flow.huddle_hours", "h", None, "nurse hours in huddles", lambda f: f.huddle_minutes / 60.0),
 )
 
 ALL: tuple[Metric, ...] = METRICS + DIAGNOSTICS

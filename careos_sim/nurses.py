@@ -1,24 +1,28 @@
-"""Nurses: the roster, shifts, the work loop, handoff and end-of-shift overtime.
+"""Nurses at work: the roster, shifts, the work loop, handoff, huddles and end-of-shift overtime.
 
 Two rosters:
 
 * ``shifts``: 12-hour day and night shifts. Each shift is staffed with
-  ``ceil(beds / ratio)`` nurses chosen from a pool whose headcount covers the week's shifts at
-  ``shifts_per_week`` each; the nurses who have rested longest work next. Incoming nurses take
-  handoff report before taking tasks. At the end of a shift a nurse finishes the task in hand;
-  while more than ``backlog_threshold_tasks`` tasks per rostered nurse wait, she keeps taking
-  tasks as overtime until ``max_minutes`` past the end; the rest is handed off (it stays in the
-  unit queue for the next shift).
+  ``ceil(beds / ratio)`` nurses chosen from the employed staff (budgeted headcount covers the
+  week's shifts at ``shifts_per_week`` each): those who have rested longest work next. A nurse
+  may call in sick; a slot left open by sickness or a vacancy is filled by an agency nurse with
+  ``agency.fill_probability``, else the shift runs short. Incoming nurses take handoff report
+  (and, under a listening system, the huddle) before taking tasks. At the end of a shift a
+  nurse finishes the task in hand; while more than ``backlog_threshold_tasks`` tasks per
+  rostered nurse wait, she keeps taking tasks as overtime until ``max_minutes`` past the end;
+  the rest is handed off (it stays in the unit queue for the next shift). Float nurses, where
+  the leadership system provides them, are called in for four hours when the backlog surges.
 * ``continuous``: ``on_duty`` nurses always on duty, no shift changes, no handoff (verification).
 
 A nurse's work loop is a plain SimPy generator: take the head of the unit queue, work it for
-its minutes (scaled by the nurse's pace), repeat; wait idle when the queue is empty.
+its minutes (scaled by the nurse's pace, shortened by pressure to work harder, lengthened by
+workarounds from the hooks), repeat; wait idle when the queue is empty.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import simpy
 
@@ -26,27 +30,44 @@ from careos_sim.recorder import Recorder
 from careos_sim.scenario import Scenario
 from careos_sim.tasks import Task, TaskQueue
 
+if TYPE_CHECKING:  # pragma: no cover
+    from careos_sim.safety import Safety
+    from careos_sim.workforce import Workforce
+
 __all__ = ["Nurse", "Staff", "shift_sizes", "headcount"]
 
 HOUR = 60.0
 SHIFT = 12 * HOUR
+DAY = 1440.0
 INFINITY = float("inf")
+FLOAT_BLOCK = 4 * HOUR
+SURGE_TASKS_PER_NURSE = 3
 
-#: Extra minutes a nurse spends on a task, from subsystems that hook in (defects, fatigue).
+#: Extra minutes a nurse spends on a task, from subsystems that hook in (defects).
 TaskHook = Callable[["Nurse", Task, float], float]
 
 
 class Nurse:
-    """One nurse of the unit's staff."""
+    """One nurse: who she is, how tired, how proficient, and what this shift has been like."""
 
-    __slots__ = ("id", "pace", "on_duty", "last_end", "shifts_worked")
+    __slots__ = ("id", "agency", "employed", "on_duty", "last_end", "shifts_worked", "recent_starts", "hired_at",
+                 "resilience", "exhaustion", "efficacy", "recognition", "shift_busy", "shift_workaround")
 
-    def __init__(self, nurse_id: int):
+    def __init__(self, nurse_id: int, agency: bool = False):
         self.id = nurse_id
-        self.pace = 1.0  # multiplier on task minutes (new hires are slower)
+        self.agency = agency
+        self.employed = not agency
         self.on_duty = False
         self.last_end = -INFINITY
         self.shifts_worked = 0
+        self.recent_starts: list[float] = []  # starts of shifts in the last 7 days
+        self.hired_at: float | None = None  # None: fully proficient from the start
+        self.resilience = 0.0  # logit offset of the nurse's exhaustion target
+        self.exhaustion = 0.0  # E in [0, 1]
+        self.efficacy = 0.3  # voice efficacy: share of recent reports that led to a visible fix
+        self.recognition = 0.0  # recognition received this shift
+        self.shift_busy = 0.0  # minutes this shift on tasks, handoff and huddle
+        self.shift_workaround = 0.0  # minutes this shift on workarounds
 
 
 def shift_sizes(scenario: Scenario) -> tuple[int, int]:
@@ -57,7 +78,7 @@ def shift_sizes(scenario: Scenario) -> tuple[int, int]:
 
 
 def headcount(scenario: Scenario) -> int:
-    """Nurses on staff: the week's shifts divided by the shifts a nurse works a week."""
+    """Budgeted nurses: the week's shifts divided by the shifts a nurse works a week."""
     if scenario.staff.roster == "continuous":
         return scenario.staff.nurses.on_duty
     day, night = shift_sizes(scenario)
@@ -72,9 +93,26 @@ class Staff:
         self.sc = scenario
         self.queue = queue
         self.rec = recorder
-        self.nurses = [Nurse(i) for i in range(headcount(scenario))]
+        self._next_id = 0
+        self.nurses: list[Nurse] = []
+        for _ in range(headcount(scenario)):
+            self.new_nurse()
         self.hooks: list[TaskHook] = []
         self.shift_size = 0  # nurses rostered on the current shift
+        self.huddle_minutes = 0.0
+        self.float_nurses = 0
+        self.pressure: Callable[[], float] = lambda: 0.0
+        self.safety: Safety | None = None
+        self.workforce: Workforce | None = None
+        self._floats_out = 0
+        self._agency_ids = -1
+
+    def new_nurse(self) -> Nurse:
+        """A nurse joins the employed staff."""
+        nurse = Nurse(self._next_id)
+        self._next_id += 1
+        self.nurses.append(nurse)
+        return nurse
 
     def start(self) -> None:
         if self.sc.staff.roster == "continuous":
@@ -82,6 +120,8 @@ class Staff:
                 self.env.process(self._shift(nurse, INFINITY, handoff=0.0))
         else:
             self.env.process(self._roster())
+            if self.float_nurses > 0:
+                self.env.process(self._float_pool())
 
     # ------------------------------------------------------------------ roster
     def _roster(self) -> Iterator[simpy.Event]:
@@ -99,44 +139,108 @@ class Staff:
             self.shift_size = size
             for nurse in on:
                 self.queue.release(nurse)  # idle nurses of the last shift go home
-            on = self._choose(size)
-            self.rec.shift_started(env.now, size - len(on))
+            self.rec.shift_change(size)
+            if self.workforce is not None:
+                self.workforce.sample()
+            on = self._staff_shift(size)
+            first = env.now == 0 and start < 0  # the shift on at time 0 is already past its handoff
             for nurse in on:
-                handoff = shifts.handoff_minutes if env.now > 0 or start == 0 else 0.0
-                env.process(self._shift(nurse, end, handoff))
+                self.env.process(self._shift(nurse, end, 0.0 if first else shifts.handoff_minutes))
             yield env.timeout(end - env.now)
             start = end
 
-    def _choose(self, size: int) -> list[Nurse]:
-        """The ``size`` nurses off duty who have rested longest (and at least the minimum)."""
+    def _staff_shift(self, size: int) -> list[Nurse]:
+        """The nurses for the next shift: rested staff, less sick calls, plus agency for open slots."""
         now = self.env.now
         rest = self.sc.staff.shifts.min_rest_hours * HOUR
-        free = [n for n in self.nurses if not n.on_duty and now - n.last_end >= rest]
+        cap = math.ceil(self.sc.staff.nurses.shifts_per_week - 1e-9)
+        week_ago = now - 7 * DAY
+        free = []
+        for n in self.nurses:
+            n.recent_starts = [t for t in n.recent_starts if t > week_ago]
+            if not n.on_duty and now - n.last_end >= rest and len(n.recent_starts) < cap:
+                free.append(n)
         free.sort(key=lambda n: (n.last_end, n.id))
-        return free[:size]
+        chosen: list[Nurse] = []
+        for nurse in free:
+            if len(chosen) == size:
+                break
+            if self.workforce is not None and self.workforce.calls_in_sick(nurse):
+                nurse.last_end = now  # a day off, of a kind
+                self.rec.sick_shifts += 1
+                continue
+            chosen.append(nurse)
+            nurse.recent_starts.append(now)
+        agency = self.sc.staff.agency
+        short = 0
+        for _ in range(size - len(chosen)):
+            if self.workforce is not None and self.workforce.absence.random() < agency.fill_probability:
+                chosen.append(self._agency_nurse())
+                self.rec.agency_shifts += 1
+                self.rec.cost("agency", SHIFT / HOUR * agency.hourly_cost)
+            else:
+                short += 1
+        self.rec.shift_started(now, short)
+        return chosen
+
+    def _agency_nurse(self) -> Nurse:
+        nurse = Nurse(self._agency_ids, agency=True)
+        self._agency_ids -= 1
+        return nurse
+
+    # ------------------------------------------------------------------ float pool
+    def _float_pool(self) -> Iterator[simpy.Event]:
+        """Every 15 minutes: call a float nurse for four hours when the backlog surges."""
+        while True:
+            yield self.env.timeout(15.0)
+            surge = len(self.queue) > SURGE_TASKS_PER_NURSE * max(1, self.shift_size)
+            if surge and self._floats_out < self.float_nurses:
+                self._floats_out += 1
+                nurse = self._agency_nurse()
+                self.rec.float_minutes += FLOAT_BLOCK
+                self.rec.cost("regular", FLOAT_BLOCK / HOUR * self.sc.staff.nurses.hourly_wage)
+                self.env.process(self._float_shift(nurse))
+
+    def _float_shift(self, nurse: Nurse) -> Iterator[simpy.Event]:
+        yield from self._shift(nurse, self.env.now + FLOAT_BLOCK, handoff=0.0, floating=True)
+        self._floats_out -= 1
 
     # ------------------------------------------------------------------ a shift
-    def _shift(self, nurse: Nurse, end: float, handoff: float) -> Iterator[simpy.Event]:
-        """One nurse's shift: handoff, then the work loop, then overtime or go home."""
+    def _shift(self, nurse: Nurse, end: float, handoff: float, floating: bool = False) -> Iterator[simpy.Event]:
+        """One nurse's shift: handoff and huddle, the work loop, then overtime or go home."""
         env = self.env
         rec = self.rec
         queue = self.queue
         hooks = self.hooks
+        safety = self.safety
+        workforce = self.workforce
         overtime = self.sc.staff.overtime
         ot_cap = end + overtime.max_minutes
+        began = env.now
+        missed_before = rec.missed_cum
+        rest_days = (began - nurse.last_end) / DAY if nurse.last_end > -INFINITY else 3.0
         nurse.on_duty = True
         nurse.shifts_worked += 1
+        nurse.shift_busy = nurse.shift_workaround = nurse.recognition = 0.0
+        pace = workforce.pace(nurse) if workforce is not None and not nurse.agency else 1.0
+        if nurse.agency:
+            pace = self.sc.staff.agency.pace
+        elif end < INFINITY and not floating:
+            rec.cost("regular", SHIFT / HOUR * self.sc.staff.nurses.hourly_wage)
         rec.nurse_on(env.now)
         logging = rec.events is not None
         if logging:
             rec.log(env.now, "on", nurse=nurse.id, value=end)
-        if handoff > 0:
+        lead_in = handoff + (self.huddle_minutes if handoff > 0 else 0.0)
+        if lead_in > 0:
             rec.handoff(env.now, handoff, True)
-            yield env.timeout(handoff)
+            rec.huddle_minutes += lead_in - handoff
+            yield env.timeout(lead_in)
             rec.handoff(env.now, handoff, False)
+            nurse.shift_busy += lead_in
         while True:
             now = env.now
-            if now >= end and not (now < ot_cap and self._backlog_exceeds()):
+            if now >= end and (floating or not (now < ot_cap and self._backlog_exceeds())):
                 break
             task = queue.pop()
             if task is None:
@@ -145,22 +249,36 @@ class Staff:
                 task = yield queue.wait(nurse)
                 if task is None:
                     break
-            minutes = task.minutes * nurse.pace
+            pressure = self.pressure()
+            base = task.minutes * pace * (1.0 - self.sc.leadership.pressure_pace_gain * pressure)
+            minutes = base
             for hook in hooks:
                 minutes += hook(nurse, task, minutes)
-            rec.task_started(env.now, task, minutes)
+            rec.task_started(env.now, task, minutes, base)
             if logging:
                 rec.log(env.now, "start", patient=task.patient.index, nurse=nurse.id, task=task.type, value=minutes)
             yield env.timeout(minutes)
             rec.task_finished(env.now)
+            nurse.shift_busy += minutes
+            if safety is not None:
+                safety.slip(task, nurse.exhaustion, pressure)
+                if task.failed:
+                    rec.task_missed(task, env.now, started=True)
+                    safety.missed(task)
             if task.on_done is not None:
                 task.on_done(task, env.now)
         now = env.now
         nurse.on_duty = False
         nurse.last_end = now
-        rec.nurse_off(now, max(0.0, now - end))
+        extra = max(0.0, now - end)
+        rec.nurse_off(now, extra)
+        if extra > 0 and not nurse.agency:
+            rec.cost("overtime", extra / HOUR * self.sc.staff.nurses.hourly_wage * overtime.wage_multiplier)
+        if workforce is not None and end < INFINITY and not floating:
+            missed = (rec.missed_cum - missed_before) / max(1, self.shift_size)
+            workforce.after_shift(nurse, missed, extra, self.pressure(), rest_days)
         if logging:
-            rec.log(now, "off", nurse=nurse.id, value=max(0.0, now - end))
+            rec.log(now, "off", nurse=nurse.id, value=extra)
 
     def _backlog_exceeds(self) -> bool:
         threshold = self.sc.staff.overtime.backlog_threshold_tasks

@@ -23,6 +23,8 @@ __all__ = ["Patient", "PatientFlow", "draw_minutes"]
 
 DAY = 1440.0
 INFINITY = float("inf")
+#: Task types whose minutes are longer for an LEP patient (the encounter goes through an interpreter).
+INTERPRETED = frozenset({"communication", "admission"})
 
 
 def draw_minutes(spec: Duration, stream: Stream) -> float:
@@ -39,9 +41,11 @@ def draw_minutes(spec: Duration, stream: Stream) -> float:
 class Patient:
     """One patient's attributes and state."""
 
-    __slots__ = ("index", "acuity", "demand", "lep", "los", "calls", "care", "present", "admitted_at", "ready_at")
+    __slots__ = ("index", "acuity", "demand", "lep", "los", "calls", "care", "defects", "present", "admitted_at",
+                 "ready_at", "extra_minutes", "los_extended")
 
-    def __init__(self, index: int, acuity: int, demand: float, lep: int, los: float, calls: Stream, care: Stream):
+    def __init__(self, index: int, acuity: int, demand: float, lep: int, los: float, calls: Stream, care: Stream,
+                 defects: Stream):
         self.index = index
         self.acuity = acuity  # 0 low, 1 medium, 2 high
         self.demand = demand  # multiplier on task minutes
@@ -49,9 +53,12 @@ class Patient:
         self.los = los  # minutes from admission until ready for discharge
         self.calls = calls
         self.care = care
+        self.defects = defects  # draws for defect encounters on this patient's tasks
         self.present = False
         self.admitted_at = 0.0
         self.ready_at = INFINITY
+        self.extra_minutes = 0.0  # stay added by harm or failed communication, not yet served
+        self.los_extended = False
 
 
 class PatientFlow:
@@ -84,15 +91,18 @@ class PatientFlow:
         self._next_index += 1
         care = self.streams.stream("patient.care", i, block=64)
         calls = self.streams.stream("patient.calls", i, block=64)
+        defects = self.streams.stream("patient.defects", i, block=64)
         a = care.choice(self._shares)
         level = self._acuity[a][1]
         lep = 1 if care.random() < self.sc.patients.lep_share else 0
         los = care.lognormal(level.los_days_mean * DAY, self.sc.patients.los_cv)
-        return Patient(i, a, level.demand_factor, lep, los, calls, care)
+        return Patient(i, a, level.demand_factor, lep, los, calls, care, defects)
 
     def task(self, kind: str, spec: EventTask, patient: Patient, due: float, stream: Stream,
              on_done: Callable[[Task, float], None] | None = None) -> Task:
         minutes = draw_minutes(spec.minutes, stream) * patient.demand
+        if patient.lep and kind in INTERPRETED:
+            minutes *= self.sc.tasks.lep_interpreter_factor
         deadline = due + spec.window_min if spec.window_min is not None else None
         return Task(TYPE_INDEX[kind], patient, due, deadline, minutes, spec.priority, on_done)
 
@@ -160,7 +170,7 @@ class PatientFlow:
         patient.present = True
         patient.admitted_at = now
         self.present[patient.index] = patient
-        self.rec.admitted(now, boarded, new=not initial)
+        self.rec.admitted(now, boarded, patient.lep, new=not initial)
         self.rec.log(now, "admit", patient=patient.index, value=boarded)
         if not initial:
             self.queue.push(self.task("admission", self._admission, patient, now, patient.care))
@@ -183,6 +193,9 @@ class PatientFlow:
     # ------------------------------------------------------------------ the stay
     def _stay(self, patient: Patient) -> Iterator[simpy.Event]:
         yield self.env.timeout(patient.los)
+        while patient.extra_minutes > 0:  # harm or failed communication lengthened the stay
+            extra, patient.extra_minutes = patient.extra_minutes, 0.0
+            yield self.env.timeout(extra)
         patient.ready_at = self.env.now
         self.queue.push(self.task("discharge", self._discharge, patient, self.env.now, patient.care,
                                   on_done=self._leave))
@@ -191,7 +204,7 @@ class PatientFlow:
         patient = task.patient
         patient.present = False
         del self.present[patient.index]
-        self.rec.discharged(now, now - patient.admitted_at, now - patient.ready_at)
+        self.rec.discharged(now, now - patient.admitted_at, now - patient.ready_at, patient.lep)
         self.rec.log(now, "discharge", patient=patient.index, value=now - patient.admitted_at)
         self._free_bed()
 

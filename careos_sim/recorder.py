@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from careos_sim.scenario import SCHEDULED_TASK_TYPES, TASK_TYPES
+from careos_sim.scenario import CATEGORIES, SCHEDULED_TASK_TYPES, TASK_TYPES
 
 __all__ = ["Facts", "Recorder", "Level", "LATENESS_BINS", "GROUPS", "EVENT_COLUMNS"]
 
@@ -35,6 +35,7 @@ LATENESS_BINS = 1441
 #: Patient groups for equity: index 0 = other patients, 1 = limited English proficiency.
 GROUPS = ("other", "lep")
 N_TYPES = len(TASK_TYPES)
+N_CATEGORIES = len(CATEGORIES)
 SCHEDULED = frozenset(TASK_TYPES.index(t) for t in SCHEDULED_TASK_TYPES)
 
 _SCALARS = (
@@ -57,9 +58,56 @@ _SCALARS = (
     "tasks_entered",
     "tasks_left",
     "sojourn_minutes",
+    "bedside_minutes",  # base minutes of direct care (call lights, assessment, medication, ...)
+    "missed_patient_days",  # distinct (patient, day) pairs with at least one missed task
+    "nurse_shifts_assigned",  # nurse-shifts counted for missed care by nominal patient assignment
+    "nurse_shifts_with_miss",
+    # defects and learning
+    "encounters",
+    "workaround_minutes",
+    "near_misses",
+    "reports",
+    "report_minutes",
+    "fix_attempts",
+    "fixes",
+    "regressions",
+    "new_defects",
+    "retired_defects",
+    "mandates",
+    "defects_area",  # integral of the number of active, unfixed defects
+    "active_defects_last",  # active, unfixed defects at the end of the period (not summed)
+    "pressure_area",  # integral of leaders' effective pressure (0-1)
+    # workforce
+    "staff_samples",  # employed nurses summed over the samples (one per shift change)
+    "burnout_samples",  # of them, burned out (E >= threshold)
+    "exhaustion_sum",
+    "samples",  # number of samples
+    "departures",
+    "departures_burned_out",
+    "hires",
+    "vacancy_area",  # integral of vacant positions
+    "positions_area",  # integral of budgeted positions
+    "sick_shifts",
+    "agency_shifts",
+    "float_minutes",
+    "huddle_minutes",
+    "committee_hours",
+    # costs (USD)
+    "cost_regular",
+    "cost_overtime",
+    "cost_agency",
+    "cost_turnover",
+    "cost_leadership",
 )
 _BY_TYPE = ("started", "missed", "cancelled", "work_minutes")
-_BY_GROUP = ("cl_n", "cl_wait_sum", "cl_over10", "required", "missed_g")
+_BY_GROUP = ("cl_n", "cl_wait_sum", "cl_over10", "required", "missed_g", "harm_g", "patient_minutes_g")
+#: Sources of harm.
+HARM_SOURCES = ("defect", "missed_care", "slip", "communication")
+#: Direct-care task types, whose base minutes count as bedside time.
+BEDSIDE = frozenset(TASK_TYPES.index(t) for t in ("call_light", "assessment", "medication", "hygiene_mobility",
+                                                   "communication", "admission"))
+#: Days-to-fix histogram: one-day bins from 0 to 1094, the last bin holds the rest.
+FIX_DAYS_BINS = 1096
 
 
 @dataclass
@@ -79,7 +127,8 @@ class Facts:
     def __add__(self, other: "Facts") -> "Facts":
         if not self.values:
             return Facts({k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in other.values.items()})
-        return Facts({k: self.values[k] + other.values[k] for k in self.values})
+        return Facts({k: other.values[k] if k.endswith("_last") else self.values[k] + other.values[k]
+                      for k in self.values})
 
     @classmethod
     def zero(cls) -> "Facts":
@@ -87,6 +136,9 @@ class Facts:
         vals.update({k: np.zeros(N_TYPES) for k in _BY_TYPE})
         vals.update({k: np.zeros(len(GROUPS)) for k in _BY_GROUP})
         vals["lateness_hist"] = np.zeros(LATENESS_BINS)
+        vals["fix_days_hist"] = np.zeros(FIX_DAYS_BINS)
+        vals["harm"] = np.zeros(len(HARM_SOURCES))
+        vals["encounters_by_category"] = np.zeros(N_CATEGORIES)
         return cls(vals)
 
 
@@ -124,6 +176,16 @@ class Recorder:
         self.pending = Level()
         self.busy = Level()
         self.on_duty = Level()
+        self.census_g = (Level(), Level())
+        self.active_defects = Level()
+        self.vacancies = Level()
+        self.positions = Level()
+        self.pressure_level = 0.0
+        self._pressure_last = 0.0
+        self.missed_cum = 0.0  # running totals for the leaders' view of performance (never reset)
+        self.required_cum = 0.0
+        self.shift_nurses = 1  # nurses on the current shift, for nominal patient assignment
+        self._shift_miss_slots: set[int] = set()
         self._total = Facts()
         self.weekly: list[dict[str, float]] = []  # one row per period: week, start_day, days, metrics
         self.events: list[tuple] | None = [] if event_log else None
@@ -139,6 +201,10 @@ class Recorder:
         for k in _BY_GROUP:
             setattr(self, k, [0.0, 0.0])
         self.lateness_hist = [0] * LATENESS_BINS
+        self.fix_days_hist = [0] * FIX_DAYS_BINS
+        self.harm = [0.0] * len(HARM_SOURCES)
+        self.encounters_by_category = [0.0] * N_CATEGORIES
+        self._missed_pd: set[tuple[int, int]] = set()
 
     def week_of(self, t: float) -> int:
         """Week index counted from the end of the warm-up (warm-up weeks are negative)."""
@@ -154,9 +220,18 @@ class Recorder:
         vals["pending_area"] = self.pending.close(now)
         vals["busy_area"] = self.busy.close(now)
         vals["on_duty_area"] = self.on_duty.close(now)
+        self.patient_minutes_g = [self.census_g[0].close(now), self.census_g[1].close(now)]
+        vals["defects_area"] = self.active_defects.close(now)
+        vals["active_defects_last"] = float(self.active_defects.level)
+        vals["vacancy_area"] = self.vacancies.close(now)
+        vals["positions_area"] = self.positions.close(now)
+        vals["pressure_area"] = self.pressure_area + self.pressure_level * (now - self._pressure_last)
+        self._pressure_last = now
+        vals["missed_patient_days"] = float(len(self._missed_pd))
         for k in (*_BY_TYPE, *_BY_GROUP):
             vals[k] = np.asarray(getattr(self, k), dtype=float)
-        vals["lateness_hist"] = np.asarray(self.lateness_hist, dtype=float)
+        for k in ("lateness_hist", "fix_days_hist", "harm", "encounters_by_category"):
+            vals[k] = np.asarray(getattr(self, k), dtype=float)
         facts = Facts(vals)
         week = self.week_of(self._start)
         if week >= 0:
@@ -183,22 +258,24 @@ class Recorder:
     def admission_request(self, now: float) -> None:
         self.admission_requests += 1
 
-    def admitted(self, now: float, boarded: float, new: bool = True) -> None:
+    def admitted(self, now: float, boarded: float, lep: int, new: bool = True) -> None:
         """A patient takes a bed; ``new`` is False for the initial census (not an admission)."""
         if new:
             self.admissions += 1
             self.boarding_minutes += boarded
         self.census.change(now, 1)
+        self.census_g[lep].change(now, 1)
 
     def diverted(self, boarded: float) -> None:
         self.diversions += 1
         self.boarding_minutes += boarded
 
-    def discharged(self, now: float, los: float, delay: float) -> None:
+    def discharged(self, now: float, los: float, delay: float, lep: int) -> None:
         self.discharges += 1
         self.los_minutes += los
         self.discharge_delay_minutes += delay
         self.census.change(now, -1)
+        self.census_g[lep].change(now, -1)
 
     # ------------------------------------------------------------------ tasks
     def task_queued(self, now: float) -> None:
@@ -210,10 +287,13 @@ class Recorder:
         self.sojourn_minutes += now - entered
         self.pending.change(now, -1)
 
-    def task_started(self, now: float, task: Any, minutes: float) -> None:
+    def task_started(self, now: float, task: Any, minutes: float, base: float) -> None:
+        """A nurse starts a task: ``minutes`` of work in all, ``base`` of them the care itself."""
         t = task.type_index
         self.started[t] += 1
         self.work_minutes[t] += minutes
+        if t in BEDSIDE:
+            self.bedside_minutes += base
         late = now - task.due
         g = task.patient.lep
         if t == 0:  # call light: wait from the call
@@ -226,16 +306,31 @@ class Recorder:
             self.lateness_hist[b if b < LATENESS_BINS else LATENESS_BINS - 1] += 1
         if task.deadline is not None:
             self.required[g] += 1
+            self.required_cum += 1
         self.busy.change(now, 1)
 
     def task_finished(self, now: float) -> None:
         self.busy.change(now, -1)
 
-    def task_missed(self, task: Any) -> None:
+    def task_missed(self, task: Any, now: float, started: bool = False) -> None:
+        """A task not started in its window, or started but not done (a defect made it impossible)."""
         g = task.patient.lep
         self.missed[task.type_index] += 1
         self.missed_g[g] += 1
-        self.required[g] += 1
+        self.missed_cum += 1
+        if not started:
+            self.required[g] += 1
+            self.required_cum += 1
+        index = task.patient.index
+        self._missed_pd.add((index, int(now // 1440.0)))
+        self._shift_miss_slots.add(index % self.shift_nurses)
+
+    def shift_change(self, nurses_on_new_shift: int) -> None:
+        """Close the nominal-assignment tally of the shift that ends; start the next one's."""
+        self.nurse_shifts_assigned += self.shift_nurses
+        self.nurse_shifts_with_miss += len(self._shift_miss_slots)
+        self._shift_miss_slots = set()
+        self.shift_nurses = max(1, nurses_on_new_shift)
 
     def task_cancelled(self, task: Any) -> None:
         self.cancelled[task.type_index] += 1
@@ -256,3 +351,75 @@ class Recorder:
         if starting:
             self.handoff_minutes += minutes
         self.busy.change(now, 1 if starting else -1)
+
+    # ------------------------------------------------------------------ harm
+    def harmed(self, source: int, lep: int) -> None:
+        self.harm[source] += 1
+        self.harm_g[lep] += 1
+
+    # ------------------------------------------------------------------ defects and learning
+    def encounter(self, category: int, workaround: float, near_miss: bool) -> None:
+        self.encounters += 1
+        self.encounters_by_category[category] += 1
+        self.workaround_minutes += workaround
+        if near_miss:
+            self.near_misses += 1
+
+    def reported(self, minutes: float) -> None:
+        self.reports += 1
+        self.report_minutes += minutes
+
+    def defect_added(self, now: float) -> None:
+        self.new_defects += 1
+        self.active_defects.change(now, 1)
+
+    def defect_removed(self, now: float, fixed: bool) -> None:
+        self.retired_defects += 1
+        if not fixed:
+            self.active_defects.change(now, -1)
+
+    def fix_attempt(self) -> None:
+        self.fix_attempts += 1
+
+    def defect_fixed(self, now: float, first_encounter: float | None) -> None:
+        self.fixes += 1
+        self.active_defects.change(now, -1)
+        if first_encounter is not None:
+            days = int((now - first_encounter) // 1440.0)
+            self.fix_days_hist[days if days < FIX_DAYS_BINS else FIX_DAYS_BINS - 1] += 1
+
+    def defect_regressed(self, now: float) -> None:
+        self.regressions += 1
+        self.active_defects.change(now, 1)
+
+    def mandate(self) -> None:
+        self.mandates += 1
+
+    def committee(self, hours: float) -> None:
+        self.committee_hours += hours
+
+    def set_pressure(self, now: float, level: float) -> None:
+        self.pressure_area += self.pressure_level * (now - self._pressure_last)
+        self._pressure_last = now
+        self.pressure_level = level
+
+    def cost(self, kind: str, usd: float) -> None:
+        name = "cost_" + kind
+        setattr(self, name, getattr(self, name) + usd)
+
+    # ------------------------------------------------------------------ workforce
+    def staff_sample(self, employed: int, burned_out: int, exhaustion_sum: float) -> None:
+        self.samples += 1
+        self.staff_samples += employed
+        self.burnout_samples += burned_out
+        self.exhaustion_sum += exhaustion_sum
+
+    def departure(self, now: float, burned_out: bool, cost: float) -> None:
+        self.departures += 1
+        self.departures_burned_out += burned_out
+        self.cost_turnover += cost
+        self.vacancies.change(now, 1)
+
+    def hired(self, now: float) -> None:
+        self.hires += 1
+        self.vacancies.change(now, -1)

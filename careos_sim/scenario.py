@@ -274,6 +274,72 @@ class Overtime(_Frozen):
     wage_multiplier: float = _f(1.5, "Overtime pay as a multiple of the hourly wage.", "x", ge=1, le=5)
 
 
+# --------------------------------------------------------------------------- workforce
+
+
+class Exhaustion(_Frozen):
+    """Exhaustion E in [0, 1] per nurse (a stand-in for the emotional-exhaustion scale), updated
+    at the end of every shift towards a target set by the balance of job demands and resources:
+    E <- E + adjust x (E* - E), E* = logistic(baseline + resilience + demands - resources)."""
+
+    burnout_threshold: float = _f(0.5, "E at or above this counts as burned out (MBI-EE >= 27 of 54).", "E",
+                                  gt=0, lt=1)
+    initial_mean: float = _f(0.40, "Mean E of the staff at time 0.", "E", ge=0, le=1)
+    adjust_per_shift: float = _f(0.06, "Share of the gap to the target E closed in one shift.", "fraction", gt=0,
+                                 le=1)
+    baseline: float = _f(-0.95, "Logit of the target E of an average nurse under no demands.", "logit", ge=-10,
+                         le=10)
+    individual_sd: float = _f(0.9, "Spread of nurses' resilience on the logit scale.", "logit", ge=0, le=5)
+    load: float = _f(4.0, "Weight of the shift's busy share above 0.75.", "logit/share", ge=0, le=50)
+    workaround: float = _f(6.0, "Weight of the share of the shift spent on workarounds.", "logit/share", ge=0,
+                           le=100)
+    missed_care: float = _f(0.25, "Weight of each missed task per nurse in the shift (moral distress).",
+                            "logit/task", ge=0, le=10)
+    overtime: float = _f(0.5, "Weight of each hour of overtime in the shift.", "logit/hour", ge=0, le=10)
+    pressure: float = _f(0.8, "Weight of leaders' pressure to work harder (0-1).", "logit", ge=0, le=10)
+    departures: float = _f(0.3, "Weight of each colleague who left in the last 30 days.", "logit/departure", ge=0,
+                           le=10)
+    rest: float = _f(0.4, "Relief from rest before the shift, per day off (up to 3).", "logit/day", ge=0, le=10)
+    recognition: float = _f(1.0, "Relief from recognition received in the shift (0-1).", "logit", ge=0, le=10)
+    voice: float = _f(1.2, "Relief from voice efficacy: share of own reports that led to a visible fix.",
+                      "logit/share", ge=0, le=10)
+
+
+class Absence(_Frozen):
+    """Sick calls: the chance a rostered nurse calls in sick rises with exhaustion."""
+
+    base_probability: float = _f(0.02, "Chance a nurse with E = 0 calls in sick for a shift.", "probability",
+                                 ge=0, le=1)
+    exhaustion_slope: float = _f(0.05, "Added chance per unit of E.", "probability/E", ge=0, le=1)
+
+
+class Turnover(_Frozen):
+    """Leaving: a daily hazard that rises with exhaustion; vacancies filled after a hiring delay."""
+
+    annual_rate_at_threshold: float = _f(
+        0.17, "Annual leaving rate of a nurse at the burnout threshold E.", "1/year", ge=0, le=5)
+    exhaustion_log_slope: float = _f(
+        2.0, "Log hazard ratio per unit of E (burned-out nurses leave more often).", "1/E", ge=0, le=20)
+    hiring_delay_days: float = _f(83.0, "Mean time to fill a vacancy (lognormal).", "days", ge=0, le=1000)
+    hiring_delay_cv: float = _f(0.5, "Coefficient of variation of the hiring delay.", "ratio", ge=0, le=5)
+    new_hire_pace: float = _f(1.25, "Task minutes multiplier of a new hire on the first day.", "x", ge=1, le=3)
+    proficiency_days: float = _f(90.0, "Days for a new hire to reach full proficiency (pace 1).", "days", ge=0,
+                                 le=1000)
+    new_hire_exhaustion: float = _f(0.25, "E of a new hire.", "E", ge=0, le=1)
+    departure_cost: float = _f(61110.0, "Cost of one departure (recruiting, orientation, lost productivity).",
+                               "USD", ge=0, le=1e7)
+
+
+class Agency(_Frozen):
+    """Agency staff who fill shifts that vacancies or sick calls leave short."""
+
+    fill_probability: float = _f(0.4, "Chance a short shift slot is filled by an agency nurse.", "probability",
+                                 ge=0, le=1)
+    hourly_cost: float = _f(95.0, "Hourly cost of an agency nurse.", "USD/hour", ge=0, le=1000)
+    pace: float = _f(1.1, "Task minutes multiplier of an agency nurse (unfamiliar with the unit).", "x", ge=0.5,
+                     le=3)
+
+
 class Staff(_Frozen):
     """Who works on the unit, and when."""
 
@@ -285,6 +351,212 @@ class Staff(_Frozen):
     nurses: Nurses = Nurses()
     shifts: Shifts = Shifts()
     overtime: Overtime = Overtime()
+    dynamics: bool = _f(
+        True, "Exhaustion, sick calls, turnover and hiring (false: a fixed staff who never tire; verification).")
+    exhaustion: Exhaustion = Exhaustion()
+    absence: Absence = Absence()
+    turnover: Turnover = Turnover()
+    agency: Agency = Agency()
+
+
+# --------------------------------------------------------------------------- defects
+
+#: The six quality dimensions.
+DIMENSIONS = ("safety", "timeliness", "effectiveness", "efficiency", "equity", "patient_centeredness")
+#: Defect categories (model section 5).
+CATEGORIES = ("supplies", "equipment", "orders_information", "medications", "handoffs_staffing", "ehr",
+              "interpreter_access")
+
+TaskType = Literal[TASK_TYPES]  # type: ignore[valid-type]
+Dimension = Literal[DIMENSIONS]  # type: ignore[valid-type]
+
+
+class DefectCategory(_Frozen):
+    """One category of workflow defect: what it touches, what an encounter costs, what a fix takes."""
+
+    share: float = _f(0.1, "Share of defects (initial and new) in this category.", "fraction", ge=0, le=1)
+    task_types: tuple[TaskType, ...] = _f(("medication",), "Task types a defect of this category can touch.",
+                                          min_length=1)
+    lep_only: bool = _f(False, "Touches only tasks of patients with limited English proficiency.")
+    workaround_minutes: float = _f(5.7, "Mean minutes a workaround adds to the task (lognormal).", "minutes",
+                                   ge=0, le=240)
+    harm_probability: float = _f(0.002, "Chance an encounter harms the patient.", "probability", ge=0, le=1)
+    miss_probability: float = _f(0.01, "Chance the task cannot be done after all (missed care).", "probability",
+                                 ge=0, le=1)
+    los_extension_days: float = _f(0.0, "Days added to the stay the first time a patient meets such a defect.",
+                                   "days", ge=0, le=30)
+    dimensions: tuple[Dimension, ...] = _f(("efficiency",), "Quality dimensions a defect of this category hurts.",
+                                           min_length=1)
+    fix_hours: float = _f(16.0, "Mean effort to fix one defect (lognormal, CV 1).", "hours", gt=0, le=2000)
+
+
+def _cat(share, tasks, wa, harm, miss, dims, fix, lep=False, los=0.0) -> DefectCategory:
+    return DefectCategory(share=share, task_types=tasks, workaround_minutes=wa, harm_probability=harm,
+                          miss_probability=miss, dimensions=dims, fix_hours=fix, lep_only=lep,
+                          los_extension_days=los)
+
+
+class DefectCategories(_Frozen):
+    """The seven categories of workflow defects and their defaults."""
+
+    supplies: DefectCategory = _cat(0.22, ("hygiene_mobility", "medication", "assessment", "admission"), 5.5,
+                                    0.0008, 0.03, ("efficiency", "timeliness", "patient_centeredness"), 8.0)
+    equipment: DefectCategory = _cat(0.13, ("assessment", "hygiene_mobility", "call_light"), 6.5, 0.0015, 0.02,
+                                     ("safety", "efficiency"), 16.0)
+    orders_information: DefectCategory = _cat(
+        0.18, ("medication", "coordination", "admission", "discharge", "assessment"), 6.0, 0.002, 0.01,
+        ("safety", "timeliness", "effectiveness"), 20.0)
+    medications: DefectCategory = _cat(0.18, ("medication",), 6.5, 0.003, 0.03, ("safety", "timeliness"), 16.0)
+    handoffs_staffing: DefectCategory = _cat(0.10, ("coordination", "documentation", "discharge"), 5.0, 0.0015,
+                                             0.01, ("safety", "efficiency"), 24.0)
+    ehr: DefectCategory = _cat(0.15, ("documentation", "medication", "admission", "discharge"), 4.5, 0.0008,
+                               0.01, ("efficiency", "effectiveness"), 30.0)
+    interpreter_access: DefectCategory = _cat(
+        0.04, ("communication", "admission", "discharge", "assessment"), 10.0, 0.02, 0.3,
+        ("equity", "safety", "patient_centeredness"), 12.0, lep=True, los=1.0)
+
+    def items(self) -> tuple[tuple[str, DefectCategory], ...]:
+        return tuple((name, getattr(self, name)) for name in CATEGORIES)
+
+
+class Defects(_Frozen):
+    """Latent workflow defects (operational failures) that nurses meet and work around."""
+
+    enabled: bool = _f(True, "false: no defects of any origin (initial, new, mandates).")
+    initial: int = _f(60, "Defects present at time 0.", "defects", ge=0, le=10000)
+    encounter_probability: float = _f(
+        0.02, "Mean chance that one defect is met on one task of a type it touches (before the heavy tail).",
+        "probability", ge=0, le=1)
+    heavy_tail_sigma: float = _f(1.4, "Sigma of the lognormal spread of defects' encounter rates (a few defects "
+                                      "cause most encounters).", "log", ge=0, le=5)
+    new_per_month: float = _f(1.5, "New defects a month as complexity grows (equipment, protocols, EHR changes).",
+                              "1/month", ge=0, le=1000)
+    lifetime_days: float = _f(1460.0, "Mean time until a defect disappears by itself (the process it lives in "
+                                      "changes).", "days", gt=0, le=100000)
+    fix_residual: float = _f(0.1, "A fixed defect's encounter rate as a share of its rate before the fix.",
+                             "fraction", ge=0, le=1)
+    regression_days: float = _f(120.0, "Mean time until a fix that was not sustained decays and the defect "
+                                       "returns.", "days", gt=0, le=10000)
+    workaround_cv: float = _f(0.8, "Coefficient of variation of workaround minutes.", "ratio", ge=0, le=5)
+    categories: DefectCategories = DefectCategories()
+
+    @model_validator(mode="after")
+    def _shares(self) -> "Defects":
+        total = sum(c.share for _, c in self.categories.items())
+        if total <= 0:
+            raise ValueError("defect category shares must have a positive sum")
+        return self
+
+
+# --------------------------------------------------------------------------- safety
+
+
+class Safety(_Frozen):
+    """Harm from sources other than a defect's own harm probability."""
+
+    missed_medication_harm: float = _f(0.03, "Chance a missed medication harms the patient.", "probability",
+                                       ge=0, le=1)
+    missed_assessment_harm: float = _f(0.02, "Chance a missed assessment harms the patient.", "probability",
+                                       ge=0, le=1)
+    missed_other_harm: float = _f(0.004, "Chance another missed task harms the patient.", "probability", ge=0,
+                                  le=1)
+    slip_probability: float = _f(0.0004, "Chance any task ends in a harmful slip, for a rested nurse at normal "
+                                         "pace.", "probability", ge=0, le=1)
+    slip_exhaustion_factor: float = _f(2.0, "Slip chance multiplier per unit of the nurse's E.", "x/E", ge=0,
+                                       le=100)
+    harm_los_days: float = _f(1.0, "Days a harm event adds to the patient's stay.", "days", ge=0, le=60)
+    near_misses_per_harm: float = _f(10.0, "Near misses per harm event from defect encounters.", "ratio", ge=0,
+                                     le=1000)
+
+
+# --------------------------------------------------------------------------- leadership
+
+
+class Elements(_Frozen):
+    """The six elements of a care operating system, each a dial from 0 (absent) to 1 (fully in place)."""
+
+    valuing_people: float = _f(0.0, "Recognition and celebration of reports and fixes.", "dial", ge=0, le=1)
+    appreciating_complexity: float = _f(0.0, "Co-designed change (fewer new defects and burden from mandates); "
+                                             "flex capacity for surges.", "dial", ge=0, le=1)
+    integrating_quality: float = _f(0.0, "Prioritise on one score over all six dimensions and frontline burden "
+                                         "(0: the current top-down goal and ticket counts).", "dial", ge=0, le=1)
+    quality_team_as_operators: float = _f(0.0, "Share of the quality team's time on fixing rather than "
+                                               "auditing.", "dial", ge=0, le=1)
+    clinical_language: float = _f(0.0, "Changes explained and co-designed in clinical language stick more often "
+                                       "and last.", "dial", ge=0, le=1)
+    transparency: float = _f(0.0, "Real-time, accurate data; fixes made visible to those who reported.", "dial",
+                             ge=0, le=1)
+
+
+class QualityTeam(_Frozen):
+    """The quality team's time given to this unit."""
+
+    fte: float = _f(1.0, "Quality-team full-time equivalents serving the unit.", "FTE", ge=0, le=100)
+    hours_per_fte_week: float = _f(40.0, "Paid hours of one FTE a week.", "hours", gt=0, le=80)
+    hourly_cost: float = _f(65.0, "Loaded hourly cost of the quality team.", "USD/hour", ge=0, le=1000)
+
+
+class Mechanisms(_Frozen):
+    """Direct settings of mechanism parameters. Null: mapped from the dials (see docs/model.md)."""
+
+    report_channel: float | None = _f(None, "Share of the encounters a nurse is willing to report that reach "
+                                            "someone who can fix them.", "probability", ge=0, le=1)
+    report_minutes: float | None = _f(None, "Nurse minutes one report costs.", "minutes", ge=0, le=120)
+    huddle_minutes_per_shift: float | None = _f(None, "Minutes each nurse spends in the daily huddle per shift.",
+                                                "minutes", ge=0, le=120)
+    leader_rounding_hours_per_week: float | None = _f(None, "Leader hours a week rounding at the point of care.",
+                                                      "hours", ge=0, le=80)
+    committee_hours_per_month: float | None = _f(None, "Staff hours a month in the improvement committee.",
+                                                 "hours", ge=0, le=500)
+    reprioritise_days: float | None = _f(None, "Days between re-rankings of known defects (monthly committee "
+                                               "to daily huddle).", "days", gt=0, le=365)
+    integrated_priority: float | None = _f(None, "Weight of the integrated six-dimension score against the "
+                                                 "top-down goal and ticket counts.", "weight", ge=0, le=1)
+    data_lag_days: float | None = _f(None, "Age of the data priorities are set on.", "days", ge=0, le=365)
+    data_noise_cv: float | None = _f(None, "Noise in the data priorities are set on.", "ratio", ge=0, le=5)
+    fix_visibility: float | None = _f(None, "Chance a nurse who reported a defect sees that it was fixed.",
+                                      "probability", ge=0, le=1)
+    fixing_share: float | None = _f(None, "Share of quality-team time spent fixing (the rest audits and "
+                                          "reports).", "fraction", ge=0, le=1)
+    fix_success: float | None = _f(None, "Chance a finished fix works.", "probability", ge=0, le=1)
+    fix_sustain: float | None = _f(None, "Chance a working fix lasts (else it decays and the defect returns).",
+                                   "probability", ge=0, le=1)
+    mandate_defects: float | None = _f(None, "New defects each top-down mandate brings.", "defects", ge=0,
+                                       le=100)
+    mandate_documentation_minutes: float | None = _f(None, "Documentation minutes each mandate adds per "
+                                                           "documentation task, for a year.", "minutes", ge=0,
+                                                     le=120)
+    float_nurses: float | None = _f(None, "Float nurses that can be called to a surge.", "nurses", ge=0, le=20)
+    recognition: float | None = _f(None, "Strength of recognition when a report leads to a fix (0-1).", "dial",
+                                   ge=0, le=1)
+
+
+class Leadership(_Frozen):
+    """The leadership system: telling-style (all dials 0) to listening care operating system (all 1)."""
+
+    listening: float = _f(0.0, "0: tickets and a monthly committee; 1: daily huddles and weekly leader rounding "
+                               "at the point of care.", "dial", ge=0, le=1)
+    elements: Elements = Elements()
+    quality_team: QualityTeam = QualityTeam()
+    leader_fix_hours_per_week: float = _f(0.0, "Hours a week leaders spend removing barriers themselves.",
+                                          "hours", ge=0, le=80)
+    leader_hourly_cost: float = _f(110.0, "Loaded hourly cost of unit leaders.", "USD/hour", ge=0, le=2000)
+    pressure_to_work_harder: float = _f(
+        0.0, "Telling-style pressure on nurses to work harder when results lag the goal: faster pace for a while, "
+             "more slips and faster exhaustion.", "dial", ge=0, le=1)
+    pressure_pace_gain: float = _f(0.10, "Share by which full pressure shortens task minutes.", "fraction", ge=0,
+                                   le=0.9)
+    pressure_slip_factor: float = _f(1.0, "Slip chance multiplier added by full pressure.", "x", ge=0, le=100)
+    pressure_goal_missed_care_pct: float = _f(
+        1.0, "Missed care (% of tasks, last 4 weeks) above which leaders push harder; pressure grows with the gap.",
+        "%", gt=0, le=100)
+    mandates_per_year: float = _f(4.0, "Top-down initiatives a year (new protocols, forms, systems).", "1/year",
+                                  ge=0, le=100)
+    goal_rotation_months: float = _f(6.0, "Months the top-down goal stays on one quality dimension.", "months",
+                                     gt=0, le=120)
+    report_patience_days: float = _f(45.0, "Days after which a report with no visible response counts as "
+                                           "unanswered.", "days", gt=0, le=3650)
+    mechanisms: Mechanisms = Mechanisms()
 
 
 class RunSettings(_Frozen):
@@ -306,6 +578,9 @@ class Scenario(_Frozen):
     patients: Patients = Patients()
     tasks: Tasks = Tasks()
     staff: Staff = Staff()
+    defects: Defects = Defects()
+    safety: Safety = Safety()
+    leadership: Leadership = Leadership()
     run: RunSettings = RunSettings()
 
     @model_validator(mode="before")

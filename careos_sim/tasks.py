@@ -30,7 +30,7 @@ TYPE_INDEX = {name: i for i, name in enumerate(TASK_TYPES)}
 class Task:
     """One piece of care for one patient."""
 
-    __slots__ = ("type_index", "patient", "due", "deadline", "minutes", "priority", "on_done", "entered")
+    __slots__ = ("type_index", "patient", "due", "deadline", "minutes", "priority", "on_done", "entered", "failed")
 
     def __init__(
         self,
@@ -50,6 +50,7 @@ class Task:
         self.priority = priority
         self.on_done = on_done
         self.entered = due
+        self.failed = False  # set when a defect makes the task impossible to complete
 
     @property
     def type(self) -> str:
@@ -65,6 +66,7 @@ class TaskQueue:
         self._heap: list[tuple[int, float, int, Task]] = []
         self._seq = 0
         self._idle: deque[tuple[Any, simpy.Event]] = deque()
+        self.on_missed: Callable[[Task], None] | None = None  # harm from missed care
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -95,8 +97,10 @@ class TaskQueue:
             if not task.patient.present:
                 rec.task_cancelled(task)
             elif task.deadline is not None and now > task.deadline:
-                rec.task_missed(task)
+                rec.task_missed(task, now)
                 rec.log(now, "missed", patient=task.patient.index, task=task.type)
+                if self.on_missed is not None:
+                    self.on_missed(task)
             else:
                 return task
         return None
@@ -120,4 +124,4 @@ class TaskQueue:
         now = self.env.now
         for _, _, _, task in self._heap:
             if task.patient.present and task.deadline is not None and now > task.deadline:
-                self.rec.task_missed(task)
+                self.rec.task_missed(task, now)

@@ -13,13 +13,18 @@ from typing import Iterator
 import pandas as pd
 import simpy
 
+from careos_sim.defects import DefectSystem
+from careos_sim.leadership import LearningSystem
+from careos_sim.mechanisms import resolve
 from careos_sim.metrics import ALL, evaluate
 from careos_sim.nurses import Staff
 from careos_sim.patients import DAY, PatientFlow
 from careos_sim.recorder import EVENT_COLUMNS, Facts, Recorder
+from careos_sim.safety import Safety
 from careos_sim.scenario import Scenario
 from careos_sim.streams import Streams
 from careos_sim.tasks import TaskQueue
+from careos_sim.workforce import Workforce
 
 __all__ = ["CareUnit", "ReplicationResult", "run_replication", "EVENT_COLUMNS"]
 
@@ -27,7 +32,12 @@ WEEK = 7 * DAY
 
 
 class CareUnit:
-    """The runtime model of one unit: queue, patients and staff on one SimPy environment."""
+    """The runtime model of one unit on one SimPy environment.
+
+    Components talk through narrow interfaces: the staff call task hooks (defects) and a
+    pressure source (leadership); defects call the learning system when a nurse meets one and
+    the safety system when one harms; the queue calls safety when care is missed.
+    """
 
     def __init__(self, scenario: Scenario, seed: int, replication: int, event_log: bool = False,
                  env: simpy.Environment | None = None):
@@ -40,6 +50,28 @@ class CareUnit:
         self.queue = TaskQueue(self.env, self.recorder)
         self.patients = PatientFlow(self.env, scenario, self.streams, self.queue, self.recorder)
         self.staff = Staff(self.env, scenario, self.queue, self.recorder)
+        self.mechanisms = resolve(scenario.leadership)
+        self.safety = Safety(self.env, scenario, self.streams, self.recorder)
+        self.workforce = Workforce(self.env, scenario, self.streams, self.recorder, self.staff)
+        self.defects = DefectSystem(self.env, scenario, self.streams, self.recorder, self.mechanisms)
+        self.learning = LearningSystem(self.env, scenario, self.streams, self.recorder, self.mechanisms,
+                                       self.defects)
+        self._wire()
+
+    def _wire(self) -> None:
+        staff, mech = self.staff, self.mechanisms
+        if self.scenario.staff.roster == "shifts":
+            for nurse in staff.nurses:
+                self.workforce.init_nurse(nurse, new_hire=False)
+            staff.workforce = self.workforce
+            staff.huddle_minutes = mech.huddle_minutes_per_shift
+            staff.float_nurses = int(round(mech.float_nurses))
+        staff.safety = self.safety
+        staff.pressure = lambda: self.learning.pressure
+        self.queue.on_missed = self.safety.missed
+        self.defects.on_harm = self.safety.harm
+        if self.scenario.defects.enabled:
+            staff.hooks.append(self.defects.task_hook)
 
     def _periods(self) -> Iterator[simpy.Event]:
         """Close a period at the end of the warm-up and every week after (and before) it."""
@@ -51,6 +83,9 @@ class CareUnit:
 
     def run(self) -> Recorder:
         """Run to the end of the horizon and close the last period."""
+        self.defects.start()
+        self.learning.start()
+        self.workforce.start()
         self.staff.start()
         self.patients.start()
         self.env.process(self._periods())

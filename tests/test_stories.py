@@ -20,7 +20,10 @@ def tiny(**blocks: Any) -> Scenario:
         "patients": {"hold_census_full": True, "call_lights_per_hour": 0, "lep_share": 0,
                      "acuity": {k: {"demand_factor": 1.0} for k in ("low", "medium", "high")}},
         "tasks": dict(NO_ROUNDS),
-        "staff": {"roster": "continuous", "nurses": {"on_duty": 1}},
+        "staff": {"roster": "continuous", "dynamics": False, "nurses": {"on_duty": 1}},
+        "defects": {"enabled": False},
+        "safety": {"slip_probability": 0, "missed_medication_harm": 0, "missed_assessment_harm": 0,
+                   "missed_other_harm": 0},
         "run": {"horizon_days": 1},
     }
     for key, value in blocks.items():

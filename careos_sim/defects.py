@@ -1,0 +1,233 @@
+"""Workflow defects: a heavy-tailed population that nurses meet on tasks and work around.
+
+Each defect has a category, the task types it touches, a per-task encounter probability
+(lognormal across defects: a few cause most encounters), workaround minutes, harm and
+missed-care chances, the quality dimensions it hurts and the effort to fix it. New defects
+appear as complexity grows, more of them with top-down mandates; defects disappear when the
+process they live in changes; fixed defects whose fix was not sustained come back.
+
+Encounters are drawn per task: the number is Poisson with the summed rate of the active
+defects that touch the task's type (for an LEP patient, interpreter-access defects too), and
+each encounter picks its defect in proportion to the rates. The draws use the patient's own
+``patient.defects`` stream, so telling and listening see the same uniforms task by task and
+differ only in which defects are active.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import TYPE_CHECKING, Callable, Iterator
+
+import simpy
+
+from careos_sim.mechanisms import Resolved
+from careos_sim.recorder import Recorder
+from careos_sim.scenario import DIMENSIONS, TASK_TYPES, DefectCategory, Scenario
+from careos_sim.streams import Stream, Streams
+
+if TYPE_CHECKING:  # pragma: no cover
+    from careos_sim.nurses import Nurse
+    from careos_sim.tasks import Task
+
+__all__ = ["Defect", "DefectSystem"]
+
+DAY = 1440.0
+N_TYPES = len(TASK_TYPES)
+DOCUMENTATION = TASK_TYPES.index("documentation")
+
+
+class Defect:
+    """One latent workflow defect."""
+
+    __slots__ = ("id", "category", "cat", "rate", "base_rate", "effort_hours", "impact", "dims", "active",
+                 "fixed", "known", "first_encounter", "reports", "report_times", "open_reports", "in_work")
+
+    def __init__(self, defect_id: int, category: int, cat: DefectCategory, rate: float, effort_hours: float):
+        self.id = defect_id
+        self.category = category
+        self.cat = cat
+        self.rate = rate  # per-task encounter probability now
+        self.base_rate = rate  # before any fix
+        self.effort_hours = effort_hours
+        self.dims = frozenset(DIMENSIONS.index(d) for d in cat.dimensions)
+        # expected harm-weighted burden of one encounter, in workaround-minute equivalents
+        self.impact = cat.workaround_minutes + 600.0 * cat.harm_probability + 60.0 * cat.miss_probability
+        self.active = True  # False once the process it lived in has changed
+        self.fixed = False
+        self.known = False  # reported at least once: in the improvement backlog
+        self.first_encounter: float | None = None
+        self.reports = 0
+        self.report_times: list[float] = []
+        self.open_reports: list = []
+        self.in_work = False
+
+
+class DefectSystem:
+    """The unit's defects: population, encounters on tasks, arrivals, decay, fixes, regressions."""
+
+    def __init__(self, env: simpy.Environment, scenario: Scenario, streams: Streams, recorder: Recorder,
+                 mech: Resolved):
+        self.env = env
+        self.sc = scenario
+        self.cfg = scenario.defects
+        self.rec = recorder
+        self.mech = mech
+        self.population = streams.stream("defects.population")
+        self.timing = streams.stream("defects.timing")
+        self.cats = [c for _, c in self.cfg.categories.items()]
+        self.shares = tuple(c.share for c in self.cats)
+        self.defects: list[Defect] = []
+        self._dirty = True
+        self._tables: dict[tuple[int, int], tuple[list[Defect], list[float], float]] = {}
+        self.mandate_burden: list[float] = []  # end times of mandates' documentation burden
+        self.on_encounter: Callable[["Nurse", Defect, float], float] | None = None  # the learning system
+        self.on_harm: Callable[[object, str], None] | None = None  # the safety system
+        self._next_id = 0
+
+    # ------------------------------------------------------------------ population
+    def start(self) -> None:
+        if not self.cfg.enabled:
+            return
+        for _ in range(self.cfg.initial):
+            self.add()
+        if self.cfg.new_per_month > 0:
+            self.env.process(self._poisson(self.cfg.new_per_month / (30.4375 * DAY), lambda: self.add()))
+        if self.sc.leadership.mandates_per_year > 0:
+            self.env.process(self._poisson(self.sc.leadership.mandates_per_year / (365.25 * DAY), self.mandate))
+
+    def add(self) -> Defect:
+        """A new defect drawn from the category mix and the heavy-tailed rate distribution."""
+        s = self.population
+        c = s.choice(self.shares)
+        cat = self.cats[c]
+        sigma = self.cfg.heavy_tail_sigma
+        rate = min(1.0, self.cfg.encounter_probability * math.exp(sigma * s.normal() - 0.5 * sigma * sigma))
+        effort = s.lognormal(cat.fix_hours, 1.0)
+        defect = Defect(self._next_id, c, cat, rate, effort)
+        self._next_id += 1
+        self.defects.append(defect)
+        self._dirty = True
+        self.rec.defect_added(self.env.now)
+        life = self.timing.exponential(self.cfg.lifetime_days * DAY)
+        self.env.timeout(life).callbacks.append(lambda _, d=defect: self.retire(d))
+        return defect
+
+    def _poisson(self, rate_per_min: float, action: Callable[[], object]) -> Iterator[simpy.Event]:
+        while True:
+            yield self.env.timeout(self.timing.exponential(1.0 / rate_per_min))
+            action()
+
+    def mandate(self) -> None:
+        """A top-down initiative: new defects, and a year of extra documentation."""
+        self.rec.mandate()
+        n = self._poisson_count(self.mech.mandate_defects, self.timing.random())
+        for _ in range(n):
+            self.add()
+        if self.mech.mandate_documentation_minutes > 0:
+            self.mandate_burden.append(self.env.now + 365.0 * DAY)
+
+    def retire(self, defect: Defect) -> None:
+        """The process the defect lived in has changed: it is gone."""
+        if defect.active:
+            defect.active = False
+            self.defects.remove(defect)
+            self._dirty = True
+            self.rec.defect_removed(self.env.now, fixed=defect.fixed)
+
+    def fix(self, defect: Defect, sustained: bool) -> None:
+        """A working fix: the encounter rate falls to the residual; an unsustained fix decays later."""
+        defect.fixed = True
+        defect.rate = defect.base_rate * self.cfg.fix_residual
+        defect.report_times = []  # the backlog's data on it is closed
+        self._dirty = True
+        self.rec.defect_fixed(self.env.now, defect.first_encounter)
+        if not sustained:
+            delay = self.timing.exponential(self.cfg.regression_days * DAY)
+            self.env.timeout(delay).callbacks.append(lambda _, d=defect: self.regress(d))
+
+    def regress(self, defect: Defect) -> None:
+        if defect.active and defect.fixed:
+            defect.fixed = False
+            defect.rate = defect.base_rate
+            self._dirty = True
+            self.rec.defect_regressed(self.env.now)
+
+    # ------------------------------------------------------------------ encounters
+    def _rebuild(self) -> None:
+        self._tables = {}
+        for t in range(N_TYPES):
+            name = TASK_TYPES[t]
+            for lep in (0, 1):
+                chosen = [d for d in self.defects if name in d.cat.task_types and (lep or not d.cat.lep_only)]
+                cum, acc = [], 0.0
+                for d in chosen:
+                    acc += d.rate
+                    cum.append(acc)
+                self._tables[(t, lep)] = (chosen, cum, acc)
+        self._dirty = False
+
+    @staticmethod
+    def _poisson_count(lam: float, u: float) -> int:
+        """Poisson(lam) by inversion of one uniform."""
+        p = math.exp(-lam)
+        acc, k = p, 0
+        while u > acc and k < 50:
+            k += 1
+            p *= lam / k
+            acc += p
+        return k
+
+    def task_hook(self, nurse: "Nurse", task: "Task", minutes: float) -> float:
+        """Extra minutes for this task: workarounds, reports, and any mandate burden."""
+        if self._dirty:
+            self._rebuild()
+        extra = 0.0
+        if task.type_index == DOCUMENTATION and self.mandate_burden:
+            now = self.env.now
+            self.mandate_burden = [t for t in self.mandate_burden if t > now]
+            extra += len(self.mandate_burden) * self.mech.mandate_documentation_minutes
+        patient = task.patient
+        defects, cum, total = self._tables[(task.type_index, patient.lep)]
+        if total <= 0.0:
+            return extra
+        stream: Stream = patient.defects
+        u = stream.random()
+        if u < math.exp(-total):
+            return extra
+        for _ in range(self._poisson_count(total, u)):
+            defect = defects[min(bisect.bisect_right(cum, stream.random() * total), len(defects) - 1)]
+            extra += self._encounter(nurse, task, defect, stream)
+        return extra
+
+    def _encounter(self, nurse: "Nurse", task: "Task", defect: Defect, stream: Stream) -> float:
+        now = self.env.now
+        cat = defect.cat
+        if defect.first_encounter is None:
+            defect.first_encounter = now
+        workaround = stream.lognormal(cat.workaround_minutes, self.cfg.workaround_cv) if cat.workaround_minutes else 0.0
+        harmed = stream.random() < cat.harm_probability
+        near_miss = not harmed and stream.random() < cat.harm_probability * self.sc.safety.near_misses_per_harm
+        self.rec.encounter(defect.category, workaround, near_miss)
+        nurse.shift_workaround += workaround
+        if harmed and self.on_harm is not None:
+            self.on_harm(task.patient, "communication" if cat.lep_only else "defect")
+        if task.deadline is not None and stream.random() < cat.miss_probability:
+            task.failed = True
+        if cat.los_extension_days > 0 and not task.patient.los_extended:
+            task.patient.los_extended = True
+            task.patient.extra_minutes += cat.los_extension_days * DAY
+        if self.on_encounter is not None:
+            workaround += self.on_encounter(nurse, defect, now)
+        return workaround
+
+    def active_count(self) -> int:
+        """Defects present and not fixed."""
+        return sum(1 for d in self.defects if not d.fixed)
+
+    def encounter_rate(self, type_index: int, lep: int = 0) -> float:
+        """Summed per-task encounter probability of active defects on one task type."""
+        if self._dirty:
+            self._rebuild()
+        return self._tables[(type_index, lep)][2]
+

@@ -1,0 +1,219 @@
+"""The leadership system: how the unit surfaces, prioritises and fixes its defects.
+
+Every row of the model's leadership table is a process or a rule here, parameterised by the
+resolved mechanisms (``mechanisms.py``):
+
+* **surfacing**: a nurse who meets a defect reports it with probability
+  ``report_channel x propensity`` (less under pressure); a report costs ``report_minutes``.
+* **reporting propensity**: each nurse's voice efficacy (the share of her recent reports that
+  led to a fix she saw) rises with visible fixes, amplified by recognition, and falls when a
+  report goes unanswered for ``report_patience_days``; propensity follows it.
+* **prioritisation**: every ``reprioritise_days`` the known defects are ranked on data
+  ``data_lag_days`` old with noise ``data_noise_cv``: a mix (``integrated_priority``) of the
+  top-down goal's ticket counts and an integrated score of burden over all dimensions.
+* **fix capacity**: quality-team hours x ``fixing_share`` plus leaders' barrier-removal hours,
+  spent on the top-ranked defect; with both at zero nothing is ever fixed.
+* **fix success**: a finished fix works with ``fix_success`` and lasts with ``fix_sustain``.
+* **pressure to work harder**: when missed care exceeds the goal, leaders push; pace rises for
+  a while, with more slips, faster exhaustion and less reporting.
+* **costs**: huddle minutes (nurse time), leader rounding and fixing hours, committee hours,
+  quality-team time.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Iterator
+
+import simpy
+
+from careos_sim.defects import Defect, DefectSystem
+from careos_sim.mechanisms import Resolved
+from careos_sim.recorder import Recorder
+from careos_sim.scenario import DIMENSIONS, Scenario
+from careos_sim.streams import Streams
+
+if TYPE_CHECKING:  # pragma: no cover
+    from careos_sim.nurses import Nurse
+
+__all__ = ["LearningSystem", "Report"]
+
+DAY = 1440.0
+WEEK = 7 * DAY
+EFFICACY_STEP = 0.05  # weight of one report's outcome in a nurse's voice efficacy
+PROPENSITY_FLOOR = 0.35  # willingness to report of a nurse who has never seen a report answered
+
+
+class Report:
+    """One report of one defect by one nurse, open until answered or given up on."""
+
+    __slots__ = ("nurse", "defect", "time", "open")
+
+    def __init__(self, nurse: "Nurse", defect: Defect, time: float):
+        self.nurse = nurse
+        self.defect = defect
+        self.time = time
+        self.open = True
+
+
+class LearningSystem:
+    """Reporting, prioritisation, fixing and pressure for one unit."""
+
+    def __init__(self, env: simpy.Environment, scenario: Scenario, streams: Streams, recorder: Recorder,
+                 mech: Resolved, defects: DefectSystem):
+        self.env = env
+        self.sc = scenario
+        self.lead = scenario.leadership
+        self.mech = mech
+        self.rec = recorder
+        self.defects = defects
+        self.reporting = streams.stream("leadership.reporting")
+        self.fixing = streams.stream("leadership.fixing")
+        self.noise = streams.stream("leadership.noise")
+        self.open_reports: deque[Report] = deque()
+        self.ranking: list[Defect] = []
+        self.pressure = 0.0  # effective pressure now, 0-1
+        qt = self.lead.quality_team
+        self.fix_hours_per_week = qt.fte * qt.hours_per_fte_week * mech.fixing_share + self.lead.leader_fix_hours_per_week
+        defects.on_encounter = self.encounter
+
+    def start(self) -> None:
+        self.env.process(self._weekly_costs())
+        if not self.sc.defects.enabled:
+            return
+        self.env.process(self._expire_reports())
+        self.env.process(self._prioritise())
+        if self.fix_hours_per_week > 0:
+            self.env.process(self._fixer())
+        if self.lead.pressure_to_work_harder > 0:
+            self.env.process(self._pressure())
+
+    # ------------------------------------------------------------------ surfacing
+    def encounter(self, nurse: "Nurse", defect: Defect, now: float) -> float:
+        """A nurse met a defect: she may report it. Returns the minutes the report costs her."""
+        if nurse.agency:
+            return 0.0
+        propensity = PROPENSITY_FLOOR + (1.0 - PROPENSITY_FLOOR) * nurse.efficacy
+        p = self.mech.report_channel * propensity * (1.0 - 0.5 * self.pressure)
+        if self.reporting.random() >= p:
+            return 0.0
+        report = Report(nurse, defect, now)
+        defect.reports += 1
+        defect.known = True
+        defect.report_times.append(now)
+        defect.open_reports.append(report)
+        self.open_reports.append(report)
+        self.rec.reported(self.mech.report_minutes)
+        return self.mech.report_minutes
+
+    def _answer(self, report: Report, visible: bool) -> None:
+        report.open = False
+        nurse = report.nurse
+        if visible:
+            gain = EFFICACY_STEP * (1.0 + self.mech.recognition)
+            nurse.efficacy += min(1.0, gain) * (1.0 - nurse.efficacy)
+            nurse.recognition += self.mech.recognition
+        else:
+            nurse.efficacy -= EFFICACY_STEP * nurse.efficacy
+
+    def _expire_reports(self) -> Iterator[simpy.Event]:
+        """Daily: reports unanswered for longer than the nurses' patience count as unanswered."""
+        patience = self.lead.report_patience_days * DAY
+        while True:
+            yield self.env.timeout(DAY)
+            limit = self.env.now - patience
+            while self.open_reports and self.open_reports[0].time < limit:
+                report = self.open_reports.popleft()
+                if report.open:
+                    report.defect.open_reports.remove(report)
+                    self._answer(report, visible=False)
+
+    # ------------------------------------------------------------------ prioritisation
+    def goal(self, now: float) -> int:
+        """The dimension of the current top-down goal (rotating through the six)."""
+        period = self.lead.goal_rotation_months * 30.4375 * DAY
+        return int(now // period) % len(DIMENSIONS)
+
+    def _prioritise(self) -> Iterator[simpy.Event]:
+        every = self.mech.reprioritise_days * DAY
+        while True:
+            self.rank()
+            self.rec.committee(self.mech.committee_hours_per_month * self.mech.reprioritise_days / 30.4375)
+            yield self.env.timeout(every)
+
+    def rank(self) -> None:
+        """Rank the known, unfixed defects on the data the system has (lagged and noisy)."""
+        now = self.env.now
+        lag = self.mech.data_lag_days * DAY
+        window = 30.0 * DAY
+        goal = self.goal(now)
+        known = [d for d in self.defects.defects if d.known and not d.fixed]
+        scored = []
+        for d in known:
+            times = d.report_times
+            cut = now - lag - window - DAY
+            if times and times[0] < cut:
+                d.report_times = times = [t for t in times if t >= cut]
+            count = sum(1 for t in times if now - lag - window <= t < now - lag)
+            noise = self.noise.lognormal(1.0, self.mech.data_noise_cv) if self.mech.data_noise_cv > 0 else 1.0
+            seen = count * noise
+            tickets = seen * (1.0 if goal in d.dims else 0.25)
+            integrated = seen * d.impact / 6.0
+            w = self.mech.integrated_priority
+            scored.append(((1.0 - w) * tickets + w * integrated, d.id, d))
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        self.ranking = [d for score, _, d in scored if score > 0]
+
+    def _next_defect(self) -> Defect | None:
+        for d in self.ranking:
+            if d.active and not d.fixed and not d.in_work:
+                return d
+        return None
+
+    # ------------------------------------------------------------------ fixing
+    def _fixer(self) -> Iterator[simpy.Event]:
+        """Fix capacity spent on the top-ranked defect, one at a time."""
+        rate = self.fix_hours_per_week / WEEK  # hours of effort per simulated minute
+        while True:
+            defect = self._next_defect()
+            if defect is None:
+                yield self.env.timeout(DAY)
+                continue
+            defect.in_work = True
+            yield self.env.timeout(defect.effort_hours / rate)
+            defect.in_work = False
+            self.rec.fix_attempt()
+            if not defect.active or defect.fixed:
+                continue
+            if self.fixing.random() < self.mech.fix_success:
+                self.defects.fix(defect, sustained=self.fixing.random() < self.mech.fix_sustain)
+                for report in defect.open_reports:
+                    self._answer(report, visible=self.fixing.random() < self.mech.fix_visibility)
+                defect.open_reports = []
+
+    # ------------------------------------------------------------------ pressure
+    def _pressure(self) -> Iterator[simpy.Event]:
+        """Weekly: leaders push harder in proportion to how far missed care is above the goal."""
+        goal = self.lead.pressure_goal_missed_care_pct
+        history: deque[tuple[float, float]] = deque(maxlen=5)
+        while True:
+            history.append((self.rec.missed_cum, self.rec.required_cum))
+            if len(history) > 1:
+                missed = history[-1][0] - history[0][0]
+                required = history[-1][1] - history[0][1]
+                pct = 100.0 * missed / required if required > 0 else 0.0
+                gap = min(1.0, max(0.0, pct / goal - 1.0))
+                self.pressure = self.lead.pressure_to_work_harder * gap
+            self.rec.set_pressure(self.env.now, self.pressure)
+            yield self.env.timeout(WEEK)
+
+    # ------------------------------------------------------------------ costs
+    def _weekly_costs(self) -> Iterator[simpy.Event]:
+        """Leader and quality-team time, charged week by week."""
+        qt = self.lead.quality_team
+        leader_hours = self.lead.leader_fix_hours_per_week + self.mech.leader_rounding_hours_per_week
+        per_week = qt.fte * qt.hours_per_fte_week * qt.hourly_cost + leader_hours * self.lead.leader_hourly_cost
+        while True:
+            self.rec.cost("leadership", per_week)
+            yield self.env.timeout(WEEK)
+

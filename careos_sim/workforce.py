@@ -1,0 +1,149 @@
+"""The nurses as people: exhaustion, sick calls, leaving, hiring and learning the unit.
+
+* **Exhaustion** ``E`` in [0, 1] moves at the end of each shift a share of the way towards a
+  target set by the balance of job demands (load above 75% busy, workarounds, missed care as
+  moral distress, overtime, pressure to work harder, colleagues who left in the last 30 days)
+  and resources (rest before the shift, recognition, voice efficacy), on the logit scale,
+  around the nurse's own resilience: ``E* = logistic(baseline + resilience + demands -
+  resources)``.
+* **Absence**: a rostered nurse calls in sick with a chance rising with ``E``.
+* **Turnover**: every day each nurse leaves with a hazard rising exponentially with ``E``; a
+  vacancy is filled after a lognormal hiring delay, and the new hire works slower at first
+  (``new_hire_pace``), reaching full proficiency over ``proficiency_days``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING, Iterator
+
+import simpy
+
+from careos_sim.recorder import Recorder
+from careos_sim.scenario import Scenario
+from careos_sim.streams import Streams
+
+if TYPE_CHECKING:  # pragma: no cover
+    from careos_sim.nurses import Nurse, Staff
+
+__all__ = ["Workforce", "logistic"]
+
+DAY = 1440.0
+SHIFT = 720.0
+
+
+def logistic(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+class Workforce:
+    """Exhaustion, absence, turnover and hiring for one unit's staff."""
+
+    def __init__(self, env: simpy.Environment, scenario: Scenario, streams: Streams, recorder: Recorder,
+                 staff: "Staff"):
+        self.env = env
+        self.sc = scenario
+        self.ex = scenario.staff.exhaustion
+        self.turn = scenario.staff.turnover
+        self.rec = recorder
+        self.staff = staff
+        self.enabled = scenario.staff.dynamics
+        self.people = streams.stream("workforce.people")  # resilience and starting E of each nurse
+        self.absence = streams.stream("workforce.absence")
+        self.leaving = streams.stream("workforce.turnover")
+        self.hiring = streams.stream("workforce.hiring")
+        self.departed: deque[float] = deque()
+
+    # ------------------------------------------------------------------ people
+    def init_nurse(self, nurse: "Nurse", new_hire: bool) -> None:
+        """Resilience, starting exhaustion and proficiency of a nurse joining the staff."""
+        nurse.resilience = self.ex.individual_sd * self.people.normal()
+        if new_hire:
+            nurse.exhaustion = self.turn.new_hire_exhaustion
+            nurse.hired_at = self.env.now
+        else:
+            # the existing staff start spread around the initial mean, by their resilience
+            centre = math.log(self.ex.initial_mean / (1.0 - self.ex.initial_mean))
+            nurse.exhaustion = logistic(centre + nurse.resilience)
+
+    def pace(self, nurse: "Nurse") -> float:
+        """Task-minutes multiplier: a new hire is slower, reaching 1 after ``proficiency_days``."""
+        if not self.enabled or nurse.hired_at is None or self.turn.proficiency_days <= 0:
+            return 1.0
+        share = min(1.0, (self.env.now - nurse.hired_at) / (self.turn.proficiency_days * DAY))
+        return self.turn.new_hire_pace + (1.0 - self.turn.new_hire_pace) * share
+
+    # ------------------------------------------------------------------ exhaustion
+    def recent_departures(self) -> int:
+        limit = self.env.now - 30 * DAY
+        while self.departed and self.departed[0] < limit:
+            self.departed.popleft()
+        return len(self.departed)
+
+    def after_shift(self, nurse: "Nurse", missed_per_nurse: float, overtime_min: float, pressure: float,
+                    rest_days: float) -> None:
+        """Move the nurse's exhaustion towards the target set by this shift's demands and resources."""
+        if not self.enabled or nurse.agency:
+            return
+        ex = self.ex
+        demands = (ex.load * max(0.0, nurse.shift_busy / SHIFT - 0.75)
+                   + ex.workaround * nurse.shift_workaround / SHIFT
+                   + ex.missed_care * missed_per_nurse
+                   + ex.overtime * overtime_min / 60.0
+                   + ex.pressure * pressure
+                   + ex.departures * self.recent_departures())
+        resources = (ex.rest * min(rest_days, 3.0)
+                     + ex.recognition * min(1.0, nurse.recognition)
+                     + ex.voice * nurse.efficacy)
+        target = logistic(ex.baseline + nurse.resilience + demands - resources)
+        nurse.exhaustion += ex.adjust_per_shift * (target - nurse.exhaustion)
+
+    def calls_in_sick(self, nurse: "Nurse") -> bool:
+        if not self.enabled:
+            return False
+        a = self.sc.staff.absence
+        return self.absence.random() < a.base_probability + a.exhaustion_slope * nurse.exhaustion
+
+    # ------------------------------------------------------------------ turnover and hiring
+    def start(self) -> None:
+        self.rec.positions.change(self.env.now, len(self.staff.nurses))
+        if self.enabled and self.turn.annual_rate_at_threshold > 0:
+            self.env.process(self._daily())
+
+    def _daily(self) -> Iterator[simpy.Event]:
+        base = self.turn.annual_rate_at_threshold / 365.25
+        slope = self.turn.exhaustion_log_slope
+        threshold = self.ex.burnout_threshold
+        while True:
+            yield self.env.timeout(DAY)
+            for nurse in list(self.staff.nurses):
+                hazard = base * math.exp(slope * (nurse.exhaustion - threshold))
+                if self.leaving.random() < hazard:
+                    self.depart(nurse)
+
+    def depart(self, nurse: "Nurse") -> None:
+        """The nurse leaves (after her shift, if on duty); the vacancy is posted."""
+        now = self.env.now
+        self.staff.nurses.remove(nurse)
+        nurse.employed = False
+        self.departed.append(now)
+        burned = nurse.exhaustion >= self.ex.burnout_threshold
+        self.rec.departure(now, burned, self.turn.departure_cost)
+        self.rec.log(now, "leave", nurse=nurse.id, value=nurse.exhaustion)
+        delay = self.hiring.lognormal(self.turn.hiring_delay_days * DAY, self.turn.hiring_delay_cv) \
+            if self.turn.hiring_delay_cv > 0 else self.turn.hiring_delay_days * DAY
+        self.env.timeout(delay).callbacks.append(lambda _: self.hire())
+
+    def hire(self) -> None:
+        nurse = self.staff.new_nurse()
+        self.init_nurse(nurse, new_hire=True)
+        self.rec.hired(self.env.now)
+        self.rec.log(self.env.now, "hire", nurse=nurse.id)
+
+    def sample(self) -> None:
+        """Burnout prevalence and mean exhaustion of the employed staff (once a shift)."""
+        nurses = self.staff.nurses
+        threshold = self.ex.burnout_threshold
+        burned = sum(1 for n in nurses if n.exhaustion >= threshold)
+        self.rec.staff_sample(len(nurses), burned, sum(n.exhaustion for n in nurses))
