@@ -206,16 +206,16 @@ class Tasks(_Frozen):
         minutes=Duration(mean=7.0, cv=0.5), priority=1, window_min=60, per_day=4, first_hour=6
     )
     hygiene_mobility: ScheduledTask = ScheduledTask(
-        minutes=Duration(mean=12.0, cv=0.6), priority=4, window_min=240, per_day=2, first_hour=9
+        minutes=Duration(mean=12.0, cv=0.6), priority=4, window_min=150, per_day=2, first_hour=9
     )
     documentation: ScheduledTask = ScheduledTask(
-        minutes=Duration(mean=18.0, cv=0.6), priority=5, window_min=360, per_day=3, first_hour=5
+        minutes=Duration(mean=18.0, cv=0.6), priority=5, window_min=480, per_day=3, first_hour=5
     )
     coordination: ScheduledTask = ScheduledTask(
         minutes=Duration(mean=12.0, cv=0.7), priority=3, window_min=240, per_day=3, first_hour=9
     )
     communication: ScheduledTask = ScheduledTask(
-        minutes=Duration(mean=8.0, cv=0.6), priority=4, window_min=480, per_day=1, first_hour=11
+        minutes=Duration(mean=5.0, cv=0.6), priority=5, window_min=120, per_day=4, first_hour=5
     )
     admission: EventTask = EventTask(minutes=Duration(mean=40.0, cv=0.4), priority=2, window_min=None)
     discharge: EventTask = EventTask(minutes=Duration(mean=30.0, cv=0.5), priority=3, window_min=None)
@@ -287,21 +287,21 @@ class Exhaustion(_Frozen):
     initial_mean: float = _f(0.40, "Mean E of the staff at time 0.", "E", ge=0, le=1)
     adjust_per_shift: float = _f(0.06, "Share of the gap to the target E closed in one shift.", "fraction", gt=0,
                                  le=1)
-    baseline: float = _f(-0.95, "Logit of the target E of an average nurse under no demands.", "logit", ge=-10,
+    baseline: float = _f(-2.2, "Logit of the target E of an average nurse under no demands.", "logit", ge=-10,
                          le=10)
-    individual_sd: float = _f(0.9, "Spread of nurses' resilience on the logit scale.", "logit", ge=0, le=5)
+    individual_sd: float = _f(1.6, "Spread of nurses' resilience on the logit scale.", "logit", ge=0, le=5)
     load: float = _f(4.0, "Weight of the shift's busy share above 0.75.", "logit/share", ge=0, le=50)
     workaround: float = _f(6.0, "Weight of the share of the shift spent on workarounds.", "logit/share", ge=0,
                            le=100)
-    missed_care: float = _f(0.25, "Weight of each missed task per nurse in the shift (moral distress).",
+    missed_care: float = _f(0.08, "Weight of each missed task per nurse in the shift (moral distress).",
                             "logit/task", ge=0, le=10)
     overtime: float = _f(0.5, "Weight of each hour of overtime in the shift.", "logit/hour", ge=0, le=10)
-    pressure: float = _f(0.8, "Weight of leaders' pressure to work harder (0-1).", "logit", ge=0, le=10)
+    pressure: float = _f(0.5, "Weight of leaders' pressure to work harder (0-1).", "logit", ge=0, le=10)
     departures: float = _f(0.3, "Weight of each colleague who left in the last 30 days.", "logit/departure", ge=0,
                            le=10)
     rest: float = _f(0.4, "Relief from rest before the shift, per day off (up to 3).", "logit/day", ge=0, le=10)
-    recognition: float = _f(1.0, "Relief from recognition received in the shift (0-1).", "logit", ge=0, le=10)
-    voice: float = _f(1.2, "Relief from voice efficacy: share of own reports that led to a visible fix.",
+    recognition: float = _f(0.3, "Relief from recognition received in the shift (0-1).", "logit", ge=0, le=10)
+    voice: float = _f(0.5, "Relief from voice efficacy: share of own reports that led to a visible fix.",
                       "logit/share", ge=0, le=10)
 
 
@@ -317,7 +317,7 @@ class Turnover(_Frozen):
     """Leaving: a daily hazard that rises with exhaustion; vacancies filled after a hiring delay."""
 
     annual_rate_at_threshold: float = _f(
-        0.17, "Annual leaving rate of a nurse at the burnout threshold E.", "1/year", ge=0, le=5)
+        0.15, "Annual leaving rate of a nurse at the burnout threshold E.", "1/year", ge=0, le=5)
     exhaustion_log_slope: float = _f(
         2.0, "Log hazard ratio per unit of E (burned-out nurses leave more often).", "1/E", ge=0, le=20)
     hiring_delay_days: float = _f(83.0, "Mean time to fill a vacancy (lognormal).", "days", ge=0, le=1000)
@@ -399,20 +399,20 @@ def _cat(share, tasks, wa, harm, miss, dims, fix, lep=False, los=0.0) -> DefectC
 class DefectCategories(_Frozen):
     """The seven categories of workflow defects and their defaults."""
 
-    supplies: DefectCategory = _cat(0.22, ("hygiene_mobility", "medication", "assessment", "admission"), 5.5,
-                                    0.0008, 0.03, ("efficiency", "timeliness", "patient_centeredness"), 8.0)
-    equipment: DefectCategory = _cat(0.13, ("assessment", "hygiene_mobility", "call_light"), 6.5, 0.0015, 0.02,
+    supplies: DefectCategory = _cat(0.22, ("hygiene_mobility", "medication", "assessment", "admission"), 6.5,
+                                    0.002, 0.03, ("efficiency", "timeliness", "patient_centeredness"), 8.0)
+    equipment: DefectCategory = _cat(0.13, ("assessment", "hygiene_mobility", "call_light"), 7.5, 0.004, 0.02,
                                      ("safety", "efficiency"), 16.0)
     orders_information: DefectCategory = _cat(
-        0.18, ("medication", "coordination", "admission", "discharge", "assessment"), 6.0, 0.002, 0.01,
+        0.18, ("medication", "coordination", "admission", "discharge", "assessment"), 7.0, 0.005, 0.01,
         ("safety", "timeliness", "effectiveness"), 20.0)
-    medications: DefectCategory = _cat(0.18, ("medication",), 6.5, 0.003, 0.03, ("safety", "timeliness"), 16.0)
-    handoffs_staffing: DefectCategory = _cat(0.10, ("coordination", "documentation", "discharge"), 5.0, 0.0015,
+    medications: DefectCategory = _cat(0.16, ("medication",), 7.5, 0.008, 0.03, ("safety", "timeliness"), 16.0)
+    handoffs_staffing: DefectCategory = _cat(0.10, ("coordination", "documentation", "discharge"), 6.0, 0.004,
                                              0.01, ("safety", "efficiency"), 24.0)
-    ehr: DefectCategory = _cat(0.15, ("documentation", "medication", "admission", "discharge"), 4.5, 0.0008,
+    ehr: DefectCategory = _cat(0.15, ("documentation", "medication", "admission", "discharge"), 5.5, 0.002,
                                0.01, ("efficiency", "effectiveness"), 30.0)
     interpreter_access: DefectCategory = _cat(
-        0.04, ("communication", "admission", "discharge", "assessment"), 10.0, 0.02, 0.3,
+        0.06, ("communication", "admission", "discharge", "assessment"), 10.0, 0.08, 0.3,
         ("equity", "safety", "patient_centeredness"), 12.0, lep=True, los=1.0)
 
     def items(self) -> tuple[tuple[str, DefectCategory], ...]:
@@ -425,7 +425,7 @@ class Defects(_Frozen):
     enabled: bool = _f(True, "false: no defects of any origin (initial, new, mandates).")
     initial: int = _f(60, "Defects present at time 0.", "defects", ge=0, le=10000)
     encounter_probability: float = _f(
-        0.02, "Mean chance that one defect is met on one task of a type it touches (before the heavy tail).",
+        0.015, "Mean chance that one defect is met on one task of a type it touches (before the heavy tail).",
         "probability", ge=0, le=1)
     heavy_tail_sigma: float = _f(1.4, "Sigma of the lognormal spread of defects' encounter rates (a few defects "
                                       "cause most encounters).", "log", ge=0, le=5)
@@ -454,13 +454,13 @@ class Defects(_Frozen):
 class Safety(_Frozen):
     """Harm from sources other than a defect's own harm probability."""
 
-    missed_medication_harm: float = _f(0.03, "Chance a missed medication harms the patient.", "probability",
+    missed_medication_harm: float = _f(0.08, "Chance a missed medication harms the patient.", "probability",
                                        ge=0, le=1)
-    missed_assessment_harm: float = _f(0.02, "Chance a missed assessment harms the patient.", "probability",
+    missed_assessment_harm: float = _f(0.05, "Chance a missed assessment harms the patient.", "probability",
                                        ge=0, le=1)
-    missed_other_harm: float = _f(0.004, "Chance another missed task harms the patient.", "probability", ge=0,
+    missed_other_harm: float = _f(0.002, "Chance another missed task harms the patient.", "probability", ge=0,
                                   le=1)
-    slip_probability: float = _f(0.0004, "Chance any task ends in a harmful slip, for a rested nurse at normal "
+    slip_probability: float = _f(0.00018, "Chance any task ends in a harmful slip, for a rested nurse at normal "
                                          "pace.", "probability", ge=0, le=1)
     slip_exhaustion_factor: float = _f(2.0, "Slip chance multiplier per unit of the nurse's E.", "x/E", ge=0,
                                        le=100)
@@ -548,7 +548,7 @@ class Leadership(_Frozen):
                                    le=0.9)
     pressure_slip_factor: float = _f(1.0, "Slip chance multiplier added by full pressure.", "x", ge=0, le=100)
     pressure_goal_missed_care_pct: float = _f(
-        1.0, "Missed care (% of tasks, last 4 weeks) above which leaders push harder; pressure grows with the gap.",
+        5.0, "Missed care (% of tasks, last 4 weeks) above which leaders push harder; pressure grows with the gap.",
         "%", gt=0, le=100)
     mandates_per_year: float = _f(4.0, "Top-down initiatives a year (new protocols, forms, systems).", "1/year",
                                   ge=0, le=100)
