@@ -6,6 +6,7 @@
     >>> result.summary  # a pandas DataFrame: metric, mean, ci_low, ci_high, unit, direction
 """
 
+from careos_sim.compare import compare
 from careos_sim.experiment import RunResult, run
 from careos_sim.loader import InputError, InputIssue, load_scenario
 from careos_sim.scenario import Scenario
@@ -13,5 +14,5 @@ from careos_sim.unit import run_replication
 
 __version__ = "0.1.0"
 
-__all__ = ["InputError", "InputIssue", "RunResult", "Scenario", "load_scenario", "run", "run_replication",
+__all__ = ["InputError", "InputIssue", "RunResult", "Scenario", "compare", "load_scenario", "run", "run_replication",
            "__version__"]

@@ -12,7 +12,7 @@ import math
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ from careos_sim.unit import ReplicationResult, run_replication
 __all__ = ["RunResult", "run", "summarise", "mean_ci", "with_run_settings"]
 
 ProgressFn = Callable[[int], None]
+Job = tuple[Scenario, int, int, bool]  # (scenario, seed, replication, event_log)
 
 
 def mean_ci(values: Iterable[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -91,7 +92,7 @@ def with_run_settings(scenario: Scenario, replications: int | None = None, seed:
     return Scenario.model_validate(data)
 
 
-def _one(args: tuple[Scenario, int, int, bool]) -> ReplicationResult:
+def _one(args: Job) -> ReplicationResult:
     return run_replication(*args)
 
 
@@ -118,7 +119,9 @@ def run(
     return _collect(scenario, root, results)
 
 
-def _map(jobs: list, workers: int | None, executor: Executor | None, progress: ProgressFn | None):
+def _map(jobs: list[Job], workers: int | None, executor: Executor | None,
+         progress: ProgressFn | None) -> Iterator[ReplicationResult]:
+    """Run ``jobs`` in this process or a pool; yield their results in job order."""
     done = progress or (lambda _: None)
     workers = (os.cpu_count() or 1) if workers is None else workers
     if executor is None and (workers <= 1 or len(jobs) <= 1):
