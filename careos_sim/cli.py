@@ -11,9 +11,10 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from careos_sim.loader import InputError, InputIssue, load_document, load_scenario, scenario_json_schema
+from careos_sim.scenario import Scenario
 
 __all__ = ["main"]
 
@@ -33,17 +34,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run replications of one scenario and summarise them")
     run.add_argument("file", type=Path, help="scenario YAML file")
-    run.add_argument("--replications", "-r", type=int, help="replications (default: the scenario's run block)")
-    run.add_argument("--seed", "-s", type=int, help="root seed (default: the scenario's run block)")
-    run.add_argument("--horizon-days", type=float, help="simulated days after warm-up")
-    run.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
-                     help="override a scenario value, e.g. --set staff.nurses.ratio.day=4 (repeatable)")
-    run.add_argument("--out", type=Path, help="write replications, weekly series and summary to this folder")
-    run.add_argument("--json", action="store_true", help="print one JSON document on stdout and nothing else")
-    run.add_argument("--workers", "-w", type=int, default=None,
-                     help="processes to run replications in (default: every core)")
+    _add_run_options(run, "the scenario's run block", "write replications, weekly series and summary to this folder")
     run.add_argument("--events", action="store_true", help="keep an event log per replication (with --out)")
-    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    cmp = sub.add_parser("compare", help="run two scenarios on common random numbers and compare them, paired")
+    cmp.add_argument("file_a", type=Path, metavar="A", help="scenario YAML file of side A (the reference)")
+    cmp.add_argument("file_b", type=Path, metavar="B", help="scenario YAML file of side B")
+    _add_run_options(cmp, "A's run block; B runs with the same",
+                     "write both sides' replications, the paired comparison, figures and manifest to this folder")
 
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("files", type=Path, nargs="+")
@@ -51,6 +49,19 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser, default: str, out: str) -> None:
+    parser.add_argument("--replications", "-r", type=int, help=f"replications (default: {default})")
+    parser.add_argument("--seed", "-s", type=int, help=f"root seed (default: {default})")
+    parser.add_argument("--horizon-days", type=float, help="simulated days after warm-up")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                        help="override a scenario value, e.g. --set staff.nurses.ratio.day=4 (repeatable)")
+    parser.add_argument("--out", type=Path, help=out)
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout and nothing else")
+    parser.add_argument("--workers", "-w", type=int, default=None,
+                        help="processes to run replications in (default: every core)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
 def _run_overrides(args: argparse.Namespace) -> list[tuple[tuple[str, ...], Any, str]]:
@@ -62,15 +73,34 @@ def _run_overrides(args: argparse.Namespace) -> list[tuple[tuple[str, ...], Any,
     return extra
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from careos_sim.experiment import run
-    from careos_sim.output import summary_document, write_run
-
+def _check_options(args: argparse.Namespace) -> None:
     if args.workers is not None and args.workers < 1:
         raise InputError([InputIssue("--workers", None, "workers", "must be >= 1", args.workers)])
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         # found now, not after the replications have run
         raise InputError([InputIssue("--out", None, "out", "exists and is not a folder", str(args.out))])
+
+
+def _scenario_files(path: Path) -> list[Path]:
+    """The file and every file of its ``extends`` chain."""
+    return sorted({Path(s) for s, _ in load_document(path).where.values() if not s.startswith("--")})
+
+
+def _print_result(args: argparse.Namespace, doc: dict[str, Any], table: str) -> None:
+    if args.json:
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(table)
+        if args.out is not None:
+            print(f"\nresults written to {args.out}/")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from careos_sim.experiment import run
+    from careos_sim.output import summary_document, write_run
+
+    _check_options(args)
     scenario = load_scenario(args.file, args.sets, extra=_run_overrides(args))
     label = str(args.file)
     bar = _progress(scenario.run.replications, f"{scenario.name}", disable=args.quiet)
@@ -80,15 +110,50 @@ def _cmd_run(args: argparse.Namespace) -> int:
         bar.close()
     doc = summary_document(result, label)
     if args.out is not None:
-        files = sorted({Path(s) for s, _ in load_document(args.file).where.values() if not s.startswith("--")})
-        write_run(result, args.out, label, ["careos-sim", *sys.argv[1:]], scenario_files=files)
-    if args.json:
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        print(_table(doc))
-        if args.out is not None:
-            print(f"\nresults written to {args.out}/")
+        write_run(result, args.out, label, ["careos-sim", *args.argv], scenario_files=_scenario_files(args.file))
+    _print_result(args, doc, _table(doc))
+    return 0
+
+
+def _load_pair(args: argparse.Namespace) -> tuple[Scenario, Scenario]:
+    """Both scenarios, or an InputError with the problems of both (a bad --set said once)."""
+    scenarios, issues, seen = [], [], set()
+    for path in (args.file_a, args.file_b):
+        try:
+            scenarios.append(load_scenario(path, args.sets, extra=_run_overrides(args)))
+        except InputError as exc:
+            issues += [i for i in exc.issues if str(i) not in seen and not seen.add(str(i))]
+    if issues:
+        raise InputError(issues)
+    return scenarios[0], scenarios[1]
+
+
+def _note_run_settings(a: Scenario, b: Scenario) -> None:
+    keys = ("replications", "seed", "horizon_days")
+    differ = [k for k in keys if getattr(a.run, k) != getattr(b.run, k)]
+    if differ:
+        print(f"careos-sim: B runs with A's {', '.join(differ)} (paired on common random numbers)", file=sys.stderr)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from careos_sim.compare import compare
+    from careos_sim.output import comparison_document, write_comparison
+
+    _check_options(args)
+    a, b = _load_pair(args)
+    _note_run_settings(a, b)
+    bar = _progress(2 * a.run.replications, f"{a.name} vs {b.name}", disable=args.quiet)
+    try:
+        result = compare(a, b, workers=args.workers, progress=bar.update)
+    finally:
+        bar.close()
+    labels = (str(args.file_a), str(args.file_b))
+    doc = comparison_document(result, *labels)
+    if args.out is not None:
+        write_comparison(result, args.out, labels, ["careos-sim", *args.argv],
+                         scenario_files=(_scenario_files(args.file_a), _scenario_files(args.file_b)))
+    warmups = (result.a.scenario.run.warmup_days, result.b.scenario.run.warmup_days)
+    _print_result(args, doc, _compare_table(doc, *warmups))
     return 0
 
 
@@ -105,22 +170,51 @@ def _fmt(x: float | None) -> str:
     return f"{x:,.0f}" if a >= 1000 else f"{x:.3g}" if a < 0.01 else f"{x:.2f}"
 
 
+def _ci(m: dict[str, Any], fmt: Callable[[float | None], str] = _fmt) -> str:
+    return "-" if m["ci_low"] is None else f"[{fmt(m['ci_low'])}, {fmt(m['ci_high'])}]"
+
+
+def _signed(x: float | None) -> str:
+    text = _fmt(x)
+    return text if text == "-" or text.startswith("-") or x == 0 else f"+{text}"
+
+
+def _columns(rows: list[tuple[str, ...]], left: set[int]) -> list[str]:
+    """Rows as aligned text columns (``left`` ones left-aligned), a rule under the header row."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for i, r in enumerate(rows):
+        lines.append("  ".join(c.ljust(w) if j in left else c.rjust(w) for j, (c, w) in
+                               enumerate(zip(r, widths))).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
 def _table(doc: dict[str, Any]) -> str:
     head = (f"{doc['scenario']}: {doc['replications']} replications, seed {doc['seed']}, "
             f"{doc['horizon_days']:g} days after {doc['warmup_days']:g} days warm-up")
     rows = [("metric", "mean", "95% CI", "unit", "better")]
     for section in ("metrics", "diagnostics"):
         for name, m in doc[section].items():
-            ci = "-" if m["ci_low"] is None else f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]"
-            rows.append((name, _fmt(m["mean"]), ci, m["unit"], m.get("direction", "")))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = [head, ""]
-    for i, r in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if j in (0, 3, 4) else c.rjust(w) for j, (c, w) in
-                               enumerate(zip(r, widths))).rstrip())
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+            rows.append((name, _fmt(m["mean"]), _ci(m), m["unit"], m.get("direction", "")))
+    return "\n".join([head, "", *_columns(rows, {0, 3, 4})])
+
+
+def _compare_table(doc: dict[str, Any], warmup_a: float, warmup_b: float) -> str:
+    warmup = f"{warmup_a:g}" if warmup_a == warmup_b else f"{warmup_a:g} (A) and {warmup_b:g} (B)"
+    head = [f"A: {doc['a']} ({doc['names']['a']})", f"B: {doc['b']} ({doc['names']['b']})",
+            f"{doc['replications']} paired replications on common random numbers, seed {doc['seed']}, "
+            f"{doc['horizon_days']:g} days after {warmup} days warm-up"]
+    rows = [("metric", "A", "B", "B - A", "95% CI of B - A", "unit", "better")]
+    # metrics with a better side first, then the diagnostics
+    for name, m in sorted(doc["metrics"].items(), key=lambda item: item[1]["direction"] is None):
+        better = {"a": "A", "b": "B"}.get(m["better"], "neither") if m["direction"] else "-"
+        rows.append((name, _fmt(m["a"]["mean"]), _fmt(m["b"]["mean"]), _signed(m["diff"]["mean"]),
+                     _ci(m["diff"], _signed), m["unit"], better))
+    foot = ("better: the side the 95% CI of B - A favours; neither: the CI includes 0; "
+            "-: a diagnostic, no better side")
+    return "\n".join([*head, "", *_columns(rows, {0, 5, 6}), "", foot])
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -149,9 +243,11 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # for the manifest
     except SystemExit as exc:  # usage errors (2), --help and --version (0): return, as for every other outcome
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    handler = {"run": _cmd_run, "validate": _cmd_validate, "schema": _cmd_schema}[args.command]
+    handler = {"run": _cmd_run, "compare": _cmd_compare, "validate": _cmd_validate,
+               "schema": _cmd_schema}[args.command]
     try:
         return handler(args)
     except InputError as exc:

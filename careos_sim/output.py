@@ -22,10 +22,12 @@ from typing import Any, Callable
 import pandas as pd
 import yaml
 
+from careos_sim.compare import Comparison
 from careos_sim.experiment import RunResult
 from careos_sim.metrics import DIAGNOSTICS, METRICS
 
-__all__ = ["summary_document", "write_run", "atomic_folder", "json_safe", "package_version"]
+__all__ = ["summary_document", "comparison_document", "write_run", "write_comparison", "atomic_folder",
+           "json_safe", "package_version"]
 
 
 def package_version() -> str:
@@ -72,6 +74,27 @@ def summary_document(result: RunResult, scenario_label: str) -> dict[str, Any]:
         "warmup_days": run.warmup_days,
         "metrics": block(METRICS),
         "diagnostics": block(DIAGNOSTICS),
+    })
+
+
+def comparison_document(comparison: Comparison, label_a: str, label_b: str) -> dict[str, Any]:
+    """The ``compare --json`` document: both scenarios, run settings, and per metric A, B, B - A, better side."""
+    metrics = {}
+    for row in comparison.paired.to_dict("records"):
+        metrics[row["metric"]] = {
+            **{side: {k: row[f"{side}_{k}"] for k in ("mean", "ci_low", "ci_high")} for side in ("a", "b", "diff")},
+            "better": row["better"],
+            "unit": row["unit"],
+            "direction": row["direction"],
+        }
+    return json_safe({
+        "a": label_a,
+        "b": label_b,
+        "names": {"a": comparison.a.scenario.name, "b": comparison.b.scenario.name},
+        "replications": comparison.replications,
+        "seed": comparison.seed,
+        "horizon_days": comparison.horizon_days,
+        "metrics": metrics,
     })
 
 
@@ -155,38 +178,95 @@ class atomic_folder:
                 break
 
 
+def file_hashes(files: list[Path] | None) -> dict[str, str]:
+    """SHA-256 of each file, by its name as given."""
+    return {str(f): hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files or []}
+
+
+def _provenance(command: list[str], started: str) -> dict[str, Any]:
+    return {
+        "package_version": package_version(),
+        "git_commit": git_commit(Path(__file__).parent),
+        "command": command,
+        "written_at": started,
+        "pandas": pd.__version__,
+    }
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _scenario_yaml(result: RunResult) -> str:
+    return yaml.safe_dump(result.scenario.model_dump(mode="json"), sort_keys=False)
+
+
 def write_run(result: RunResult, out: str | Path, scenario_label: str, command: list[str],
               scenario_files: list[Path] | None = None, extra: Callable[[Path], None] | None = None) -> Path:
     """Write a run's results to ``out`` atomically; returns the folder."""
     out = Path(out)
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = _now()
     with atomic_folder(out) as tmp:
         result.replications.to_parquet(tmp / "replications.parquet", index=False)
         result.weekly.to_parquet(tmp / "weekly.parquet", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
         (tmp / "summary.json").write_text(json.dumps(summary_document(result, scenario_label), indent=2) + "\n")
-        (tmp / "scenario.yaml").write_text(yaml.safe_dump(result.scenario.model_dump(mode="json"), sort_keys=False))
+        (tmp / "scenario.yaml").write_text(_scenario_yaml(result))
         for rep, frame in result.events.items():
             frame.to_parquet(tmp / f"events-{rep:04d}.parquet", index=False)
         if extra is not None:
             extra(tmp)
-        files = {}
-        for f in scenario_files or []:
-            files[str(f)] = hashlib.sha256(Path(f).read_bytes()).hexdigest()
         manifest = {
             "kind": "run",
             "scenario": scenario_label,
-            "scenario_files_sha256": files,
+            "scenario_files_sha256": file_hashes(scenario_files),
             "resolved_scenario_sha256": hashlib.sha256((tmp / "scenario.yaml").read_bytes()).hexdigest(),
-            "package_version": package_version(),
-            "git_commit": git_commit(Path(__file__).parent),
             "seed": result.seed,
             "replications": result.scenario.run.replications,
             "horizon_days": result.scenario.run.horizon_days,
             "warmup_days": result.scenario.run.warmup_days,
-            "command": command,
-            "written_at": started,
-            "pandas": pd.__version__,
+            **_provenance(command, started),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return out
+
+
+def _sided(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One table of both sides' rows, with a leading ``side`` column ("a" or "b")."""
+    return pd.concat([f.assign(side=side)[["side", *f.columns]] for side, f in frames.items()], ignore_index=True)
+
+
+def write_comparison(comparison: Comparison, out: str | Path, labels: tuple[str, str], command: list[str],
+                     scenario_files: tuple[list[Path], list[Path]] = ([], []), figures: bool = True) -> Path:
+    """Write a comparison's results, resolved scenarios, figures and manifest to ``out`` atomically."""
+    out = Path(out)
+    started = _now()
+    sides = {"a": comparison.a, "b": comparison.b}
+    with atomic_folder(out) as tmp:
+        _sided({k: r.replications for k, r in sides.items()}).to_parquet(tmp / "replications.parquet", index=False)
+        _sided({k: r.weekly for k, r in sides.items()}).to_parquet(tmp / "weekly.parquet", index=False)
+        comparison.paired.to_csv(tmp / "comparison.csv", index=False)
+        doc = comparison_document(comparison, *labels)
+        (tmp / "comparison.json").write_text(json.dumps(doc, indent=2) + "\n")
+        for side, result in sides.items():
+            (tmp / f"scenario-{side}.yaml").write_text(_scenario_yaml(result))
+        written = []
+        if figures:
+            from careos_sim.plots import save_figures
+
+            written = [p.relative_to(tmp).as_posix() for p in save_figures(comparison, tmp / "figures")]
+        manifest = {
+            "kind": "compare",
+            "scenarios": dict(zip("ab", labels)),
+            "scenario_files_sha256": {side: file_hashes(files) for side, files in zip("ab", scenario_files)},
+            "resolved_scenarios_sha256": {
+                side: hashlib.sha256((tmp / f"scenario-{side}.yaml").read_bytes()).hexdigest() for side in "ab"},
+            "seed": comparison.seed,
+            "replications": comparison.replications,
+            "horizon_days": comparison.horizon_days,
+            "warmup_days": {side: r.scenario.run.warmup_days for side, r in sides.items()},
+            "figures": written,
+            **_provenance(command, started),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return out
