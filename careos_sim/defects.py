@@ -73,8 +73,11 @@ class DefectSystem:
         self.cfg = scenario.defects
         self.rec = recorder
         self.mech = mech
-        self.population = streams.stream("defects.population")
-        self.timing = streams.stream("defects.timing")
+        # One stream per origin and per kind of timing, so that telling and listening draw the same
+        # initial defects, the same k-th new defect and the same mandates (common random numbers).
+        self.origins = {origin: streams.stream(f"defects.{origin}") for origin in ("initial", "complexity", "mandate")}
+        self.arrivals = {origin: streams.stream(f"defects.{origin}.times") for origin in ("complexity", "mandate")}
+        self.regressions = streams.stream("defects.regression")
         self.cats = [c for _, c in self.cfg.categories.items()]
         self.shares = tuple(c.share for c in self.cats)
         self.defects: list[Defect] = []
@@ -90,15 +93,17 @@ class DefectSystem:
         if not self.cfg.enabled:
             return
         for _ in range(self.cfg.initial):
-            self.add()
+            self.add("initial")
         if self.cfg.new_per_month > 0:
-            self.env.process(self._poisson(self.cfg.new_per_month / (30.4375 * DAY), lambda: self.add()))
+            rate = self.cfg.new_per_month / (30.4375 * DAY)
+            self.env.process(self._poisson(rate, self.arrivals["complexity"], lambda: self.add("complexity")))
         if self.sc.leadership.mandates_per_year > 0:
-            self.env.process(self._poisson(self.sc.leadership.mandates_per_year / (365.25 * DAY), self.mandate))
+            rate = self.sc.leadership.mandates_per_year / (365.25 * DAY)
+            self.env.process(self._poisson(rate, self.arrivals["mandate"], self.mandate))
 
-    def add(self) -> Defect:
+    def add(self, origin: str) -> Defect:
         """A new defect drawn from the category mix and the heavy-tailed rate distribution."""
-        s = self.population
+        s = self.origins[origin]
         c = s.choice(self.shares)
         cat = self.cats[c]
         sigma = self.cfg.heavy_tail_sigma
@@ -109,21 +114,21 @@ class DefectSystem:
         self.defects.append(defect)
         self._dirty = True
         self.rec.defect_added(self.env.now)
-        life = self.timing.exponential(self.cfg.lifetime_days * DAY)
+        life = s.exponential(self.cfg.lifetime_days * DAY)
         self.env.timeout(life).callbacks.append(lambda _, d=defect: self.retire(d))
         return defect
 
-    def _poisson(self, rate_per_min: float, action: Callable[[], object]) -> Iterator[simpy.Event]:
+    def _poisson(self, rate_per_min: float, stream: Stream, action: Callable[[], object]) -> Iterator[simpy.Event]:
         while True:
-            yield self.env.timeout(self.timing.exponential(1.0 / rate_per_min))
+            yield self.env.timeout(stream.exponential(1.0 / rate_per_min))
             action()
 
     def mandate(self) -> None:
         """A top-down initiative: new defects, and a year of extra documentation."""
         self.rec.mandate()
-        n = self._poisson_count(self.mech.mandate_defects, self.timing.random())
+        n = self._poisson_count(self.mech.mandate_defects, self.arrivals["mandate"].random())
         for _ in range(n):
-            self.add()
+            self.add("mandate")
         if self.mech.mandate_documentation_minutes > 0:
             self.mandate_burden.append(self.env.now + 365.0 * DAY)
 
@@ -143,7 +148,7 @@ class DefectSystem:
         self._dirty = True
         self.rec.defect_fixed(self.env.now, defect.first_encounter)
         if not sustained:
-            delay = self.timing.exponential(self.cfg.regression_days * DAY)
+            delay = self.regressions.exponential(self.cfg.regression_days * DAY)
             self.env.timeout(delay).callbacks.append(lambda _, d=defect: self.regress(d))
 
     def regress(self, defect: Defect) -> None:

@@ -205,8 +205,9 @@ METRICS: tuple[Metric, ...] = (
            lambda f: ratio(f.fixes, f.minutes / MONTH)),
     Metric("learning.regressions_per_month", "1/month", "lower", "fixes that decayed and let the defect return / "
            "months", lambda f: ratio(f.regressions, f.minutes / MONTH)),
-    Metric("counts.patient_days", "patient-days", "higher",
-           "integral of the census over time / 1440 min",
+    Metric("counts.patient_days", "patient-days", "lower",
+           "integral of the census over time / 1440 min (bed-days used; for the same admissions, fewer is "
+           "better: shorter stays)",
            lambda f: f.patient_minutes / DAY),
     Metric("counts.admissions", "patients", "higher", "patients admitted to a bed", lambda f: f.admissions),
     Metric("counts.diversions", "patients", "lower",

@@ -41,7 +41,7 @@ SHIFT = 12 * HOUR
 DAY = 1440.0
 INFINITY = float("inf")
 FLOAT_BLOCK = 4 * HOUR
-SURGE_TASKS_PER_NURSE = 3
+WEEK = 7 * DAY
 
 #: Extra minutes a nurse spends on a task, from subsystems that hook in (defects).
 TaskHook = Callable[["Nurse", Task, float], float]
@@ -190,11 +190,19 @@ class Staff:
 
     # ------------------------------------------------------------------ float pool
     def _float_pool(self) -> Iterator[simpy.Event]:
-        """Every 15 minutes: call a float nurse for four hours when the backlog surges."""
+        """Every 15 minutes: call a float nurse for four hours when the backlog surges, within a weekly
+        budget of float hours."""
+        lead = self.sc.leadership
+        blocks_per_week = int(lead.float_hours_per_week * HOUR // FLOAT_BLOCK)
+        used: list[float] = []  # start times of float blocks in the last week
         while True:
             yield self.env.timeout(15.0)
-            surge = len(self.queue) > SURGE_TASKS_PER_NURSE * max(1, self.shift_size)
-            if surge and self._floats_out < self.float_nurses:
+            surge = len(self.queue) > lead.float_trigger_tasks_per_nurse * max(1, self.shift_size)
+            if not surge or self._floats_out >= self.float_nurses:
+                continue
+            used = [t for t in used if t > self.env.now - WEEK]
+            if len(used) < blocks_per_week:
+                used.append(self.env.now)
                 self._floats_out += 1
                 nurse = self._agency_nurse()
                 self.rec.float_minutes += FLOAT_BLOCK

@@ -550,6 +550,11 @@ class Leadership(_Frozen):
     pressure_goal_missed_care_pct: float = _f(
         5.0, "Missed care (% of tasks, last 4 weeks) above which leaders push harder; pressure grows with the gap.",
         "%", gt=0, le=100)
+    float_trigger_tasks_per_nurse: float = _f(
+        5.0, "A float nurse is called when more than this many tasks per rostered nurse are waiting.",
+        "tasks/nurse", gt=0, le=100)
+    float_hours_per_week: float = _f(12.0, "Most float-nurse hours the unit may call in a week (in 4-hour blocks).",
+                                     "hours", ge=0, le=168)
     mandates_per_year: float = _f(4.0, "Top-down initiatives a year (new protocols, forms, systems).", "1/year",
                                   ge=0, le=100)
     goal_rotation_months: float = _f(6.0, "Months the top-down goal stays on one quality dimension.", "months",
