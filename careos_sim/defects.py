@@ -16,7 +16,9 @@ differ only in which defects are active.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Callable, Iterator
 
 import simpy
@@ -79,7 +81,7 @@ class DefectSystem:
         self.arrivals = {origin: streams.stream(f"defects.{origin}.times") for origin in ("complexity", "mandate")}
         self.regressions = streams.stream("defects.regression")
         self.cats = [c for _, c in self.cfg.categories.items()]
-        self.shares = tuple(c.share for c in self.cats)
+        self._share_cum = list(itertools.accumulate(c.share for c in self.cats))
         self.defects: list[Defect] = []
         self._dirty = True
         self._tables: dict[tuple[int, int], tuple[list[Defect], list[float], float]] = {}
@@ -92,8 +94,8 @@ class DefectSystem:
     def start(self) -> None:
         if not self.cfg.enabled:
             return
-        for _ in range(self.cfg.initial):
-            self.add("initial")
+        for u_category, u_rate in self._stratified(self.cfg.initial):
+            self.add("initial", u_category, u_rate)
         if self.cfg.new_per_month > 0:
             rate = self.cfg.new_per_month / (30.4375 * DAY)
             self.env.process(self._poisson(rate, self.arrivals["complexity"], lambda: self.add("complexity")))
@@ -101,13 +103,25 @@ class DefectSystem:
             rate = self.sc.leadership.mandates_per_year / (365.25 * DAY)
             self.env.process(self._poisson(rate, self.arrivals["mandate"], self.mandate))
 
-    def add(self, origin: str) -> Defect:
-        """A new defect drawn from the category mix and the heavy-tailed rate distribution."""
+    def _stratified(self, n: int) -> list[tuple[float, float]]:
+        """Stratified uniforms for the initial stock: one in each 1/n-th of [0, 1) for the category
+        and for the rate, paired at random. Every replication's unit then starts with the same mix
+        and the same heavy tail, and replications differ in the details, not in the unit."""
+        gen = self.origins["initial"].generator
+        strata = (gen.permutation(n) + gen.random(n)) / n if n else []
+        rates = (gen.permutation(n) + gen.random(n)) / n if n else []
+        return list(zip(strata, rates))
+
+    def add(self, origin: str, u_category: float | None = None, u_rate: float | None = None) -> Defect:
+        """A new defect drawn from the category mix and the heavy-tailed (lognormal) rate distribution;
+        ``u_category`` and ``u_rate`` give the uniforms to use (stratified initial stock)."""
         s = self.origins[origin]
-        c = s.choice(self.shares)
+        u = s.random() if u_category is None else u_category
+        c = min(bisect.bisect_right(self._share_cum, u * self._share_cum[-1]), len(self.cats) - 1)
         cat = self.cats[c]
         sigma = self.cfg.heavy_tail_sigma
-        rate = min(1.0, self.cfg.encounter_probability * math.exp(sigma * s.normal() - 0.5 * sigma * sigma))
+        z = s.normal() if u_rate is None else float(NormalDist().inv_cdf(min(max(u_rate, 1e-12), 1 - 1e-12)))
+        rate = min(1.0, self.cfg.encounter_probability * cat.rate_factor * math.exp(sigma * z - 0.5 * sigma * sigma))
         effort = s.lognormal(cat.fix_hours, 1.0)
         defect = Defect(self._next_id, c, cat, rate, effort)
         self._next_id += 1

@@ -5,9 +5,10 @@ resolved mechanisms (``mechanisms.py``):
 
 * **surfacing**: a nurse who meets a defect reports it with probability
   ``report_channel x propensity`` (less under pressure); a report costs ``report_minutes``.
-* **reporting propensity**: each nurse's voice efficacy (the share of her recent reports that
-  led to a fix she saw) rises with visible fixes, amplified by recognition, and falls when a
-  report goes unanswered for ``report_patience_days``; propensity follows it.
+* **reporting propensity**: each nurse's voice efficacy (how far her recent reports led to a
+  fix she saw, or were celebrated) rises with visible fixes and with recognition of reports and
+  fixes (valuing people), and falls when a report goes unanswered for ``report_patience_days``;
+  her propensity to report follows it.
 * **prioritisation**: every ``reprioritise_days`` the known defects are ranked on data
   ``data_lag_days`` old with noise ``data_noise_cv``: a mix (``integrated_priority``) of the
   top-down goal's ticket counts and an integrated score of burden over all dimensions.
@@ -36,12 +37,18 @@ from careos_sim.streams import Streams
 if TYPE_CHECKING:  # pragma: no cover
     from careos_sim.nurses import Nurse
 
-__all__ = ["LearningSystem", "Report"]
+__all__ = ["LearningSystem", "Report", "propensity"]
 
 DAY = 1440.0
 WEEK = 7 * DAY
 EFFICACY_STEP = 0.05  # weight of one report's outcome in a nurse's voice efficacy
 PROPENSITY_FLOOR = 0.35  # willingness to report of a nurse who has never seen a report answered
+REPORT_CREDIT = 0.5  # recognition for a report, relative to that for a fix the nurse sees
+
+
+def propensity(efficacy: float) -> float:
+    """A nurse's willingness to report a defect she meets, from her voice efficacy."""
+    return PROPENSITY_FLOOR + (1.0 - PROPENSITY_FLOOR) * efficacy
 
 
 class Report:
@@ -93,11 +100,13 @@ class LearningSystem:
         """A nurse met a defect: she may report it. Returns the minutes the report costs her."""
         if nurse.agency:
             return 0.0
-        propensity = PROPENSITY_FLOOR + (1.0 - PROPENSITY_FLOOR) * nurse.efficacy
-        p = self.mech.report_channel * propensity * (1.0 - 0.5 * self.pressure)
+        if defect.fixed and self.reporting.random() < self.mech.fix_visibility:
+            return 0.0  # she knows it was dealt with: what is left is the fix's residual, not news
+        p = self.mech.report_channel * propensity(nurse.efficacy) * (1.0 - 0.5 * self.pressure)
         if self.reporting.random() >= p:
             return 0.0
         report = Report(nurse, defect, now)
+        self._celebrate(nurse, REPORT_CREDIT)
         defect.reports += 1
         defect.known = True
         defect.report_times.append(now)
@@ -110,15 +119,21 @@ class LearningSystem:
         report.open = False
         nurse = report.nurse
         if visible:
-            gain = EFFICACY_STEP * (1.0 + self.mech.recognition)
-            nurse.efficacy += min(1.0, gain) * (1.0 - nurse.efficacy)
-            nurse.recognition += self.mech.recognition
+            nurse.efficacy += EFFICACY_STEP * (1.0 - nurse.efficacy)
+            self._celebrate(nurse, 1.0)
         else:
             nurse.efficacy -= EFFICACY_STEP * nurse.efficacy
 
+    def _celebrate(self, nurse: "Nurse", weight: float) -> None:
+        """Recognition (valuing people): a report or a fix celebrated raises the nurse's sense that
+        speaking up matters, and counts as recognition received this shift."""
+        credit = weight * self.mech.recognition
+        nurse.efficacy += EFFICACY_STEP * credit * (1.0 - nurse.efficacy)
+        nurse.recognition += credit
+
     def _expire_reports(self) -> Iterator[simpy.Event]:
         """Daily: reports unanswered for longer than the nurses' patience count as unanswered."""
-        patience = self.lead.report_patience_days * DAY
+        patience = self.mech.report_patience_days * DAY
         while True:
             yield self.env.timeout(DAY)
             limit = self.env.now - patience

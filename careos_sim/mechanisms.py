@@ -51,6 +51,7 @@ MAPPING: dict[str, Mapping] = {
                              "lagged monthly data against real-time data (conceptual model)"),
     "data_noise_cv": Mapping("transparency", 0.6, 0.1, "ratio", "prioritisation", FREE),
     "fix_visibility": Mapping("transparency", 0.3, 0.95, "probability", "reporting propensity", FREE),
+    "report_patience_days": Mapping("transparency", 45.0, 120.0, "days", "reporting propensity", FREE),
     "fixing_share": Mapping("quality_team_as_operators", 0.15, 0.7, "fraction", "fix capacity",
                             "free parameter (most quality-team time on audits and reports when telling)"),
     "fix_success": Mapping("clinical_language", 0.5, 0.85, "probability", "fix success", FREE),
@@ -77,6 +78,7 @@ class Resolved:
     data_lag_days: float
     data_noise_cv: float
     fix_visibility: float
+    report_patience_days: float
     fixing_share: float
     fix_success: float
     fix_sustain: float

@@ -193,6 +193,10 @@ METRICS: tuple[Metric, ...] = (
     Metric("learning.report_pct", "%", "higher",
            "100 x encounters reported to someone who can fix them / encounters",
            lambda f: ratio(f.reports, f.encounters, 100.0)),
+    Metric("learning.reporting_propensity_mean", "0-1", "higher",
+           "mean over employed nurses of their willingness to report a defect they meet, averaged over one "
+           "sample a shift",
+           lambda f: ratio(f.propensity_sum, f.staff_samples)),
     Metric("learning.active_defects_mean", "defects", "lower",
            "integral of the number of present, unfixed defects / minutes",
            lambda f: ratio(f.defects_area, f.minutes)),

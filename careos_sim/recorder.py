@@ -81,6 +81,7 @@ _SCALARS = (
     "staff_samples",  # employed nurses summed over the samples (one per shift change)
     "burnout_samples",  # of them, burned out (E >= threshold)
     "exhaustion_sum",
+    "propensity_sum",
     "samples",  # number of samples
     "departures",
     "departures_burned_out",
@@ -408,11 +409,12 @@ class Recorder:
         setattr(self, name, getattr(self, name) + usd)
 
     # ------------------------------------------------------------------ workforce
-    def staff_sample(self, employed: int, burned_out: int, exhaustion_sum: float) -> None:
+    def staff_sample(self, employed: int, burned_out: int, exhaustion_sum: float, propensity_sum: float) -> None:
         self.samples += 1
         self.staff_samples += employed
         self.burnout_samples += burned_out
         self.exhaustion_sum += exhaustion_sum
+        self.propensity_sum += propensity_sum
 
     def departure(self, now: float, burned_out: bool, cost: float) -> None:
         self.departures += 1

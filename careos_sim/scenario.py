@@ -317,7 +317,7 @@ class Turnover(_Frozen):
     """Leaving: a daily hazard that rises with exhaustion; vacancies filled after a hiring delay."""
 
     annual_rate_at_threshold: float = _f(
-        0.15, "Annual leaving rate of a nurse at the burnout threshold E.", "1/year", ge=0, le=5)
+        0.16, "Annual leaving rate of a nurse at the burnout threshold E.", "1/year", ge=0, le=5)
     exhaustion_log_slope: float = _f(
         2.0, "Log hazard ratio per unit of E (burned-out nurses leave more often).", "1/E", ge=0, le=20)
     hiring_delay_days: float = _f(83.0, "Mean time to fill a vacancy (lognormal).", "days", ge=0, le=1000)
@@ -378,6 +378,8 @@ class DefectCategory(_Frozen):
     task_types: tuple[TaskType, ...] = _f(("medication",), "Task types a defect of this category can touch.",
                                           min_length=1)
     lep_only: bool = _f(False, "Touches only tasks of patients with limited English proficiency.")
+    rate_factor: float = _f(1.0, "Multiplier on the encounter probability of defects in this category.", "x",
+                            ge=0, le=100)
     workaround_minutes: float = _f(5.7, "Mean minutes a workaround adds to the task (lognormal).", "minutes",
                                    ge=0, le=240)
     harm_probability: float = _f(0.002, "Chance an encounter harms the patient.", "probability", ge=0, le=1)
@@ -390,10 +392,10 @@ class DefectCategory(_Frozen):
     fix_hours: float = _f(16.0, "Mean effort to fix one defect (lognormal, CV 1).", "hours", gt=0, le=2000)
 
 
-def _cat(share, tasks, wa, harm, miss, dims, fix, lep=False, los=0.0) -> DefectCategory:
+def _cat(share, tasks, wa, harm, miss, dims, fix, lep=False, los=0.0, rate=1.0) -> DefectCategory:
     return DefectCategory(share=share, task_types=tasks, workaround_minutes=wa, harm_probability=harm,
                           miss_probability=miss, dimensions=dims, fix_hours=fix, lep_only=lep,
-                          los_extension_days=los)
+                          los_extension_days=los, rate_factor=rate)
 
 
 class DefectCategories(_Frozen):
@@ -412,8 +414,8 @@ class DefectCategories(_Frozen):
     ehr: DefectCategory = _cat(0.15, ("documentation", "medication", "admission", "discharge"), 5.5, 0.002,
                                0.01, ("efficiency", "effectiveness"), 30.0)
     interpreter_access: DefectCategory = _cat(
-        0.06, ("communication", "admission", "discharge", "assessment"), 10.0, 0.08, 0.3,
-        ("equity", "safety", "patient_centeredness"), 12.0, lep=True, los=1.0)
+        0.06, ("communication", "admission", "discharge", "assessment"), 10.0, 0.02, 0.3,
+        ("equity", "safety", "patient_centeredness"), 12.0, lep=True, los=1.0, rate=4.0)
 
     def items(self) -> tuple[tuple[str, DefectCategory], ...]:
         return tuple((name, getattr(self, name)) for name in CATEGORIES)
@@ -516,6 +518,9 @@ class Mechanisms(_Frozen):
     data_noise_cv: float | None = _f(None, "Noise in the data priorities are set on.", "ratio", ge=0, le=5)
     fix_visibility: float | None = _f(None, "Chance a nurse who reported a defect sees that it was fixed.",
                                       "probability", ge=0, le=1)
+    report_patience_days: float | None = _f(None, "Days after which a report with no visible response counts as "
+                                                  "unanswered (longer where its status is visible).", "days", gt=0,
+                                            le=3650)
     fixing_share: float | None = _f(None, "Share of quality-team time spent fixing (the rest audits and "
                                           "reports).", "fraction", ge=0, le=1)
     fix_success: float | None = _f(None, "Chance a finished fix works.", "probability", ge=0, le=1)
@@ -559,8 +564,6 @@ class Leadership(_Frozen):
                                   ge=0, le=100)
     goal_rotation_months: float = _f(6.0, "Months the top-down goal stays on one quality dimension.", "months",
                                      gt=0, le=120)
-    report_patience_days: float = _f(45.0, "Days after which a report with no visible response counts as "
-                                           "unanswered.", "days", gt=0, le=3650)
     mechanisms: Mechanisms = Mechanisms()
 
 

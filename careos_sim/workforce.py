@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import simpy
 
+from careos_sim.leadership import propensity
 from careos_sim.recorder import Recorder
 from careos_sim.scenario import Scenario
 from careos_sim.streams import Streams
@@ -146,4 +147,5 @@ class Workforce:
         nurses = self.staff.nurses
         threshold = self.ex.burnout_threshold
         burned = sum(1 for n in nurses if n.exhaustion >= threshold)
-        self.rec.staff_sample(len(nurses), burned, sum(n.exhaustion for n in nurses))
+        self.rec.staff_sample(len(nurses), burned, sum(n.exhaustion for n in nurses),
+                              sum(propensity(n.efficacy) for n in nurses))

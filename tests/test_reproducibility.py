@@ -58,13 +58,12 @@ def test_staffing_leaves_patient_arrivals_unchanged(short_default):
 
 
 def test_staffing_changes_outcomes_but_not_demand(short_default):
-    """The same call lights arrive; fewer nurses answer them later."""
+    """The same patients ask to be admitted; fewer nurses answer their call lights later."""
     lean = careos_sim.load_scenario(DEFAULT, overrides={"run.horizon_days": 28, "staff.nurses.ratio.day": 7,
                                                         "staff.nurses.ratio.night": 8})
-    a = run_replication(short_default, 4, 0).metrics
-    b = run_replication(lean, 4, 0).metrics
-    assert b["timeliness.call_light_wait_min_mean"] > a["timeliness.call_light_wait_min_mean"]
-    assert b["counts.admissions"] == pytest.approx(a["counts.admissions"], abs=3)
+    a, b = run_replication(short_default, 4, 0), run_replication(lean, 4, 0)
+    assert b.metrics["timeliness.call_light_wait_min_mean"] > a.metrics["timeliness.call_light_wait_min_mean"]
+    assert b.facts.admission_requests == a.facts.admission_requests > 100
 
 
 def test_memory_is_weekly_aggregates_only(short_default):
