@@ -134,18 +134,22 @@ def _legend_labels(comparison: Comparison) -> dict[str, str]:
             "neither": "neither (95% CI includes 0)"}
 
 
+MAX_PERCENT = 150.0  # widest x axis; larger relative changes are drawn at the edge with an arrowhead
+
+
 def _x_limit(rows: pd.DataFrame) -> float:
     """Half-width of the x axis: every interval, unless one is far wider than the largest difference."""
     means = rows["pct_mean"].abs().to_numpy(dtype=float)
     ends = rows[["pct_ci_low", "pct_ci_high"]].abs().to_numpy(dtype=float)
     extent = np.nanmax(np.concatenate([means, ends.ravel()]))
-    return 1.08 * max(min(extent, max(1.5 * means.max(), 5.0)), 1.0)
+    typical = np.nanquantile(means, 0.9)  # one huge relative change (A's mean near 0) must not flatten the rest
+    return 1.08 * max(min(extent, max(1.5 * typical, 5.0), MAX_PERCENT), 1.0)
 
 
 def _draw_intervals(ax: Axes, rows: pd.DataFrame, lim: float, labels: dict[str, str]) -> None:
     """Points and CI bars, clipped at +-lim with an arrowhead where an interval goes on."""
     y = np.arange(len(rows))
-    mean = rows["pct_mean"].to_numpy(dtype=float)
+    mean = np.clip(rows["pct_mean"].to_numpy(dtype=float), -lim, lim)
     low = np.clip(rows["pct_ci_low"].fillna(rows["pct_mean"]).to_numpy(dtype=float), -lim, lim)
     high = np.clip(rows["pct_ci_high"].fillna(rows["pct_mean"]).to_numpy(dtype=float), -lim, lim)
     for side in ("b", "a", "neither"):
@@ -179,7 +183,7 @@ def differences_figure(comparison: Comparison) -> Figure | None:
     _label_rows(ax, rows)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_xlabel("B - A as % of A's mean (paired, 95% CI; an arrowhead: the interval goes on)\n"
+    ax.set_xlabel("B - A as % of A's mean (paired, 95% CI; an arrowhead: the value or interval goes on)\n"
                   "right: B - A in the metric's unit (pp: percentage points)")
     ax.set_title(f"B: {comparison.b.scenario.name} vs A: {comparison.a.scenario.name}, "
                  f"{comparison.replications} paired replications", fontsize=10)
