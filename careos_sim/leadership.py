@@ -86,14 +86,14 @@ class LearningSystem:
 
     def start(self) -> None:
         self.env.process(self._weekly_costs())
+        self.env.process(self._prioritise())  # the committee or huddle meets, defects or not
+        if self.lead.pressure_to_work_harder > 0:
+            self.env.process(self._pressure())
         if not self.sc.defects.enabled:
             return
         self.env.process(self._expire_reports())
-        self.env.process(self._prioritise())
         if self.fix_hours_per_week > 0:
             self.env.process(self._fixer())
-        if self.lead.pressure_to_work_harder > 0:
-            self.env.process(self._pressure())
 
     # ------------------------------------------------------------------ surfacing
     def encounter(self, nurse: "Nurse", defect: Defect, now: float) -> float:
@@ -153,7 +153,9 @@ class LearningSystem:
         every = self.mech.reprioritise_days * DAY
         while True:
             self.rank()
-            self.rec.committee(self.mech.committee_hours_per_month * self.mech.reprioritise_days / 30.4375)
+            hours = self.mech.committee_hours_per_month * self.mech.reprioritise_days / 30.4375
+            self.rec.committee(hours)
+            self.rec.cost("leadership", hours * self.sc.staff.nurses.hourly_wage)
             yield self.env.timeout(every)
 
     def rank(self) -> None:
@@ -162,6 +164,7 @@ class LearningSystem:
         lag = self.mech.data_lag_days * DAY
         window = 30.0 * DAY
         goal = self.goal(now)
+        equity_weight = 1.0 / max(self.sc.patients.lep_share, 0.05)
         known = [d for d in self.defects.defects if d.known and not d.fixed]
         scored = []
         for d in known:
@@ -173,7 +176,9 @@ class LearningSystem:
             noise = self.noise.lognormal(1.0, self.mech.data_noise_cv) if self.mech.data_noise_cv > 0 else 1.0
             seen = count * noise
             tickets = seen * (1.0 if goal in d.dims else 0.25)
-            integrated = seen * d.impact / 6.0
+            # the integrated score counts burden per patient exposed, so a defect that falls only on
+            # LEP patients is not outranked merely because they are few (equity as a dimension)
+            integrated = seen * d.impact / 6.0 * (equity_weight if d.cat.lep_only else 1.0)
             w = self.mech.integrated_priority
             scored.append(((1.0 - w) * tickets + w * integrated, d.id, d))
         scored.sort(key=lambda x: (-x[0], x[1]))

@@ -35,7 +35,7 @@ FREE = "free parameter"
 
 MAPPING: dict[str, Mapping] = {
     "report_channel": Mapping(
-        "listening", 0.16, 0.55, "probability", "surfacing",
+        "listening", 0.26, 0.55, "probability", "surfacing",
         "at 0 calibrated so about 7% of encounters reach a fixer (Tucker & Edmondson 2003, 3-12%); at 1: free "
         "parameter"),
     "report_minutes": Mapping("listening", 8.0, 1.0, "minutes", "surfacing",

@@ -51,7 +51,7 @@ class Nurse:
     """One nurse: who she is, how tired, how proficient, and what this shift has been like."""
 
     __slots__ = ("id", "agency", "employed", "on_duty", "last_end", "shifts_worked", "recent_starts", "hired_at",
-                 "resilience", "exhaustion", "efficacy", "recognition", "shift_busy", "shift_workaround")
+                 "vulnerability", "exhaustion", "efficacy", "recognition", "shift_busy", "shift_workaround")
 
     def __init__(self, nurse_id: int, agency: bool = False):
         self.id = nurse_id
@@ -62,7 +62,7 @@ class Nurse:
         self.shifts_worked = 0
         self.recent_starts: list[float] = []  # starts of shifts in the last 7 days
         self.hired_at: float | None = None  # None: fully proficient from the start
-        self.resilience = 0.0  # logit offset of the nurse's exhaustion target
+        self.vulnerability = 0.0  # logit offset of the nurse's exhaustion target (higher: tires more)
         self.exhaustion = 0.0  # E in [0, 1]
         self.efficacy = 0.3  # voice efficacy: share of recent reports that led to a visible fix
         self.recognition = 0.0  # recognition received this shift
@@ -229,10 +229,10 @@ class Staff:
         rest_days = (began - nurse.last_end) / DAY if nurse.last_end > -INFINITY else 3.0
         nurse.on_duty = True
         nurse.shifts_worked += 1
-        nurse.shift_busy = nurse.shift_workaround = nurse.recognition = 0.0
+        nurse.shift_busy = nurse.shift_workaround = 0.0
         pace = workforce.pace(nurse) if workforce is not None and not nurse.agency else 1.0
-        if nurse.agency:
-            pace = self.sc.staff.agency.pace
+        if nurse.agency and not floating:
+            pace = self.sc.staff.agency.pace  # float nurses know the hospital; agency nurses do not
         elif end < INFINITY and not floating:
             rec.cost("regular", SHIFT / HOUR * self.sc.staff.nurses.hourly_wage)
         rec.nurse_on(env.now)
@@ -285,6 +285,7 @@ class Staff:
         if workforce is not None and end < INFINITY and not floating:
             missed = (rec.missed_cum - missed_before) / max(1, self.shift_size)
             workforce.after_shift(nurse, missed, extra, self.pressure(), rest_days)
+            nurse.recognition = 0.0  # counted in this shift's resources; what comes later counts next time
         if logging:
             rec.log(now, "off", nurse=nurse.id, value=extra)
 

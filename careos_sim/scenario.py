@@ -280,7 +280,7 @@ class Overtime(_Frozen):
 class Exhaustion(_Frozen):
     """Exhaustion E in [0, 1] per nurse (a stand-in for the emotional-exhaustion scale), updated
     at the end of every shift towards a target set by the balance of job demands and resources:
-    E <- E + adjust x (E* - E), E* = logistic(baseline + resilience + demands - resources)."""
+    E <- E + adjust x (E* - E), E* = logistic(baseline + vulnerability + demands - resources)."""
 
     burnout_threshold: float = _f(0.5, "E at or above this counts as burned out (MBI-EE >= 27 of 54).", "E",
                                   gt=0, lt=1)
@@ -289,7 +289,7 @@ class Exhaustion(_Frozen):
                                  le=1)
     baseline: float = _f(-2.2, "Logit of the target E of an average nurse under no demands.", "logit", ge=-10,
                          le=10)
-    individual_sd: float = _f(1.6, "Spread of nurses' resilience on the logit scale.", "logit", ge=0, le=5)
+    individual_sd: float = _f(1.6, "Spread of nurses' vulnerability to exhaustion on the logit scale.", "logit", ge=0, le=5)
     load: float = _f(4.0, "Weight of the shift's busy share above 0.75.", "logit/share", ge=0, le=50)
     workaround: float = _f(6.0, "Weight of the share of the shift spent on workarounds.", "logit/share", ge=0,
                            le=100)

@@ -4,7 +4,7 @@
   target set by the balance of job demands (load above 75% busy, workarounds, missed care as
   moral distress, overtime, pressure to work harder, colleagues who left in the last 30 days)
   and resources (rest before the shift, recognition, voice efficacy), on the logit scale,
-  around the nurse's own resilience: ``E* = logistic(baseline + resilience + demands -
+  around the nurse's own vulnerability: ``E* = logistic(baseline + vulnerability + demands -
   resources)``.
 * **Absence**: a rostered nurse calls in sick with a chance rising with ``E``.
 * **Turnover**: every day each nurse leaves with a hazard rising exponentially with ``E``; a
@@ -50,7 +50,7 @@ class Workforce:
         self.rec = recorder
         self.staff = staff
         self.enabled = scenario.staff.dynamics
-        self.people = streams.stream("workforce.people")  # resilience and starting E of each nurse
+        self.people = streams.stream("workforce.people")  # vulnerability and starting E of each nurse
         self.absence = streams.stream("workforce.absence")
         self.leaving = streams.stream("workforce.turnover")
         self.hiring = streams.stream("workforce.hiring")
@@ -58,15 +58,15 @@ class Workforce:
 
     # ------------------------------------------------------------------ people
     def init_nurse(self, nurse: "Nurse", new_hire: bool) -> None:
-        """Resilience, starting exhaustion and proficiency of a nurse joining the staff."""
-        nurse.resilience = self.ex.individual_sd * self.people.normal()
+        """Vulnerability, starting exhaustion and proficiency of a nurse joining the staff."""
+        nurse.vulnerability = self.ex.individual_sd * self.people.normal()
         if new_hire:
             nurse.exhaustion = self.turn.new_hire_exhaustion
             nurse.hired_at = self.env.now
         else:
-            # the existing staff start spread around the initial mean, by their resilience
+            # the existing staff start spread around the initial mean, by their vulnerability
             centre = math.log(self.ex.initial_mean / (1.0 - self.ex.initial_mean))
-            nurse.exhaustion = logistic(centre + nurse.resilience)
+            nurse.exhaustion = logistic(centre + nurse.vulnerability)
 
     def pace(self, nurse: "Nurse") -> float:
         """Task-minutes multiplier: a new hire is slower, reaching 1 after ``proficiency_days``."""
@@ -97,7 +97,7 @@ class Workforce:
         resources = (ex.rest * min(rest_days, 3.0)
                      + ex.recognition * min(1.0, nurse.recognition)
                      + ex.voice * nurse.efficacy)
-        target = logistic(ex.baseline + nurse.resilience + demands - resources)
+        target = logistic(ex.baseline + nurse.vulnerability + demands - resources)
         nurse.exhaustion += ex.adjust_per_shift * (target - nurse.exhaustion)
 
     def calls_in_sick(self, nurse: "Nurse") -> bool:

@@ -93,8 +93,9 @@ def test_reporting_falls_under_telling_and_rises_under_listening():
     assert late < 0.85 * start, (start, late)  # learned helplessness: unanswered reports
     late = _early_late(listening, metric)[1]
     assert late > 1.15 * start, (start, late)  # visible, celebrated fixes
-    # and the share of encounters reported follows: it ends far apart
-    assert _early_late(listening, "learning.report_pct")[1] > 1.5 * _early_late(telling, "learning.report_pct")[1]
+    # and so does the share of encounters that reach someone who can fix them, over the year
+    share = "learning.report_pct"
+    assert listening.replications[share].min() > 3 * telling.replications[share].max()
 
 
 # --------------------------------------------------------------------------- no defects, no advantage
