@@ -125,7 +125,11 @@ def _load_pair(args: argparse.Namespace) -> tuple[Scenario, Scenario]:
             issues += [i for i in exc.issues if str(i) not in seen and not seen.add(str(i))]
     if issues:
         raise InputError(issues)
-    return scenarios[0], scenarios[1]
+    a, b = scenarios
+    if a.name == b.name:  # e.g. two presets of one unit: tell the sides apart by their files
+        a = a.model_copy(update={"name": Path(args.file_a).stem})
+        b = b.model_copy(update={"name": Path(args.file_b).stem})
+    return a, b
 
 
 def _note_run_settings(a: Scenario, b: Scenario) -> None:

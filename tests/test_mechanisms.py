@@ -142,3 +142,9 @@ def test_lep_patients_fare_worse_only_while_interpreter_defects_exist():
     for metric in ("equity.harm_ratio", "equity.missed_care_ratio"):
         mean, lo, hi = mean_ci(reps[metric])
         assert lo <= 1.0 <= hi or abs(mean - 1.0) < 0.1, (metric, mean, lo, hi)
+
+
+def test_presets_share_one_unit_and_differ_only_in_leadership():
+    telling, listening = load(TELLING).model_dump(), load(LISTENING).model_dump()
+    assert [key for key in telling if telling[key] != listening[key]] == ["leadership"]
+    assert "extends: default.yaml" in TELLING.read_text() and "extends: default.yaml" in LISTENING.read_text()
