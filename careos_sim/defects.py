@@ -225,8 +225,9 @@ class DefectSystem:
         if defect.first_encounter is None:
             defect.first_encounter = now
         workaround = stream.lognormal(cat.workaround_minutes, self.cfg.workaround_cv) if cat.workaround_minutes else 0.0
-        harmed = stream.random() < cat.harm_probability
-        near_miss = not harmed and stream.random() < cat.harm_probability * self.sc.safety.near_misses_per_harm
+        harm_p = cat.harm_probability * task.patient.harm_factor
+        harmed = stream.random() < harm_p
+        near_miss = not harmed and stream.random() < harm_p * self.sc.safety.near_misses_per_harm
         self.rec.encounter(defect.category, workaround, near_miss)
         nurse.shift_workaround += workaround
         if harmed and self.on_harm is not None:

@@ -41,7 +41,7 @@ def draw_minutes(spec: Duration, stream: Stream) -> float:
 class Patient:
     """One patient's attributes and state."""
 
-    __slots__ = ("index", "acuity", "demand", "lep", "los", "calls", "care", "defects", "present", "admitted_at",
+    __slots__ = ("index", "acuity", "demand", "harm_factor", "lep", "los", "calls", "care", "defects", "present", "admitted_at",
                  "ready_at", "extra_minutes", "los_extended")
 
     def __init__(self, index: int, acuity: int, demand: float, lep: int, los: float, calls: Stream, care: Stream,
@@ -49,6 +49,7 @@ class Patient:
         self.index = index
         self.acuity = acuity  # 0 low, 1 medium, 2 high
         self.demand = demand  # multiplier on task minutes
+        self.harm_factor = 1.0  # multiplier on harm probabilities (by acuity)
         self.lep = lep  # 1: limited English proficiency
         self.los = los  # minutes from admission until ready for discharge
         self.calls = calls
@@ -96,7 +97,9 @@ class PatientFlow:
         level = self._acuity[a][1]
         lep = 1 if care.random() < self.sc.patients.lep_share else 0
         los = care.lognormal(level.los_days_mean * DAY, self.sc.patients.los_cv)
-        return Patient(i, a, level.demand_factor, lep, los, calls, care, defects)
+        patient = Patient(i, a, level.demand_factor, lep, los, calls, care, defects)
+        patient.harm_factor = level.harm_factor
+        return patient
 
     def task(self, kind: str, spec: EventTask, patient: Patient, due: float, stream: Stream,
              on_done: Callable[[Task, float], None] | None = None) -> Task:

@@ -43,13 +43,13 @@ class Safety:
 
     def missed(self, task: Any) -> None:
         """A missed task may harm its patient."""
-        p = self._missed.get(task.type_index, self.cfg.missed_other_harm)
+        p = self._missed.get(task.type_index, self.cfg.missed_other_harm) * task.patient.harm_factor
         if p > 0 and self.stream.random() < p:
             self.harm(task.patient, "missed_care")
 
     def slip(self, task: Any, exhaustion: float, pressure: float) -> None:
         """A task may end in a harmful slip: more likely when tired and pushed."""
         p = self.cfg.slip_probability * (1.0 + self.cfg.slip_exhaustion_factor * exhaustion)
-        p *= 1.0 + self.pressure_slip * pressure
+        p *= (1.0 + self.pressure_slip * pressure) * task.patient.harm_factor
         if self.stream.random() < p:
             self.harm(task.patient, "slip")

@@ -77,14 +77,18 @@ class AcuityLevel(_Frozen):
     demand_factor: float = _f(
         1.0, "Multiplier on the minutes of every task for a patient at this acuity.", "x", gt=0, le=10
     )
+    harm_factor: float = _f(
+        1.0, "Multiplier on every harm probability (defects, missed care, slips) for a patient at this acuity.",
+        "x", ge=0, le=10
+    )
 
 
 class Acuity(_Frozen):
     """Acuity mix. Shares must add up to 1."""
 
-    low: AcuityLevel = AcuityLevel(share=0.30, los_days_mean=3.5, demand_factor=0.8)
-    medium: AcuityLevel = AcuityLevel(share=0.50, los_days_mean=4.5, demand_factor=1.0)
-    high: AcuityLevel = AcuityLevel(share=0.20, los_days_mean=6.0, demand_factor=1.3)
+    low: AcuityLevel = AcuityLevel(share=0.30, los_days_mean=3.5, demand_factor=0.8, harm_factor=0.6)
+    medium: AcuityLevel = AcuityLevel(share=0.50, los_days_mean=4.5, demand_factor=1.0, harm_factor=1.0)
+    high: AcuityLevel = AcuityLevel(share=0.20, los_days_mean=6.0, demand_factor=1.3, harm_factor=1.6)
 
     @model_validator(mode="after")
     def _shares_sum_to_one(self) -> "Acuity":
