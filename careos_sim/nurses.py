@@ -223,6 +223,7 @@ class Staff:
         safety = self.safety
         workforce = self.workforce
         overtime = self.sc.staff.overtime
+        pace_gain = self.sc.leadership.pressure_pace_gain
         ot_cap = end + overtime.max_minutes
         began = env.now
         missed_before = rec.missed_cum
@@ -258,7 +259,7 @@ class Staff:
                 if task is None:
                     break
             pressure = self.pressure()
-            base = task.minutes * pace * (1.0 - self.sc.leadership.pressure_pace_gain * pressure)
+            base = task.minutes * pace * (1.0 - pace_gain * pressure)
             minutes = base
             for hook in hooks:
                 minutes += hook(nurse, task, minutes)
