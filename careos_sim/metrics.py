@@ -159,8 +159,9 @@ METRICS: tuple[Metric, ...] = (
            "admission; workarounds excluded) / patient-days",
            lambda f: ratio(f.bedside_minutes, f.patient_minutes / DAY)),
     Metric("patient_centeredness.patient_days_without_missed_care_pct", "%", "higher",
-           "100 x (1 - patient-days with at least one missed task / patient-days)",
-           lambda f: ratio(f.patient_minutes / DAY - f.missed_patient_days, f.patient_minutes / DAY, 100.0)),
+           "100 x (1 - patient-days with at least one missed task / patient-days), patient-days counted as "
+           "(patient, calendar day) pairs on the unit",
+           lambda f: ratio(f.patient_day_pairs - f.missed_patient_days, f.patient_day_pairs, 100.0)),
     Metric("effectiveness.nurse_shifts_with_missed_care_pct", "%", "lower",
            "100 x nurse-shifts whose nominally assigned patients (patient index mod nurses on shift) had a "
            "missed task / nurse-shifts",

@@ -125,6 +125,7 @@ class PatientFlow:
                 self._occupy(patient, boarded=0.0, stay=True, initial=True)
             if self.sc.admissions_per_day() > 0:
                 self.env.process(self._arrivals())
+        self.env.process(self._midnights())
         for kind in SCHEDULED_TASK_TYPES:
             spec: ScheduledTask = getattr(self.sc.tasks, kind)
             if spec.per_day > 0:
@@ -174,6 +175,8 @@ class PatientFlow:
         patient.admitted_at = now
         self.present[patient.index] = patient
         self.rec.admitted(now, boarded, patient.lep, new=not initial)
+        if not initial:
+            self.rec.patient_day_pairs += 1  # a new patient-day (the patients present at midnight are counted then)
         self.rec.log(now, "admit", patient=patient.index, value=boarded)
         if not initial:
             self.queue.push(self.task("admission", self._admission, patient, now, patient.care))
@@ -210,6 +213,12 @@ class PatientFlow:
         self.rec.discharged(now, now - patient.admitted_at, now - patient.ready_at, patient.lep)
         self.rec.log(now, "discharge", patient=patient.index, value=now - patient.admitted_at)
         self._free_bed()
+
+    def _midnights(self) -> Iterator[simpy.Event]:
+        """Every midnight, each patient on the unit starts a new calendar patient-day."""
+        while True:
+            self.rec.patient_day_pairs += len(self.present)
+            yield self.env.timeout(DAY)
 
     def _call_lights(self, patient: Patient) -> Iterator[simpy.Event]:
         """Poisson call lights while the patient is on the unit, independent of pending ones."""

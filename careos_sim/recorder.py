@@ -59,7 +59,8 @@ _SCALARS = (
     "tasks_left",
     "sojourn_minutes",
     "bedside_minutes",  # base minutes of direct care (call lights, assessment, medication, ...)
-    "missed_patient_days",  # distinct (patient, day) pairs with at least one missed task
+    "missed_patient_days",  # distinct (patient, calendar day) pairs with at least one missed task
+    "patient_day_pairs",  # distinct (patient, calendar day) pairs a patient was on the unit
     "nurse_shifts_assigned",  # nurse-shifts counted for missed care by nominal patient assignment
     "nurse_shifts_with_miss",
     # defects and learning
