@@ -241,10 +241,6 @@ class DefectSystem:
             workaround += self.on_encounter(nurse, defect, now)
         return workaround
 
-    def active_count(self) -> int:
-        """Defects present and not fixed."""
-        return sum(1 for d in self.defects if not d.fixed)
-
     def encounter_rate(self, type_index: int, lep: int = 0) -> float:
         """Summed per-task encounter probability of active defects on one task type."""
         if self._dirty:
