@@ -204,8 +204,10 @@ class DefectSystem:
         extra = 0.0
         if task.type_index == DOCUMENTATION and self.mandate_burden:
             now = self.env.now
-            self.mandate_burden = [t for t in self.mandate_burden if t > now]
-            extra += len(self.mandate_burden) * self.mech.mandate_documentation_minutes
+            burden = self.mandate_burden  # end times, in the order the mandates came
+            while burden and burden[0] <= now:
+                burden.pop(0)
+            extra += len(burden) * self.mech.mandate_documentation_minutes
         patient = task.patient
         defects, cum, total = self._tables[(task.type_index, patient.lep)]
         if total <= 0.0:

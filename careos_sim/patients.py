@@ -8,7 +8,6 @@ Arrival times come from the ``arrivals`` stream and nothing else draws from it.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import Callable, Iterator
 
