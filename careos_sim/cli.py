@@ -48,6 +48,30 @@ def _build_parser() -> argparse.ArgumentParser:
     val.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE")
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
+
+    sweep = sub.add_parser("sweep", help="run an experiment: every design point, replicated, into a resumable results store")
+    sweep.add_argument("file", type=Path, help="experiment YAML file (see experiments/)")
+    sweep.add_argument("--out", type=Path, help="results folder (default: results/<experiment name>)")
+    sweep.add_argument("--resume", action="store_true", help="complete an interrupted sweep in --out, keeping finished runs")
+    sweep.add_argument("--workers", "-w", type=int, default=None,
+                       help="local processes (default: every core); with --scheduler, ignored")
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on an existing Dask distributed cluster, e.g. tcp://HOST:8786 (needs careos-sim[dask])")
+    sweep.add_argument("--replications", "-r", type=int, help="replications per design point (default: the experiment's)")
+    sweep.add_argument("--horizon-days", type=float, help="simulated days after warm-up (default: the experiment's)")
+    sweep.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                       help="override a base-scenario value for every point (repeatable)")
+    sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    analyze = sub.add_parser("analyze", help="effects, sensitivity indices or tables of a sweep's results")
+    analyze.add_argument("dir", type=Path, help="a sweep's results folder")
+    analyze.add_argument("--json", action="store_true", help="print one JSON document on stdout and nothing else")
+
+    report = sub.add_parser("report", help="write report.html and report.md for a results folder (never re-runs)")
+    report.add_argument("dir", type=Path, help="a results folder written by compare --out or sweep --out")
+
+    app = sub.add_parser("app", help="start the interactive app on localhost (needs careos-sim[app])")
+    app.add_argument("--port", type=int, default=8501, help="port to serve on (default: 8501)")
     return parser
 
 
@@ -244,6 +268,30 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from careos_sim.sweep import cli_sweep
+
+    return cli_sweep(args)
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from careos_sim.analysis import cli_analyze
+
+    return cli_analyze(args)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from careos_sim.report import cli_report
+
+    return cli_report(args)
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    from careos_sim.app import cli_app
+
+    return cli_app(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
@@ -251,7 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # usage errors (2), --help and --version (0): return, as for every other outcome
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     handler = {"run": _cmd_run, "compare": _cmd_compare, "validate": _cmd_validate,
-               "schema": _cmd_schema}[args.command]
+               "schema": _cmd_schema, "sweep": _cmd_sweep, "analyze": _cmd_analyze, "report": _cmd_report,
+               "app": _cmd_app}[args.command]
     try:
         return handler(args)
     except InputError as exc:
