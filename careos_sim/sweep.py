@@ -1,0 +1,440 @@
+"""Sweeps: every design point of an experiment, replicated, into a resumable results store.
+
+A *run* is one design point and one replication. Replication ``r`` of every point draws from
+the streams of (experiment seed, ``r``): common random numbers across points, so differences
+between points are mostly the factors'. A run's numbers are a pure function of (point's
+scenario, seed, r), which is why they are the same with one worker, many, or a Dask cluster.
+
+The store (``docs/results-store.md``): each finished run is written at once to
+``DIR/parts/`` as its own Parquet file (written under a temporary name, then renamed), so a
+crash or kill loses only the runs in flight. At the end, and on an interruption, the parts
+are merged into ``DIR/runs.parquet`` and ``DIR/weekly.parquet``. ``--resume`` reads what is
+there, runs only what is missing (and runs that failed), and never duplicates a row: a run's
+key is (point, replication), and a later row for a key replaces an earlier one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import shutil
+import sys
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+from careos_sim.design import Experiment, load_experiment
+from careos_sim.loader import InputError, InputIssue
+from careos_sim.metrics import ALL
+from careos_sim.scenario import Scenario
+
+__all__ = ["Store", "SweepResult", "run_sweep", "load_store", "cli_sweep", "RUN_KEY"]
+
+RUN_KEY = ["point", "replication"]
+METRIC_NAMES = [m.name for m in ALL]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- one run (in a worker)
+
+
+def run_one(point: int, replication: int, scenario: Scenario, seed: int, weekly: bool) -> dict[str, Any]:
+    """Run one design point's replication; never raises: a failure is returned as a record."""
+    from careos_sim.unit import run_replication
+
+    try:
+        result = run_replication(scenario, seed, replication)
+    except Exception as exc:  # recorded, and the sweep goes on
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        return {"point": point, "replication": replication, "seed": seed, "status": "failed",
+                "error": f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}".strip(), "metrics": {}, "weekly": []}
+    return {"point": point, "replication": replication, "seed": seed, "status": "ok", "error": "",
+            "metrics": result.metrics, "weekly": result.weekly if weekly else []}
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}")
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _atomic_text(text: str, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _run_row(record: dict[str, Any], design_row: dict[str, Any]) -> dict[str, Any]:
+    metrics = record["metrics"]
+    return {"point": record["point"], "replication": record["replication"], "seed": record["seed"],
+            "status": record["status"], "error": record["error"], **design_row,
+            **{m: float(metrics.get(m, math.nan)) for m in METRIC_NAMES}}
+
+
+def _read_parts(folder: Path, prefix: str) -> list[pd.DataFrame]:
+    frames = []
+    for p in sorted(folder.glob(f"{prefix}-*.parquet")):
+        try:
+            frames.append(pd.read_parquet(p))
+        except Exception:  # a part is renamed into place whole, so this is damage from outside: skip it
+            continue
+    return frames
+
+
+def _dedupe(frames: list[pd.DataFrame], key: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    return out.drop_duplicates(key, keep="last").sort_values(key, kind="stable").reset_index(drop=True)
+
+
+@dataclass
+class Store:
+    """A sweep's results folder, read back: never re-runs anything, never raises on a partial sweep."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    design: pd.DataFrame
+    runs: pd.DataFrame
+    weekly: pd.DataFrame
+    missing: pd.DataFrame
+    complete: bool
+
+    @property
+    def ok(self) -> pd.DataFrame:
+        """Runs that finished without error."""
+        return self.runs[self.runs["status"] == "ok"] if len(self.runs) else self.runs
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        return self.runs[self.runs["status"] == "failed"] if len(self.runs) else self.runs
+
+    @property
+    def factors(self) -> list[str]:
+        return [f["name"] for f in self.manifest.get("factors", [])]
+
+
+def load_store(folder: str | Path) -> Store:
+    """Read a sweep's results folder (merged tables plus any parts not yet merged)."""
+    folder = Path(folder)
+    manifest_path = folder / "manifest.json"
+    if not folder.is_dir():
+        raise InputError([InputIssue(str(folder), None, "<folder>", "results folder not found", str(folder))])
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except FileNotFoundError:
+        raise InputError([InputIssue(str(manifest_path), None, "<file>", "not a results folder: no manifest.json",
+                                     str(folder))]) from None
+    except (OSError, ValueError) as exc:
+        raise InputError([InputIssue(str(manifest_path), None, "<file>", f"cannot be read: {exc}",
+                                     str(manifest_path))]) from None
+    if manifest.get("kind") != "sweep":
+        raise InputError([InputIssue(str(manifest_path), None, "kind", "not a sweep's results folder",
+                                     manifest.get("kind"))])
+    design = pd.read_parquet(folder / "design.parquet") if (folder / "design.parquet").exists() else pd.DataFrame()
+    runs = _dedupe([*([pd.read_parquet(folder / "runs.parquet")] if (folder / "runs.parquet").exists() else []),
+                    *_read_parts(folder / "parts", "run")], RUN_KEY)
+    weekly = _dedupe([*([pd.read_parquet(folder / "weekly.parquet")] if (folder / "weekly.parquet").exists() else []),
+                      *_read_parts(folder / "parts", "weekly")], [*RUN_KEY, "week"])
+    if len(runs) and len(weekly):  # weeks of a run that later failed on resume, or of a run not in runs
+        ok = runs.loc[runs["status"] == "ok", RUN_KEY]
+        weekly = weekly.merge(ok, on=RUN_KEY, how="inner")
+    reps = int(manifest.get("replications", 0))
+    points = design["point"].tolist() if len(design) else []
+    expected = pd.DataFrame([(p, r) for p in points for r in range(reps)], columns=RUN_KEY)
+    done = runs[RUN_KEY] if len(runs) else pd.DataFrame(columns=RUN_KEY)
+    missing = expected.merge(done, on=RUN_KEY, how="left", indicator=True)
+    missing = missing.loc[missing["_merge"] == "left_only", RUN_KEY].reset_index(drop=True)
+    return Store(folder, manifest, design, runs, weekly, missing, complete=len(missing) == 0 and len(expected) > 0)
+
+
+def _merge_parts(folder: Path) -> None:
+    """Fold the parts into runs.parquet and weekly.parquet, then remove the parts merged."""
+    parts = folder / "parts"
+    names = sorted(parts.glob("*.parquet")) if parts.is_dir() else []
+    if not names:
+        return
+    runs = _dedupe([*([pd.read_parquet(folder / "runs.parquet")] if (folder / "runs.parquet").exists() else []),
+                    *[pd.read_parquet(p) for p in names if p.name.startswith("run-")]], RUN_KEY)
+    weekly = _dedupe([*([pd.read_parquet(folder / "weekly.parquet")] if (folder / "weekly.parquet").exists() else []),
+                      *[pd.read_parquet(p) for p in names if p.name.startswith("weekly-")]], [*RUN_KEY, "week"])
+    if len(weekly):
+        ok = runs.loc[runs["status"] == "ok", RUN_KEY]
+        weekly = weekly.merge(ok, on=RUN_KEY, how="inner")
+    # weekly first: a crash between the two leaves the parts, which the next merge reads again
+    if len(weekly) or (folder / "weekly.parquet").exists():
+        _atomic_parquet(weekly, folder / "weekly.parquet")
+    _atomic_parquet(runs, folder / "runs.parquet")
+    for p in names:
+        p.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class SweepResult:
+    """What a call to :func:`run_sweep` did."""
+
+    folder: Path
+    runs_total: int
+    ran: int
+    skipped: int
+    failed: int
+    interrupted: bool = False
+    failures: list[str] = field(default_factory=list)
+
+
+def _manifest(exp: Experiment, command: list[str], scheduler: str, workers: int | None) -> dict[str, Any]:
+    from careos_sim.output import git_commit, package_version
+
+    return {
+        "kind": "sweep",
+        "experiment": exp.name,
+        "description": exp.spec.description,
+        "experiment_file": str(exp.file),
+        "experiment_sha256": exp.file_hashes()[str(exp.file)],
+        "scenario_files_sha256": {k: v for k, v in exp.file_hashes().items() if k != str(exp.file)},
+        "signature": exp.signature(),
+        "design": exp.spec.design.model_dump(mode="json"),
+        "resolution": exp.resolution,
+        "aliases": exp.aliases,
+        "factors": exp.factor_records(),
+        "metrics": exp.metrics,
+        "sets": exp.sets,
+        "seed": exp.seed,
+        "replications": exp.replications,
+        "horizon_days": exp.horizon_days,
+        "warmup_days": exp.warmup_days,
+        "points": len(exp.design),
+        "runs_total": len(exp.design) * exp.replications,
+        "runs_done": 0,
+        "runs_failed": 0,
+        "complete": False,
+        "started_at": _now(),
+        "finished_at": None,
+        "command": command,
+        "package_version": package_version(),
+        "git_commit": git_commit(Path(__file__).parent),
+        "scheduler": scheduler,
+        "workers": workers,
+    }
+
+
+def _prepare(exp: Experiment, out: Path, resume: bool, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Make or check the folder; returns the manifest to keep."""
+    path = out / "manifest.json"
+    if out.exists() and not out.is_dir():
+        raise InputError([InputIssue("--out", None, "out", "exists and is not a folder", str(out))])
+    existing = None
+    if path.exists():
+        try:
+            existing = json.loads(path.read_text())
+        except ValueError:
+            existing = {}
+    if resume:
+        if existing is None:
+            raise InputError([InputIssue("--resume", None, "out", "nothing to resume: no sweep in this folder",
+                                         str(out))])
+        if existing.get("kind") != "sweep" or existing.get("signature") != manifest["signature"]:
+            raise InputError([InputIssue("--resume", None, "out",
+                                         "the folder holds a different sweep (experiment file, --set, replications, "
+                                         "horizon or seed differ); resume with the same ones, or use another --out",
+                                         str(out))])
+        manifest = {**manifest, "started_at": existing.get("started_at", manifest["started_at"]),
+                    "resumed_at": [*existing.get("resumed_at", []), _now()]}
+    elif existing is not None or (out.is_dir() and any(p for p in out.iterdir() if not p.name.startswith("."))):
+        raise InputError([InputIssue("--out", None, "out", "folder is not empty; pass --resume to complete the sweep "
+                                     "in it, or choose another --out", str(out))])
+    (out / "parts").mkdir(parents=True, exist_ok=True)
+    _atomic_parquet(exp.design, out / "design.parquet")
+    if not (out / "experiment.yaml").exists():
+        shutil.copyfile(exp.file, out / "experiment.yaml")
+    _atomic_text(json.dumps(manifest, indent=2) + "\n", path)
+    return manifest
+
+
+def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers: int | None = None,
+              executor: Executor | None = None, scheduler: str = "local", command: list[str] | None = None,
+              progress: Callable[[int, int], None] | None = None, stop_after: int | None = None) -> SweepResult:
+    """Run every (point, replication) of ``exp`` not yet in ``out``, saving each as it finishes.
+
+    ``workers``: local processes (None: every core; 1: in this process). ``executor``: any
+    ``concurrent.futures.Executor`` instead (a Dask ``client.get_executor()`` for a cluster).
+    ``progress(done, failed)`` is called after each run. ``stop_after`` stops cleanly after that
+    many runs (as an interruption would; for tests and pilots).
+    """
+    out = Path(out)
+    manifest = _prepare(exp, out, resume, _manifest(exp, command or [], scheduler, workers))
+    store = load_store(out)
+    done = set()
+    if len(store.runs):
+        ok = store.runs[store.runs["status"] == "ok"]
+        done = set(zip(ok["point"].tolist(), ok["replication"].tolist()))
+    todo = [(p, r) for p in range(len(exp.design)) for r in range(exp.replications) if (p, r) not in done]
+    design_rows = exp.design.drop(columns="point").to_dict("records")
+    result = SweepResult(out, len(exp.design) * exp.replications, 0, len(done), 0)
+    tick = progress or (lambda done, failed: None)
+    weekly = exp.spec.weekly
+
+    def save(rec: dict[str, Any]) -> None:
+        p, r = rec["point"], rec["replication"]
+        if rec["weekly"]:
+            wk = pd.DataFrame(rec["weekly"])
+            wk.insert(0, "replication", r)
+            wk.insert(0, "point", p)
+            _atomic_parquet(wk, out / "parts" / f"weekly-{p:06d}-{r:04d}.parquet")
+        _atomic_parquet(pd.DataFrame([_run_row(rec, design_rows[p])]), out / "parts" / f"run-{p:06d}-{r:04d}.parquet")
+        result.ran += 1
+        if rec["status"] != "ok":
+            result.failed += 1
+            result.failures.append(f"point {p} replication {r}: {rec['error'].splitlines()[0]}")
+        tick(1, 1 if rec["status"] != "ok" else 0)
+
+    jobs = [(p, r, exp.scenarios[p], exp.seed, weekly) for p, r in todo]
+    if stop_after is not None:
+        jobs = jobs[:stop_after]
+    try:
+        _execute(jobs, save, workers, executor)
+        result.interrupted = stop_after is not None and len(jobs) < len(todo)
+    except KeyboardInterrupt:
+        result.interrupted = True
+        raise
+    finally:
+        _merge_parts(out)
+        final = load_store(out)
+        manifest.update(runs_done=int((final.runs["status"] == "ok").sum()) if len(final.runs) else 0,
+                        runs_failed=int((final.runs["status"] == "failed").sum()) if len(final.runs) else 0,
+                        complete=bool(final.complete), finished_at=_now() if final.complete else None,
+                        last_stopped_at=_now())
+        _atomic_text(json.dumps(manifest, indent=2) + "\n", out / "manifest.json")
+        try:
+            (out / "parts").rmdir()
+        except OSError:
+            pass
+    return result
+
+
+def _execute(jobs: list[tuple], save: Callable[[dict[str, Any]], None], workers: int | None,
+             executor: Executor | None) -> None:
+    """Run jobs in this process, a process pool, or the given executor; save each result as it arrives.
+
+    Submission is bounded (a few jobs per worker in flight), so a sweep of many thousands of
+    runs neither floods the pool's queue nor holds every future at once.
+    """
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if executor is None and (workers <= 1 or len(jobs) <= 1):
+        for job in jobs:
+            save(run_one(*job))
+        return
+    own = executor is None
+    pool = executor or ProcessPoolExecutor(max_workers=min(workers, len(jobs)))
+    window = max(2, 4 * workers)
+    pending: set[Future] = set()
+    it: Iterable[tuple] = iter(jobs)
+    try:
+        for job in it:
+            pending.add(pool.submit(run_one, *job))
+            if len(pending) >= window:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    save(f.result())
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in finished:
+                save(f.result())
+    finally:
+        for f in pending:
+            f.cancel()
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _dask_executor(address: str):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError([InputIssue("--scheduler", None, "scheduler", "running on a Dask cluster needs the dask "
+                                     "extra: pip install 'careos-sim[dask]'", address)]) from None
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise InputError([InputIssue("--scheduler", None, "scheduler", f"cannot reach the Dask scheduler: {exc}",
+                                     address)]) from None
+    return client
+
+
+def cli_sweep(args) -> int:
+    """``careos-sim sweep``: validate, run with a progress bar, say where the results are."""
+    from tqdm import tqdm
+
+    if args.workers is not None and args.workers < 1:
+        raise InputError([InputIssue("--workers", None, "workers", "must be >= 1", args.workers)])
+    exp = load_experiment(args.file, args.sets, replications=args.replications, horizon_days=args.horizon_days)
+    out = args.out or Path("results") / exp.name
+    total = len(exp.design) * exp.replications
+    client = _dask_executor(args.scheduler) if args.scheduler else None
+    scheduler = args.scheduler or "local"
+    bar = tqdm(total=total, desc=f"{exp.name}", unit="run", file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
+    failed = [0]
+
+    def progress(n: int, f: int) -> None:
+        failed[0] += f
+        bar.update(n)
+        if f:
+            bar.set_postfix(failed=failed[0])
+
+    try:
+        executor = client.get_executor() if client is not None else None
+        workers = (sum(client.nthreads().values()) if client is not None else
+                   (args.workers or os.cpu_count() or 1))
+        try:
+            store_before = load_store(out) if args.resume and (Path(out) / "manifest.json").exists() else None
+        except InputError:
+            store_before = None
+        if store_before is not None and len(store_before.runs):
+            bar.update(int((store_before.runs["status"] == "ok").sum()))
+        result = run_sweep(exp, out, resume=args.resume, workers=workers, executor=executor, scheduler=scheduler,
+                           command=["careos-sim", *args.argv], progress=progress)
+    except KeyboardInterrupt:
+        bar.close()
+        store = load_store(out)
+        print(f"careos-sim: interrupted; {len(store.runs)} of {total} runs are saved in {out}/. "
+              f"Complete them with: careos-sim sweep {args.file} --out {out} --resume", file=sys.stderr)
+        return 130
+    finally:
+        bar.close()
+        if client is not None:
+            client.close()
+    print(f"{exp.name}: {len(exp.design)} design points x {exp.replications} replications = {total} runs; "
+          f"ran {result.ran}, kept {result.skipped} from before, failed {result.failed}")
+    for line in result.failures[:10]:
+        print(f"  failed: {line}", file=sys.stderr)
+    if len(result.failures) > 10:
+        print(f"  ... and {len(result.failures) - 10} more (see the error column of runs.parquet)", file=sys.stderr)
+    print(f"results written to {out}/ (runs.parquet, weekly.parquet, manifest.json); "
+          f"analyse with: careos-sim analyze {out}")
+    return 0 if result.failed == 0 else 1
