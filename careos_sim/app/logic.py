@@ -1,0 +1,757 @@
+"""The app's logic, without Streamlit: presets, settings and their documentation, limits,
+uploaded scenarios, the teaching demonstrations, and a cache of finished comparisons.
+
+Every setting the app offers is a scenario key; its unit, range and one-line explanation come
+from :func:`careos_sim.docgen.scenario_keys` (the scenario documentation), and a scenario is
+built from the dial values by :func:`careos_sim.loader.load_scenario` with overrides, so the
+app validates exactly as ``careos-sim compare --set`` does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import pandas as pd
+
+from careos_sim.loader import InputError, InputIssue, load_document, load_scenario
+from careos_sim.metrics import BY_NAME
+from careos_sim.scenario import Scenario
+
+__all__ = [
+    "PRESET_NAMES", "Presets", "find_presets", "Setting", "SIDE_SETTINGS", "RUN_SETTINGS", "settings_docs",
+    "setting_values", "build_scenario", "side_label", "Limits", "check_limits", "save_upload", "load_upload",
+    "issue_lines", "Demo", "DemoSide", "DEMOS", "demo_scenarios", "ResultCache", "CachedRun", "run_comparison",
+    "key_findings", "findings_table", "paired_of", "artefacts", "Artefacts", "workers_for", "estimate_seconds", "RUN_GATE",
+]
+
+#: the two presets the app starts from, in ``scenarios/``
+PRESET_NAMES = ("telling", "listening")
+
+# --------------------------------------------------------------------------- presets
+
+
+@dataclass(frozen=True)
+class Presets:
+    """Where the preset scenario files are; ``fallback`` says why built-in stand-ins are used."""
+
+    folder: Path
+    fallback: str | None = None
+
+    def path(self, name: str) -> Path:
+        return self.folder / f"{name}.yaml"
+
+
+def _candidate_folders() -> list[Path]:
+    folders = []
+    if os.environ.get("CAREOS_SCENARIOS_DIR"):
+        folders.append(Path(os.environ["CAREOS_SCENARIOS_DIR"]))
+    folders.append(Path(__file__).resolve().parents[2] / "scenarios")  # a checkout or an editable install
+    folders.append(Path.cwd() / "scenarios")
+    return folders
+
+
+#: Stand-ins used only when the preset files cannot be found (e.g. an installed wheel run from
+#: elsewhere): the default unit of the schema with the leadership blocks of the two presets.
+_FALLBACK = {
+    "telling": {"name": "telling", "leadership": {"listening": 0.0, "pressure_to_work_harder": 1.0}},
+    "listening": {"name": "listening", "leadership": {
+        "listening": 1.0, "leader_fix_hours_per_week": 4.0, "pressure_to_work_harder": 0.0,
+        "elements": {k: 1.0 for k in ("valuing_people", "appreciating_complexity", "integrating_quality",
+                                      "quality_team_as_operators", "clinical_language", "transparency")}}},
+}
+
+
+@cache
+def find_presets() -> Presets:
+    """The folder holding ``telling.yaml`` and ``listening.yaml``: ``$CAREOS_SCENARIOS_DIR``, the
+    repository's ``scenarios/`` beside the package, or ``./scenarios``; else built-in stand-ins."""
+    tried = _candidate_folders()
+    for folder in tried:
+        if all((folder / f"{name}.yaml").is_file() for name in PRESET_NAMES):
+            return Presets(folder.resolve())
+    import yaml
+
+    folder = Path(tempfile.mkdtemp(prefix="careos-sim-presets-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    for name, doc in _FALLBACK.items():
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    where = ", ".join(str(f) for f in tried)
+    return Presets(folder, f"The preset files were not found (looked in {where}); the app uses the schema's "
+                           "default unit with the telling and listening leadership blocks instead.")
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting the app offers: a scenario key with its documentation and the widget's range."""
+
+    path: str
+    title: str
+    group: str
+    low: float
+    high: float
+    step: float
+    integer: bool = False
+    unit: str = ""
+    description: str = ""
+    allowed: str = ""
+    default: str = ""
+
+    @property
+    def label(self) -> str:
+        """The widget's label: the title with its unit."""
+        if self.unit == "dial":
+            return f"{self.title} (dial, 0 to 1)"
+        if self.unit and self.unit.lower() != self.title.lower():
+            return f"{self.title} ({self.unit})"
+        return self.title
+
+    @property
+    def help(self) -> str:
+        """The one-line explanation from the scenario documentation, and where it lives."""
+        where = f"Scenario key `{self.path}`"
+        if self.allowed:
+            where += f", allowed {self.allowed}"
+        return f"{self.description}\n\n{where}; see docs/scenarios.md."
+
+    def widget_range(self, value: float) -> tuple[float, float]:
+        """The widget's range, widened to hold a value read from a scenario file."""
+        return min(self.low, value), max(self.high, value)
+
+
+_LEADERSHIP, _STAFFING, _RUN = "Leadership system", "Staffing and quality team", "Run"
+
+# (path, title, group, low, high, step, integer); units and explanations come from the docs
+_SIDE = (
+    ("leadership.listening", "Listening at the point of care", _LEADERSHIP, 0, 1, 0.05, False),
+    ("leadership.elements.valuing_people", "Valuing people", _LEADERSHIP, 0, 1, 0.05, False),
+    ("leadership.elements.appreciating_complexity", "Appreciating complexity", _LEADERSHIP, 0, 1, 0.05, False),
+    ("leadership.elements.integrating_quality", "Integrating quality", _LEADERSHIP, 0, 1, 0.05, False),
+    ("leadership.elements.quality_team_as_operators", "Quality team as operators", _LEADERSHIP, 0, 1, 0.05, False),
+    ("leadership.elements.clinical_language", "Clinical language", _LEADERSHIP, 0, 1, 0.05, False),
+    ("leadership.elements.transparency", "Transparency", _LEADERSHIP, 0, 1, 0.05, False),
+    ("leadership.pressure_to_work_harder", "Pressure to work harder", _LEADERSHIP, 0, 1, 0.05, False),
+    ("staff.nurses.ratio.day", "Patients per nurse, day shifts", _STAFFING, 2, 10, 0.5, False),
+    ("staff.nurses.ratio.night", "Patients per nurse, night shifts", _STAFFING, 2, 12, 0.5, False),
+    ("leadership.quality_team.fte", "Quality team", _STAFFING, 0, 10, 0.25, False),
+)
+_RUNS = (
+    ("run.horizon_days", "Horizon", _RUN, 1, 3650, 1, True),
+    ("run.replications", "Replications", _RUN, 1, 1000, 1, True),
+    ("run.seed", "Seed", _RUN, 0, 2**31 - 1, 1, True),
+)
+
+
+@cache
+def settings_docs() -> dict[str, dict[str, str]]:
+    """Every scenario key's documentation (path, type, unit, default, range, description)."""
+    from careos_sim.docgen import scenario_keys
+
+    return {k["path"]: k for k in scenario_keys()}
+
+
+def _settings(rows: Iterable[tuple]) -> tuple[Setting, ...]:
+    docs = settings_docs()
+    out = []
+    for path, title, group, low, high, step, integer in rows:
+        doc = docs[path]  # a KeyError here means a setting names a key the scenario does not have
+        out.append(Setting(path, title, group, low, high, step, integer, doc["unit"], doc["description"],
+                           doc["range"], doc["default"]))
+    return tuple(out)
+
+
+#: the settings offered for each side, in the order shown
+SIDE_SETTINGS: tuple[Setting, ...] = _settings(_SIDE)
+#: the run settings, shared by both sides (B runs with A's, paired on common random numbers)
+RUN_SETTINGS: tuple[Setting, ...] = _settings(_RUNS)
+
+
+def _get(model: Any, path: str) -> Any:
+    for part in path.split("."):
+        model = getattr(model, part)
+    return model
+
+
+def setting_values(scenario: Scenario, settings: Iterable[Setting] = SIDE_SETTINGS) -> dict[str, float]:
+    """The current value of each setting in ``scenario``."""
+    return {s.path: (int(_get(scenario, s.path)) if s.integer else float(_get(scenario, s.path)))
+            for s in settings}
+
+
+def _clean(value: Any) -> Any:
+    """A widget's value as a scenario value: sliders give 0.35000000000000003, files want 0.35."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < 2**53 else round(value, 6)
+    return value
+
+
+def build_scenario(source: str | Path, values: Mapping[str, Any], name: str | None = None) -> Scenario:
+    """The scenario in ``source`` with each setting set to its value (and renamed), validated as
+    ``--set`` is; raises :class:`InputError` naming the file, line or setting at fault."""
+    overrides: dict[str, Any] = {path: _clean(v) for path, v in values.items()}
+    if name is not None:
+        overrides["name"] = name
+    return load_scenario(source, overrides)
+
+
+def side_label(base: str, values: Mapping[str, Any], original: Mapping[str, Any]) -> str:
+    """The side's name: its source's, marked "adjusted" once a setting differs from the source."""
+    changed = any(not math.isclose(float(values[k]), float(original[k]), abs_tol=1e-9) for k in values if k in original)
+    return f"{base} (adjusted)" if changed else base
+
+
+def distinct_labels(a: str, b: str) -> tuple[str, str]:
+    """Two labels that can be told apart in tables and legends."""
+    return (a, b) if a != b else (f"{a} (A)", f"{b} (B)")
+
+
+# --------------------------------------------------------------------------- limits
+
+_ENV = {
+    "max_horizon_days": "CAREOS_APP_MAX_HORIZON_DAYS",
+    "max_replications": "CAREOS_APP_MAX_REPLICATIONS",
+    "max_replication_days": "CAREOS_APP_MAX_REPLICATION_DAYS",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one run of the app may ask of the machine, so that one user cannot tie it up.
+
+    ``max_replication_days`` caps replications x horizon for each side (the default, 7,300, is
+    the main comparison: 10 replications of 730 days, about a minute on two cores).
+    """
+
+    max_horizon_days: float = 730.0
+    max_replications: int = 20
+    max_replication_days: float = 7300.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> tuple["Limits", list[str]]:
+        """The limits, each overridable by its environment variable; and any variable ignored, and why."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        problems = []
+        for name, var in _ENV.items():
+            raw = env.get(var)
+            if raw is None or not raw.strip():
+                continue
+            try:
+                value = float(raw)
+                if not (math.isfinite(value) and value > 0):
+                    raise ValueError
+            except ValueError:
+                problems.append(f"{var}={raw!r} is not a positive number; using {getattr(cls(), name):g}.")
+                continue
+            values[name] = int(value) if name == "max_replications" else value
+        return cls(**values), problems
+
+
+@dataclass(frozen=True)
+class LimitHit:
+    """A limit the requested run goes over, and a plain explanation of why it exists."""
+
+    setting: str
+    message: str
+
+
+def check_limits(horizon_days: float, replications: int, limits: Limits) -> list[LimitHit]:
+    """Every limit the run would go over (an empty list: it may run)."""
+    why = "so that one user cannot tie up the machine the app runs on for everyone else"
+    cli = ("For longer studies use the command line, e.g. `careos-sim compare scenarios/telling.yaml "
+           "scenarios/listening.yaml --horizon-days 730 --replications 40`.")
+    hits = []
+    if horizon_days > limits.max_horizon_days:
+        hits.append(LimitHit("run.horizon_days", (
+            f"The horizon of {horizon_days:g} days is above this app's limit of {limits.max_horizon_days:g} days "
+            f"(environment variable {_ENV['max_horizon_days']}), {why}. {cli}")))
+    if replications > limits.max_replications:
+        hits.append(LimitHit("run.replications", (
+            f"{replications} replications are above this app's limit of {limits.max_replications} "
+            f"(environment variable {_ENV['max_replications']}), {why}. {cli}")))
+    if not hits and replications * horizon_days > limits.max_replication_days:
+        hits.append(LimitHit("run.replications", (
+            f"{replications} replications x {horizon_days:g} days = {replications * horizon_days:,.0f} simulated "
+            f"days a side, above this app's limit of {limits.max_replication_days:,.0f} "
+            f"(environment variable {_ENV['max_replication_days']}), {why}. Use fewer replications or a shorter "
+            f"horizon: {int(limits.max_replication_days // horizon_days)} replications fit in {horizon_days:g} days. "
+            f"{cli}")))
+    return hits
+
+
+#: seconds one simulated day of one replication takes, measured and updated as runs finish
+_SPEED = {"seconds_per_replication_day": 0.007}
+
+
+def estimate_seconds(horizon_days: float, replications: int, workers: int = 1) -> float:
+    """Rough wall time of a comparison (both sides) on this machine."""
+    return 2 * replications * horizon_days * _SPEED["seconds_per_replication_day"] / max(1, workers)
+
+
+def workers_for(horizon_days: float, replications: int, env: Mapping[str, str] | None = None) -> int:
+    """Processes for a run: one for small runs (a pool costs more than it saves), else
+    ``$CAREOS_APP_WORKERS`` (default: two, or one on a one-core machine)."""
+    env = os.environ if env is None else env
+    if 2 * replications * horizon_days < 2000 or replications < 2:
+        return 1
+    try:
+        wanted = int(env.get("CAREOS_APP_WORKERS", "") or min(2, os.cpu_count() or 1))
+    except ValueError:
+        wanted = 1
+    return max(1, min(wanted, 2 * replications))
+
+
+#: runs at once on this server (``$CAREOS_APP_MAX_CONCURRENT_RUNS``, default 1); others wait their turn
+RUN_GATE = threading.BoundedSemaphore(max(1, int(os.environ.get("CAREOS_APP_MAX_CONCURRENT_RUNS", "1") or 1)))
+
+# --------------------------------------------------------------------------- uploads
+
+MAX_UPLOAD_BYTES = 1_000_000
+
+
+def save_upload(name: str, data: bytes, folder: str | Path, presets: Presets | None = None) -> Path:
+    """Write an uploaded scenario file into ``folder`` under its own (sanitised) name, beside
+    copies of the presets, so that ``extends: default.yaml`` resolves as it does in ``scenarios/``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).lstrip(".") or "scenario.yaml"
+    if presets is not None:
+        for preset in sorted(presets.folder.glob("*.yaml")):
+            if preset.name != safe:
+                shutil.copyfile(preset, folder / preset.name)
+    path = folder / safe
+    path.write_bytes(data)
+    return path
+
+
+def issue_lines(exc: InputError, folder: str | Path | None = None) -> list[str]:
+    """The error's lines, ``FILE:LINE: key: message (got VALUE)``, with the upload folder left out
+    so that they name the file as the user knows it."""
+    lines = []
+    prefixes = []
+    if folder is not None:
+        prefixes = [str(Path(folder)) + os.sep, str(Path(folder).resolve()) + os.sep]
+    for issue in exc.issues:
+        source = issue.source
+        for prefix in prefixes:
+            if source.startswith(prefix):
+                source = source[len(prefix):]
+                break
+        lines.append(str(InputIssue(source, issue.line, issue.path, issue.message, issue.value, issue.has_value)))
+    return lines
+
+
+def load_upload(name: str, data: bytes, folder: str | Path,
+                presets: Presets | None = None) -> tuple[Path | None, Scenario | None, list[str]]:
+    """Save and validate an uploaded scenario: (path, scenario, []) or (path or None, None, error lines)."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        return None, None, [f"{Path(name).name}: <file>: is larger than {MAX_UPLOAD_BYTES // 1000} kB; "
+                            f"a scenario file is a few kB (got {len(data):,} bytes)"]
+    path = save_upload(name, data, folder, presets)
+    try:
+        return path, load_scenario(path), []
+    except InputError as exc:
+        return path, None, issue_lines(exc, folder)
+
+
+def scenario_files(path: str | Path) -> list[Path]:
+    """The file and every file of its ``extends`` chain (for the manifest's hashes)."""
+    try:
+        return sorted({Path(s) for s, _ in load_document(path).where.values() if not s.startswith("--")})
+    except InputError:
+        return [Path(path)]
+
+
+# --------------------------------------------------------------------------- demonstrations
+
+
+@dataclass(frozen=True)
+class DemoSide:
+    """One side of a demonstration: a preset, what is changed in it, and its name."""
+
+    preset: str
+    label: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A prepared comparison with a short explanation: the settings are fixed by the demo."""
+
+    key: str
+    title: str
+    question: str
+    explanation: str
+    look_for: str
+    a: DemoSide
+    b: DemoSide
+    horizon_days: float
+    replications: int
+    focus: tuple[str, ...]
+    seed: int = 20261125
+
+
+DEMOS: tuple[Demo, ...] = (
+    Demo(
+        key="telling-vs-listening",
+        title="1. Telling versus listening",
+        question="Same unit, same patients, same nurses, same workflow defects. Does the leadership system "
+                 "change what happens to patients and to the people who care for them?",
+        explanation="""\
+Both sides run the same 30-bed unit. Replication *r* of each side sees the same admissions,
+the same patients with the same needs and the same 60 workflow defects at the start (broken
+supplies, missing equipment, unclear orders, medication and EHR problems, no interpreter to
+hand). Only the leadership system differs.
+
+**Telling.** Leaders set a goal and push. A nurse who meets a defect can file a ticket; a
+monthly committee ranks the tickets on month-old, noisy counts, for whichever quality goal is
+in fashion this half-year; the quality team mostly audits. Few reports get an answer, so
+nurses stop reporting (learned helplessness), the defects stay, and nurses keep working
+around them, shift after shift.
+
+**Listening.** A daily huddle and weekly leader rounding hear about defects where the work is
+done. Reports are ranked every day on the harm and burden they cause, across all six quality
+dimensions; the quality team spends its time fixing; fixes are made visible to the nurse who
+reported and celebrated. Reports get answered, so nurses report more, so more gets fixed:
+the unit learns.""",
+        look_for="Active defects fall and stay low under listening while they persist under telling; with "
+                 "fewer defects, nurses spend less time on workarounds, miss less care, harm fewer patients "
+                 "and burn out less. Watch the weekly series: the gap opens as the learning loop turns.",
+        a=DemoSide("telling", "telling"),
+        b=DemoSide("listening", "listening"),
+        horizon_days=180, replications=4,
+        focus=("safety.harm_per_1000_patient_days", "effectiveness.missed_care_pct", "workforce.burnout_pct",
+               "efficiency.workaround_time_pct", "learning.report_pct", "learning.fixes_per_month",
+               "learning.active_defects_end"),
+    ),
+    Demo(
+        key="capability-trap",
+        title="2. The capability trap: working harder or working smarter",
+        question="When results lag the goal, should leaders push people to work harder, or fix the work?",
+        explanation="""\
+**Working harder** (telling, with pressure to work harder). Every week leaders compare missed
+care with their goal of 5%. Above it, they push: nurses go faster (up to 10% shorter tasks),
+which helps today. But hurried work slips more often and harms patients, pressure wears nurses
+out, and pressured nurses report half as many of the defects they meet. The defects that made
+the care late are never fixed, so missed care stays above the goal, so the pressure stays on.
+This self-reinforcing loop is the *capability trap* (Repenning and Sterman, 2001): effort spent
+on getting today's work done crowds out the improvement that would make tomorrow's easier.
+
+**Working smarter** (listening, no pressure). The same hours go into huddles, rounding and
+fixes instead. Less is gained on the first day, but each fix removes encounters for good:
+workarounds shrink, missed care falls below the goal, and nothing pushes the nurses.""",
+        look_for="Pressure (0 to 1) stays near its maximum under working harder for the whole year; harm from "
+                 "slips, exhaustion and burnout climb with it, and active defects do not fall. Under working "
+                 "smarter pressure is zero and the defect stock shrinks week by week.",
+        a=DemoSide("telling", "working harder", {"leadership.pressure_to_work_harder": 1.0}),
+        b=DemoSide("listening", "working smarter", {"leadership.pressure_to_work_harder": 0.0}),
+        horizon_days=365, replications=3,
+        focus=("flow.pressure_mean", "safety.harm_slip_per_1000_patient_days", "workforce.mean_exhaustion",
+               "workforce.burnout_pct", "learning.reporting_propensity_mean", "learning.active_defects_end",
+               "effectiveness.missed_care_pct"),
+    ),
+    Demo(
+        key="interpreter-equity",
+        title="3. Interpreter access and equity",
+        question="One in ten patients has limited English proficiency (LEP). What does one systemic gap, "
+                 "poor interpreter access, do to them compared with everyone else?",
+        explanation="""\
+Interpreter-access defects touch only LEP patients: an interpreter who cannot be reached for
+an admission, an assessment, a discharge or the daily communication round. Nurses work around
+them (about 10 minutes each time), sometimes cannot do the task at all (missed care), and a
+failed communication can harm the patient and adds a day to the stay.
+
+Both sides here run the telling unit. On the left the interpreter-access gap is as it is; on
+the right it is closed: the same defects exist but are never met
+(`defects.categories.interpreter_access.rate_factor` = 0), as if interpreters were always at
+hand. Equity is measured by comparing LEP patients with the others: the harm ratio (1 means
+equal), the harm gap per 1,000 patient-days and the gap in missed care.
+
+Why does telling leave this gap open? A defect that falls only on LEP patients produces few
+tickets, because they are few, so it is outranked by defects that touch everyone. A listening
+system ranks defects per patient exposed, so it is not; try telling against listening in the
+*Compare* mode and look at the equity panel.""",
+        look_for="With interpreter access closed, harm from failed communication disappears, the harm ratio "
+                 "falls towards 1 and the harm gap towards 0, while the outcomes of other patients hardly move.",
+        a=DemoSide("telling", "interpreter gap (telling)"),
+        b=DemoSide("telling", "interpreter access fixed (telling)",
+                   {"defects.categories.interpreter_access.rate_factor": 0.0}),
+        horizon_days=365, replications=4,
+        focus=("equity.harm_ratio", "equity.harm_gap_per_1000_patient_days", "equity.missed_care_gap_pct",
+               "safety.harm_communication_per_1000_patient_days", "effectiveness.missed_communication_pct",
+               "safety.harm_per_1000_patient_days"),
+    ),
+)
+
+
+def demo_scenarios(demo: Demo, presets: Presets | None = None) -> tuple[Scenario, Scenario, tuple[str, str]]:
+    """The two scenarios a demonstration runs, with its horizon, replications and seed."""
+    presets = presets or find_presets()
+    run = {"run.horizon_days": demo.horizon_days, "run.replications": demo.replications, "run.seed": demo.seed}
+    a = build_scenario(presets.path(demo.a.preset), {**demo.a.overrides, **run}, demo.a.label)
+    b = build_scenario(presets.path(demo.b.preset), {**demo.b.overrides, **run}, demo.b.label)
+    return a, b, (demo.a.label, demo.b.label)
+
+
+# --------------------------------------------------------------------------- findings
+
+#: plain names of the outcomes the demonstrations point at
+OUTCOME_NAMES = {
+    "safety.harm_per_1000_patient_days": "Harm to patients",
+    "safety.harm_slip_per_1000_patient_days": "Harm from slips",
+    "safety.harm_communication_per_1000_patient_days": "Harm from failed communication (LEP)",
+    "effectiveness.missed_care_pct": "Missed care",
+    "effectiveness.missed_communication_pct": "Missed communication rounds",
+    "workforce.burnout_pct": "Nurses burned out",
+    "workforce.mean_exhaustion": "Mean exhaustion",
+    "efficiency.workaround_time_pct": "Nurse time on workarounds",
+    "learning.report_pct": "Defect encounters reported",
+    "learning.reporting_propensity_mean": "Willingness to report",
+    "learning.fixes_per_month": "Working fixes",
+    "learning.active_defects_end": "Active defects at the end",
+    "flow.pressure_mean": "Pressure to work harder",
+    "equity.harm_ratio": "Harm ratio, LEP / other patients",
+    "equity.harm_gap_per_1000_patient_days": "Harm gap, LEP minus other patients",
+    "equity.missed_care_gap_pct": "Missed-care gap, LEP minus other patients",
+}
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    a = abs(x)
+    return f"{x:,.0f}" if a >= 1000 else f"{x:.2f}" if a < 10 else f"{x:.1f}"
+
+
+def findings_table(paired: pd.DataFrame, metrics: Iterable[str], labels: tuple[str, str]) -> pd.DataFrame:
+    """The chosen outcomes, side by side: A, B, B - A with its 95% CI, and which side is better."""
+    rows = paired.set_index("metric")
+    out = []
+    for name in metrics:
+        if name not in rows.index:
+            continue
+        r = rows.loc[name]
+        better = {"a": labels[0], "b": labels[1]}.get(r["better"], "neither (95% CI includes 0)")
+        if not isinstance(r["direction"], str):
+            better = "no better side (a diagnostic)"
+        out.append({
+            "outcome": OUTCOME_NAMES.get(name, name),
+            "unit": r["unit"],
+            labels[0]: _fmt(r["a_mean"]),
+            labels[1]: _fmt(r["b_mean"]),
+            "difference (B - A)": _fmt(r["diff_mean"]),
+            "95% CI of the difference": f"{_fmt(r['diff_ci_low'])} to {_fmt(r['diff_ci_high'])}",
+            "better": better,
+            "metric": name,
+        })
+    return pd.DataFrame(out)
+
+
+def key_findings(paired: pd.DataFrame, metrics: Iterable[str], labels: tuple[str, str]) -> list[str]:
+    """One plain sentence per outcome: both values, the difference, and whether it is clear."""
+    sentences = []
+    for row in findings_table(paired, metrics, labels).to_dict("records"):
+        metric = BY_NAME[row["metric"]]
+        unit = "" if row["unit"] in ("ratio", "0-1", "E (0-1)") else f" {row['unit']}"
+        head = (f"**{row['outcome']}**: {labels[0]} {row[labels[0]]}{unit}, {labels[1]} {row[labels[1]]}{unit} "
+                f"(difference {row['difference (B - A)']}, 95% CI {row['95% CI of the difference']})")
+        if metric.direction is None:
+            tail = "."
+        elif row["better"].startswith("neither"):
+            tail = "; with these replications the difference is not clear (its interval includes zero)."
+        else:
+            tail = f"; {metric.direction} is better, so **{row['better']}** is better here."
+        sentences.append(head + tail)
+    return sentences
+
+
+# --------------------------------------------------------------------------- running and caching
+
+
+@dataclass
+class CachedRun:
+    """A finished comparison in its results folder (written by :func:`careos_sim.output.write_comparison`)."""
+
+    key: str
+    folder: Path
+    labels: tuple[str, str]
+    seconds: float
+    replications: int
+    horizon_days: float
+    extras: dict[str, Any] = field(default_factory=dict)  # figures and tables drawn from the folder, once
+
+
+def settings_key(a: Scenario, b: Scenario, labels: tuple[str, str]) -> str:
+    """A digest of everything a comparison depends on: both scenarios as run, and the labels."""
+    doc = {"a": a.model_dump(mode="json"), "b": b.model_dump(mode="json"), "labels": list(labels)}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+class ResultCache:
+    """Finished comparisons by settings, most recent kept, shared by every session of the server.
+
+    The deterministic model makes a comparison a pure function of its two scenarios, so a
+    result is reused whenever the same settings come back (a re-render, another user, a
+    teaching demonstration run before). The oldest folders beyond ``max_entries`` are removed.
+    """
+
+    def __init__(self, max_entries: int = 16, root: str | Path | None = None):
+        self.max_entries = max_entries
+        self._root = Path(root) if root is not None else None
+        self._entries: OrderedDict[str, CachedRun] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def root(self) -> Path:
+        with self._lock:
+            if self._root is None:
+                self._root = Path(tempfile.mkdtemp(prefix="careos-sim-app-"))
+                atexit.register(shutil.rmtree, self._root, ignore_errors=True)
+            return self._root
+
+    def folder_for(self, key: str) -> Path:
+        return self.root / key
+
+    def get(self, key: str) -> CachedRun | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if not (entry.folder / "manifest.json").is_file():  # removed behind our back
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def put(self, entry: CachedRun) -> None:
+        with self._lock:
+            self._entries[entry.key] = entry
+            self._entries.move_to_end(entry.key)
+            while len(self._entries) > self.max_entries:
+                _, old = self._entries.popitem(last=False)
+                shutil.rmtree(old.folder, ignore_errors=True)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def run_comparison(a: Scenario, b: Scenario, labels: tuple[str, str], cache: ResultCache,
+                   progress: Callable[[int, int], None] | None = None,
+                   sources: tuple[Path | None, Path | None] = (None, None),
+                   workers: int | None = None) -> CachedRun:
+    """Compare A and B on common random numbers and write the results folder; reuse a cached one.
+
+    ``progress(done, total)`` is called as each of the 2 x replications finishes. ``sources``
+    are the scenario files the sides came from (hashed into the manifest).
+    """
+    from careos_sim.compare import compare
+    from careos_sim.output import write_comparison
+
+    key = settings_key(a, b, labels)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    n, horizon = a.run.replications, a.run.horizon_days
+    total, done = 2 * n, [0]
+
+    def step(k: int) -> None:
+        done[0] += k
+        if progress is not None:
+            progress(done[0], total)
+
+    workers = workers if workers is not None else workers_for(horizon, n)
+    started = time.perf_counter()
+    executor = None
+    if workers > 1:  # spawn: forking a threaded server process is unsafe
+        executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        comparison = compare(a, b, workers=1 if executor is None else workers, executor=executor, progress=step)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+    seconds = time.perf_counter() - started
+    _SPEED["seconds_per_replication_day"] = seconds * workers / max(1.0, 2 * n * horizon)
+    folder = cache.folder_for(key)
+    files = tuple(scenario_files(s) if s is not None else [] for s in sources)
+    write_comparison(comparison, folder, labels, ["careos-sim", "app"], scenario_files=files)  # type: ignore[arg-type]
+    entry = CachedRun(key, folder, labels, seconds, n, horizon)
+    cache.put(entry)
+    return entry
+
+
+
+# --------------------------------------------------------------------------- what a results folder shows
+
+
+@dataclass
+class Artefacts:
+    """What the page shows of a results folder: figures as PNG, the scorecard, the brief, downloads."""
+
+    figures: dict[str, bytes]  # "scorecard", "time_series", "equity" (those the folder supports)
+    scorecard: pd.DataFrame
+    brief: str  # Markdown
+    downloads: dict[str, tuple[bytes, str, str]]  # label -> (data, file name, MIME type)
+
+
+def _png(fig: Any) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
+
+
+#: what the summary names when no demonstration chooses: one outcome per quality dimension and the loop
+SUMMARY_METRICS = (
+    "safety.harm_per_1000_patient_days", "effectiveness.missed_care_pct", "workforce.burnout_pct",
+    "efficiency.workaround_time_pct", "learning.active_defects_end", "equity.harm_gap_per_1000_patient_days",
+)
+
+
+def paired_of(entry: CachedRun) -> pd.DataFrame:
+    """The paired table of a finished comparison (``comparison.csv``: metric, A, B, B - A with CIs, better)."""
+    if "paired" not in entry.extras:
+        entry.extras["paired"] = pd.read_csv(entry.folder / "comparison.csv")
+    return entry.extras["paired"]
+
+
+def artefacts(entry: CachedRun) -> Artefacts:
+    """The figures, scorecard, brief and downloads of a finished comparison, drawn once per folder."""
+    if "artefacts" in entry.extras:
+        return entry.extras["artefacts"]
+    folder = entry.folder
+    paired = paired_of(entry)
+    figures = {}
+    for key, name in (("scorecard", "paired_differences.png"), ("time_series", "time_series.png")):
+        if (folder / "figures" / name).is_file():
+            figures[key] = (folder / "figures" / name).read_bytes()
+    scorecard = findings_table(paired, paired["metric"], entry.labels)
+    brief = "\n".join(f"- {s}" for s in key_findings(paired, SUMMARY_METRICS, entry.labels))
+    reps = pd.read_parquet(folder / "replications.parquet")
+    downloads = {
+        "Replications (CSV)": (reps.to_csv(index=False).encode(), "replications.csv", "text/csv"),
+        "Replications (Parquet)": ((folder / "replications.parquet").read_bytes(), "replications.parquet",
+                                   "application/vnd.apache.parquet"),
+        "Paired comparison (CSV)": ((folder / "comparison.csv").read_bytes(), "comparison.csv", "text/csv"),
+    }
+    result = Artefacts(figures, scorecard, brief, downloads)
+    entry.extras["artefacts"] = result
+    return result

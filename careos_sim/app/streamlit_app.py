@@ -1,0 +1,267 @@
+"""careos-sim's interactive app (a Streamlit script): compare two leadership systems, or teach with
+three prepared demonstrations. Start it with ``careos-sim app``; the logic lives in
+:mod:`careos_sim.app.logic`."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from careos_sim.app import logic
+from careos_sim.loader import InputError, load_scenario
+
+st.set_page_config(page_title="careos-sim: telling or listening", page_icon=":hospital:", layout="wide")
+
+COMPARE, TEACH = "Compare two systems", "Teaching mode"
+SOURCES = {"telling": "Telling preset", "listening": "Listening preset", "upload": "A scenario file I upload"}
+
+
+@st.cache_resource
+def result_cache() -> logic.ResultCache:
+    """Finished comparisons, shared by every session of this server."""
+    return logic.ResultCache()
+
+
+def session_folder() -> Path:
+    """This session's folder for uploaded files."""
+    if "upload_folder" not in st.session_state:
+        st.session_state.upload_folder = tempfile.mkdtemp(prefix="careos-sim-upload-")
+    return Path(st.session_state.upload_folder)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run(a, b, labels: tuple[str, str], sources=(None, None)) -> logic.CachedRun:
+    """The comparison, from the cache or run now with a progress bar (one run at a time per server)."""
+    cache = result_cache()
+    hit = cache.get(logic.settings_key(a, b, labels))
+    if hit is not None:
+        return hit
+    total = 2 * a.run.replications
+    bar = st.progress(0.0, text=f"Starting {total} replications…")
+    while not logic.RUN_GATE.acquire(timeout=0.5):
+        bar.progress(0.0, text="Another comparison is running on this server; yours starts as soon as it ends…")
+    try:
+        entry = logic.run_comparison(
+            a, b, labels, cache, sources=sources,
+            progress=lambda done, n: bar.progress(done / n, text=f"{done} of {n} replications done…"))
+    finally:
+        logic.RUN_GATE.release()
+    bar.progress(1.0, text=f"{total} replications done in {entry.seconds:.1f} s.")
+    return entry
+
+
+def show_results(entry: logic.CachedRun, heading: str = "Results") -> None:
+    """The summary, scorecard, time series and equity figures, and the downloads of one comparison."""
+    with st.spinner("Drawing the figures…"):
+        art = logic.artefacts(entry)
+    a, b = entry.labels
+    st.header(heading)
+    st.caption(f"A: **{a}** against B: **{b}**, {entry.replications} paired replications of "
+               f"{entry.horizon_days:g} days on common random numbers (run took {entry.seconds:.1f} s).")
+    st.subheader("In plain language")
+    st.markdown(art.brief)
+    st.subheader("Scorecard")
+    st.caption("Every outcome for both systems. 'Better' names a side only where the 95% confidence interval "
+               "of the paired difference B - A excludes zero.")
+    if "scorecard" in art.figures:
+        st.image(art.figures["scorecard"], width="stretch")
+    st.dataframe(art.scorecard, hide_index=True, width="stretch")
+    if "time_series" in art.figures:
+        st.subheader("Over time")
+        st.caption("Weekly means of both systems with 95% bands.")
+        st.image(art.figures["time_series"], width="stretch")
+    if "equity" in art.figures:
+        st.subheader("Equity: patients with limited English proficiency and the others")
+        st.image(art.figures["equity"], width="stretch")
+    st.subheader("Download")
+    cols = st.columns(len(art.downloads))
+    for col, (label, (data, name, mime)) in zip(cols, art.downloads.items()):
+        with col:
+            st.download_button(label, data, file_name=name, mime=mime, on_click="ignore",
+                               key=f"download.{entry.key}.{name}")
+
+
+# --------------------------------------------------------------------------- compare mode
+
+
+def setting_widget(setting: logic.Setting, value: float, key: str) -> float:
+    low, high = setting.widget_range(value)
+    if setting.unit == "dial":
+        return st.slider(setting.label, float(low), float(high), float(value), float(setting.step),
+                         help=setting.help, key=key)
+    return st.number_input(setting.label, float(low), float(high), float(value), float(setting.step),
+                           help=setting.help, key=key, format="%g")
+
+
+def side_panel(side: str, default: str, presets: logic.Presets):
+    """One side's source and settings: (label, source file, scenario) or None when it cannot run."""
+    st.subheader(f"{side.upper()}")
+    choice = st.selectbox("Start from", list(SOURCES), index=list(SOURCES).index(default),
+                          format_func=SOURCES.get, key=f"{side}.source",
+                          help="A preset scenario from scenarios/, or your own scenario file (YAML, as for "
+                               "careos-sim compare; it may extend default.yaml, telling.yaml or listening.yaml).")
+    if choice == "upload":
+        upload = st.file_uploader("Scenario file (YAML)", type=["yaml", "yml"], key=f"{side}.upload")
+        if upload is None:
+            st.info("Upload a scenario file to use it on this side.")
+            return None
+        data = upload.getvalue()
+        path, base, errors = logic.load_upload(upload.name, data, session_folder() / side, presets)
+        if errors:
+            st.error(f"**{upload.name}** is not a valid scenario, so nothing can run:\n\n"
+                     + "\n".join(f"- `{line}`" for line in errors))
+            return None
+        source_id = hashlib.sha256(data).hexdigest()[:12]
+        name = base.name
+    else:
+        path = presets.path(choice)
+        try:
+            base = load_scenario(path)
+        except InputError as exc:
+            st.error("The preset is not a valid scenario:\n\n" + "\n".join(f"- `{x}`" for x in logic.issue_lines(exc)))
+            return None
+        source_id, name = choice, choice
+    original = logic.setting_values(base)
+    values = {}
+    group = None
+    for setting in logic.SIDE_SETTINGS:
+        if setting.group != group:
+            group = setting.group
+            st.markdown(f"**{group}**")
+        values[setting.path] = setting_widget(setting, original[setting.path], f"{side}.{source_id}.{setting.path}")
+    return logic.side_label(name, values, original), path, values, base
+
+
+def compare_mode(presets: logic.Presets, limits: logic.Limits) -> None:
+    st.title("Telling or listening: compare two leadership systems")
+    st.markdown("Choose what each side starts from and set its dials, then run both on common random numbers: "
+                "the same patients, nurses and defects, so that what differs is the system. Hover over the "
+                "**?** beside a setting for what it means.")
+    columns = st.columns(2, gap="large")
+    picks = {}
+    for side, col, default in (("a", columns[0], "telling"), ("b", columns[1], "listening")):
+        with col:
+            picks[side] = side_panel(side, default, presets)
+
+    st.subheader("Run")
+    run_settings = {s.path: s for s in logic.RUN_SETTINGS}
+    seed0 = picks["a"][3].run.seed if picks["a"] else 20261125
+    cols = st.columns(3)
+    defaults = {"run.horizon_days": 365, "run.replications": 5, "run.seed": min(seed0, 2**31 - 1)}
+    run_values = {}
+    for col, (path, setting) in zip(cols, run_settings.items()):
+        with col:
+            run_values[path] = int(st.number_input(setting.label, int(setting.low), int(setting.high),
+                                                   int(defaults[path]), 1, help=setting.help, key=f"run.{path}"))
+    horizon, replications = run_values["run.horizon_days"], run_values["run.replications"]
+    hits = logic.check_limits(horizon, replications, limits)
+    for hit in hits:
+        st.warning(hit.message, icon=":material/block:")
+
+    scenarios, labels, problems = None, None, []
+    if picks["a"] and picks["b"]:
+        labels = logic.distinct_labels(picks["a"][0], picks["b"][0])
+        built = []
+        for pick, label in zip((picks["a"], picks["b"]), labels):
+            try:
+                built.append(logic.build_scenario(pick[1], {**pick[2], **run_values}, label))
+            except InputError as exc:
+                problems += logic.issue_lines(exc, session_folder())
+        if problems:
+            st.error("These settings are not valid:\n\n" + "\n".join(f"- `{line}`" for line in problems))
+        else:
+            scenarios = tuple(built)
+    ready = scenarios is not None and not hits
+    workers = logic.workers_for(horizon, replications)
+    if ready:
+        seconds = logic.estimate_seconds(horizon, replications, workers)
+        st.caption(f"{2 * replications} replications of {horizon:g} days; about {max(1, round(seconds))} s "
+                   f"on this machine. Changing a setting while it runs stops the run.")
+    clicked = st.button("Run comparison", type="primary", disabled=not ready, key="run.compare")
+    if clicked and ready:
+        entry = run(*scenarios, labels, sources=(picks["a"][1], picks["b"][1]))
+        st.session_state.compare_result = entry.key
+    current = logic.settings_key(*scenarios, labels) if ready else None
+    shown = result_cache().get(current) if current else None
+    if shown is None and st.session_state.get("compare_result"):
+        shown = result_cache().get(st.session_state.compare_result)
+        if shown is not None:
+            st.info("The results below are from the previous settings; press **Run comparison** to update them.")
+    if shown is not None:
+        show_results(shown)
+
+
+# --------------------------------------------------------------------------- teaching mode
+
+
+def teaching_mode(presets: logic.Presets, limits: logic.Limits) -> None:
+    st.title("Teaching mode: three demonstrations")
+    st.markdown("Each demonstration is a prepared comparison with the settings fixed, run over a short horizon "
+                "so that it is ready in seconds. Read the explanation, press **Run this demonstration**, and "
+                "look for what it points out. Results are kept, so clicking back and forth does not re-run.")
+    titles = {d.key: d.title for d in logic.DEMOS}
+    key = st.radio("Demonstration", list(titles), format_func=titles.get, horizontal=True, key="demo")
+    demo = next(d for d in logic.DEMOS if d.key == key)
+    a, b, labels = logic.demo_scenarios(demo, presets)
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.header(demo.title)
+        st.markdown(f"*{demo.question}*")
+        st.markdown(demo.explanation)
+    with right:
+        st.subheader("The prepared comparison")
+        st.markdown(f"- **A: {labels[0]}** — the {demo.a.preset} preset"
+                    + "".join(f", `{k}` = {v:g}" for k, v in demo.a.overrides.items()))
+        st.markdown(f"- **B: {labels[1]}** — the {demo.b.preset} preset"
+                    + "".join(f", `{k}` = {v:g}" for k, v in demo.b.overrides.items()))
+        st.markdown(f"- {demo.replications} paired replications of {demo.horizon_days:g} days, seed {demo.seed}")
+        st.markdown(f"**What to look for.** {demo.look_for}")
+        hits = logic.check_limits(demo.horizon_days, demo.replications, limits)
+        for hit in hits:
+            st.warning(hit.message, icon=":material/block:")
+        seconds = logic.estimate_seconds(demo.horizon_days, demo.replications)
+        clicked = st.button("Run this demonstration", type="primary", disabled=bool(hits), key=f"demo.run.{key}",
+                            help=f"About {max(1, round(seconds))} s the first time; kept afterwards.")
+        entry = result_cache().get(logic.settings_key(a, b, labels))
+        if clicked and entry is None and not hits:
+            entry = run(a, b, labels, sources=(presets.path(demo.a.preset), presets.path(demo.b.preset)))
+    if entry is None:
+        return
+    st.header("What happened")
+    for sentence in logic.key_findings(logic.paired_of(entry), demo.focus, labels):
+        st.markdown(f"- {sentence}")
+    st.dataframe(logic.findings_table(logic.paired_of(entry), demo.focus, labels).drop(columns="metric"),
+                 hide_index=True, width="stretch")
+    show_results(entry, heading="The full comparison")
+
+
+# --------------------------------------------------------------------------- page
+
+
+def main() -> None:
+    presets = logic.find_presets()
+    limits, limit_problems = logic.Limits.from_env()
+    with st.sidebar:
+        st.markdown("## careos-sim")
+        mode = st.radio("Mode", [COMPARE, TEACH], key="mode")
+        st.markdown("A discrete-event simulation of one inpatient unit under a *telling* leadership system "
+                    "or a *listening* care operating system.")
+        st.caption(f"Limits of this app: horizon up to {limits.max_horizon_days:g} days, up to "
+                   f"{limits.max_replications} replications, and at most {limits.max_replication_days:,.0f} "
+                   "simulated days a side (replications x horizon).")
+    for problem in limit_problems:
+        st.warning(problem)
+    if presets.fallback:
+        st.warning(presets.fallback)
+    if mode == TEACH:
+        teaching_mode(presets, limits)
+    else:
+        compare_mode(presets, limits)
+
+
+main()
