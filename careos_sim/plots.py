@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from careos_sim.compare import Comparison
 
 __all__ = ["TIME_SERIES", "FALLBACK_TIME_SERIES", "COLOURS", "FIGURES", "series_to_plot", "weekly_band",
-           "time_series_figure", "differences_figure", "save_figures"]
+           "time_series_figure", "differences_figure", "save_figures",
+           "time_series_from_frames", "differences_from_frames", "new_figure"]
 
 #: the weekly series drawn by default (those absent from the weekly table are skipped)
 TIME_SERIES: tuple[str, ...] = (
@@ -47,7 +48,8 @@ COLOURS = {"a": "#E69F00", "b": "#0072B2", "neither": "#999999"}
 FIGURES = {"time_series": "time_series.png", "differences": "paired_differences.png"}
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
+    """An empty figure on its own Agg canvas (no pyplot state), laid out with constrained layout."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -72,17 +74,17 @@ def weekly_band(weekly: pd.DataFrame, metric: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["week", "mean", "ci_low", "ci_high"])
 
 
-def _series_panel(ax: Axes, comparison: Comparison, metric: str, unit: str) -> None:
+def _series_panel(ax: Axes, weekly: dict[str, pd.DataFrame], names: dict[str, str], metric: str, unit: str,
+                  title: str | None = None) -> None:
     from matplotlib.ticker import MaxNLocator
 
     for side, marker, style, z in (("a", "o", "--", 3), ("b", "s", "-", 2)):  # A's dashes stay visible over B
-        run = getattr(comparison, side)
-        band = weekly_band(run.weekly, metric)
+        band = weekly_band(weekly[side], metric)
         x = band["week"] + 1
         ax.plot(x, band["mean"], linestyle=style, marker=marker if len(x) <= 26 else None, markersize=3,
-                color=COLOURS[side], zorder=z, label=f"{side.upper()}: {run.scenario.name}")
+                color=COLOURS[side], zorder=z, label=f"{side.upper()}: {names[side]}")
         ax.fill_between(x, band["ci_low"], band["ci_high"], color=COLOURS[side], alpha=0.2, linewidth=0)
-    ax.set_title(metric, fontsize=9)
+    ax.set_title(title or metric, fontsize=9)
     ax.set_ylabel(unit)
     ax.set_xlabel("week after warm-up")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -91,28 +93,38 @@ def _series_panel(ax: Axes, comparison: Comparison, metric: str, unit: str) -> N
 
 def time_series_figure(comparison: Comparison, metrics: Sequence[str] = TIME_SERIES) -> Figure | None:
     """Weekly means of both sides with 95% bands, one panel a metric; None when no metric is present."""
-    names = series_to_plot(comparison.a.weekly, comparison.b.weekly, metrics)
-    if not names:
+    return time_series_from_frames(
+        {"a": comparison.a.weekly, "b": comparison.b.weekly},
+        {"a": comparison.a.scenario.name, "b": comparison.b.scenario.name},
+        dict(zip(comparison.paired["metric"], comparison.paired["unit"])),
+        comparison.replications, metrics)
+
+
+def time_series_from_frames(weekly: dict[str, pd.DataFrame], names: dict[str, str], units: dict[str, str],
+                            replications: int, metrics: Sequence[str] = TIME_SERIES,
+                            titles: dict[str, str] | None = None) -> Figure | None:
+    """The same figure from saved tables: each side's weekly rows (``weekly["a"]``, ``weekly["b"]``), the sides'
+    names, each metric's unit; ``titles`` replaces a panel's title (the metric name by default)."""
+    chosen = series_to_plot(weekly["a"], weekly["b"], metrics)
+    if not chosen:
         return None
-    units = dict(zip(comparison.paired["metric"], comparison.paired["unit"]))
-    ncols = 1 if len(names) == 1 else 2
-    nrows = math.ceil(len(names) / ncols)
-    fig = _figure(5.0 * ncols, 2.8 * nrows + 0.6)
+    ncols = 1 if len(chosen) == 1 else 2
+    nrows = math.ceil(len(chosen) / ncols)
+    fig = new_figure(5.0 * ncols, 2.8 * nrows + 0.6)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax, metric in zip(axes, names):
-        _series_panel(ax, comparison, metric, units.get(metric, ""))
-    for ax in axes[len(names):]:
+    for ax, metric in zip(axes, chosen):
+        _series_panel(ax, weekly, names, metric, units.get(metric, ""), (titles or {}).get(metric))
+    for ax in axes[len(chosen):]:
         ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
-    fig.suptitle(_series_title(comparison), fontsize=10)
+    fig.suptitle(_series_title(weekly["a"], replications), fontsize=10)
     return fig
 
 
-def _series_title(comparison: Comparison) -> str:
-    n = comparison.replications
+def _series_title(weekly: pd.DataFrame, n: int) -> str:
     title = f"Weekly mean of {n} replication{'s' if n != 1 else ''} (shaded: 95% CI)"
-    last = comparison.a.weekly.sort_values("week").tail(1)
+    last = weekly.sort_values("week").tail(1)
     if not last.empty and last["days"].iloc[0] < 7 - 1e-9:
         days = last["days"].iloc[0]
         title += f"; week {int(last['week'].iloc[0]) + 1} has {days:g} day{'s' if days != 1 else ''}"
@@ -129,8 +141,8 @@ def _percent_of_a(paired: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return rows[ok].sort_values(["pct_mean", "metric"]), list(rows.loc[~ok, "metric"])
 
 
-def _legend_labels(comparison: Comparison) -> dict[str, str]:
-    return {"b": f"B better ({comparison.b.scenario.name})", "a": f"A better ({comparison.a.scenario.name})",
+def _legend_labels(names: dict[str, str]) -> dict[str, str]:
+    return {"b": f"B better ({names['b']})", "a": f"A better ({names['a']})",
             "neither": "neither (95% CI includes 0)"}
 
 
@@ -174,19 +186,25 @@ def _label_rows(ax: Axes, rows: pd.DataFrame) -> None:
 
 def differences_figure(comparison: Comparison) -> Figure | None:
     """B - A as % of A's mean with 95% CI, one row a metric with a direction, coloured by the better side."""
-    rows, hidden = _percent_of_a(comparison.paired)
+    return differences_from_frames(comparison.paired,
+                                   {"a": comparison.a.scenario.name, "b": comparison.b.scenario.name},
+                                   comparison.replications)
+
+
+def differences_from_frames(paired: pd.DataFrame, names: dict[str, str], replications: int) -> Figure | None:
+    """The same figure from a saved paired table (``comparison.csv``: columns PAIRED_COLUMNS)."""
+    rows, hidden = _percent_of_a(paired)
     if rows.empty:
         return None
-    fig = _figure(12.0, 0.3 * len(rows) + 2.2)
+    fig = new_figure(12.0, 0.3 * len(rows) + 2.2)
     ax = fig.add_subplot()
-    _draw_intervals(ax, rows, _x_limit(rows), _legend_labels(comparison))
+    _draw_intervals(ax, rows, _x_limit(rows), _legend_labels(names))
     _label_rows(ax, rows)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.grid(axis="x", alpha=0.3)
     ax.set_xlabel("B - A as % of A's mean (paired, 95% CI; an arrowhead: the value or interval goes on)\n"
                   "right: B - A in the metric's unit (pp: percentage points)")
-    ax.set_title(f"B: {comparison.b.scenario.name} vs A: {comparison.a.scenario.name}, "
-                 f"{comparison.replications} paired replications", fontsize=10)
+    ax.set_title(f"B: {names['b']} vs A: {names['a']}, {replications} paired replications", fontsize=10)
     fig.legend(loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     if hidden:
         note = "not shown (A's mean is 0 or undefined): " + ", ".join(hidden)

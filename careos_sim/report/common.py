@@ -1,0 +1,281 @@
+"""What every report needs: reading a results folder's manifest, atomic file writes, numbers as
+text, plain-language metric labels and the reproducibility section.
+
+Functions here only read files from the folder they are given; nothing re-runs a simulation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import secrets
+import shlex
+from pathlib import Path
+from typing import Any
+
+from careos_sim.loader import InputError, InputIssue
+from careos_sim.report.document import Block, Bullets, Code, Heading, Note, Para, Table
+
+__all__ = ["KINDS", "DIMENSIONS", "LABELS", "read_manifest", "folder_issue", "write_atomic", "fmt", "signed",
+           "interval", "plain", "label", "dimension_of", "reproducibility_blocks", "sha256_file"]
+
+KINDS = ("compare", "sweep", "run")
+
+#: scorecard groups in order: metric-name prefix -> heading a reader sees
+DIMENSIONS: dict[str, str] = {
+    "safety": "Safety",
+    "timeliness": "Timeliness",
+    "effectiveness": "Effectiveness",
+    "efficiency": "Efficiency",
+    "equity": "Equity",
+    "patient_centeredness": "Patient-centredness",
+    "workforce": "Workforce",
+    "learning": "Learning",
+}
+
+_MISSED = {"assessment": "assessments", "medication": "medication rounds", "hygiene_mobility": "hygiene and mobility",
+           "documentation": "documentation", "coordination": "coordination", "communication": "communication rounds"}
+
+#: plain-language names for the metrics of careos_sim.metrics (the unit is shown beside them)
+LABELS: dict[str, str] = {
+    "timeliness.call_light_wait_min_mean": "Call-light wait, mean",
+    "timeliness.call_light_over_10min_pct": "Call lights answered after more than 10 min",
+    "timeliness.task_lateness_min_median": "Lateness of scheduled care, median",
+    "timeliness.task_lateness_min_p90": "Lateness of scheduled care, 90th percentile",
+    "timeliness.boarding_hours_per_admission": "Boarding time per admission request",
+    "timeliness.discharge_delay_hours_mean": "Discharge delay, mean",
+    "effectiveness.missed_care_pct": "Missed care (tasks not started in their window)",
+    **{f"effectiveness.missed_{k}_pct": f"Missed care: {v}" for k, v in _MISSED.items()},
+    "effectiveness.nurse_shifts_with_missed_care_pct": "Nurse-shifts with any missed care",
+    "efficiency.nurse_utilization_pct": "Nurse time busy (utilisation)",
+    "efficiency.overtime_hours_per_fte_week": "Overtime",
+    "efficiency.workaround_time_pct": "Nurse time spent on workarounds",
+    "efficiency.cost_per_patient_day": "Cost per patient-day",
+    "safety.harm_per_1000_patient_days": "Harm events, all sources",
+    "safety.harm_defect_per_1000_patient_days": "Harm from workflow defects",
+    "safety.harm_missed_care_per_1000_patient_days": "Harm from missed care",
+    "safety.harm_slip_per_1000_patient_days": "Harm from slips",
+    "safety.harm_communication_per_1000_patient_days": "Harm from failed communication (LEP patients)",
+    "safety.harm_per_100_admissions": "Harm events per 100 admissions",
+    "safety.near_misses_per_1000_patient_days": "Near misses",
+    "equity.harm_ratio": "Harm, LEP / other patients (1 = equal)",
+    "equity.harm_gap_per_1000_patient_days": "Harm gap, LEP minus other patients",
+    "equity.missed_care_ratio": "Missed care, LEP / other patients (1 = equal)",
+    "equity.missed_care_gap_pct": "Missed-care gap, LEP minus other patients",
+    "equity.call_light_wait_ratio": "Call-light wait, LEP / other patients (1 = equal)",
+    "patient_centeredness.call_light_within_10min_pct": "Call lights answered within 10 min",
+    "patient_centeredness.bedside_minutes_per_patient_day": "Bedside (direct care) time per patient-day",
+    "patient_centeredness.patient_days_without_missed_care_pct": "Patient-days with no missed care",
+    "workforce.burnout_pct": "Nurses burned out",
+    "workforce.mean_exhaustion": "Exhaustion, mean",
+    "workforce.turnover_annual_pct": "Nurse turnover",
+    "workforce.burned_out_share_of_leavers_pct": "Leavers who were burned out",
+    "workforce.vacancy_pct": "Vacant positions",
+    "workforce.sick_shifts_per_fte_year": "Sick shifts",
+    "workforce.short_shifts_pct": "Shifts left short-staffed",
+    "learning.defect_encounters_per_rn_8h": "Workflow defects met per nurse per 8 h",
+    "learning.report_pct": "Defects met that were reported",
+    "learning.reporting_propensity_mean": "Willingness to report",
+    "learning.active_defects_mean": "Active workflow defects, mean",
+    "learning.active_defects_end": "Active workflow defects at the end",
+    "learning.days_to_fix_median": "Days from first encounter to fix, median",
+    "learning.fixes_per_month": "Working fixes a month",
+    "learning.regressions_per_month": "Fixes that decayed, a month",
+    "counts.patient_days": "Patient-days (bed-days used)",
+    "counts.admissions": "Admissions",
+    "counts.diversions": "Diversions",
+    "flow.mean_census": "Mean census",
+    "flow.admissions_per_day": "Admissions a day",
+    "flow.los_days_mean": "Length of stay, mean",
+    "flow.pending_tasks_mean": "Tasks waiting, mean",
+    "flow.task_arrivals_per_hour": "Tasks arriving an hour",
+    "flow.task_queue_min_mean": "Time a task waits in the queue, mean",
+    "flow.call_lights_per_patient_hour": "Call lights per patient-hour",
+    "flow.short_shifts": "Nurse slots left unfilled",
+    "flow.pressure_mean": "Leaders' pressure to work harder, mean",
+    "flow.mandates": "Top-down mandates",
+    "flow.new_defects": "New workflow defects",
+    "flow.agency_shifts": "Agency shifts",
+    "flow.float_hours": "Float-nurse hours",
+    "flow.huddle_hours": "Huddle hours",
+}
+
+
+def label(metric: str) -> str:
+    """A plain-language name for a metric (a tidied name for metrics without one)."""
+    if metric in LABELS:
+        return LABELS[metric]
+    tail = metric.split(".", 1)[-1].replace("_", " ")
+    return tail[:1].upper() + tail[1:]
+
+
+def dimension_of(metric: str) -> str | None:
+    """The scorecard group of a metric (``"Safety"``, ...), or None for counts and diagnostics."""
+    return DIMENSIONS.get(metric.split(".", 1)[0])
+
+
+def folder_issue(where: Path | str, message: str, value: Any, path: str = "<folder>") -> InputError:
+    return InputError([InputIssue(str(where), None, path, message, value)])
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """The folder's manifest.json, checked to be a results folder of a known kind; else InputError."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise folder_issue(folder, "no such folder; expected a results folder written by compare or sweep --out",
+                           str(folder))
+    if not folder.is_dir():
+        raise folder_issue(folder, "is a file, not a results folder", str(folder))
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise folder_issue(path, "not found: this is not a results folder (compare --out or sweep --out write one), "
+                                 "or its run has not finished", str(folder), path="<file>")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise folder_issue(path, f"cannot be read as JSON: {exc}", str(path), path="<file>") from None
+    if not isinstance(manifest, dict):
+        raise folder_issue(path, "must be a JSON object", type(manifest).__name__, path="<file>")
+    kind = manifest.get("kind")
+    if kind not in KINDS:
+        raise folder_issue(path, f"kind must be one of {', '.join(KINDS)}", kind, path="kind")
+    return manifest
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it and one atomic rename."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def sha256_file(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt(x: Any) -> str:
+    """A number with about three significant figures; "-" when undefined."""
+    if not _finite(x):
+        return "-"
+    x = float(x)
+    a = abs(x)
+    if a >= 1000:
+        return f"{x:,.0f}"
+    if a >= 100:
+        return f"{x:.0f}"
+    if a >= 10:
+        return f"{x:.1f}"
+    if a >= 0.01 or a == 0:
+        return f"{x:.2f}"
+    return f"{x:.2g}"
+
+
+def plain(x: Any) -> str:
+    """A setting as given (28, 0.5, 730), not rounded; "not recorded" when absent."""
+    if x is None:
+        return "not recorded"
+    if isinstance(x, float):
+        return f"{x:g}"
+    return str(x)
+
+
+def signed(x: Any) -> str:
+    text = fmt(x)
+    return text if text == "-" or text.startswith("-") or float(x) == 0 else f"+{text}"
+
+
+def interval(low: Any, high: Any, sign: bool = False) -> str:
+    if not (_finite(low) and _finite(high)):
+        return "-"
+    f = signed if sign else fmt
+    return f"[{f(low)}, {f(high)}]"
+
+
+def _files_table(hashes: dict[str, Any], caption: str) -> Table | None:
+    rows = []
+    for key, value in hashes.items():
+        if isinstance(value, dict):  # compare: {side: {file: sha}}
+            rows += [[f"{key.upper()}: `{f}`", f"`{h}`"] for f, h in value.items()]
+        else:
+            rows.append([f"`{key}`", f"`{value}`"])
+    return Table(["file", "SHA-256"], rows, caption=caption) if rows else None
+
+
+def reproducibility_blocks(folder: Path, manifest: dict[str, Any], settings: list[tuple[str, str]],
+                           resolved: dict[str, str] | None = None) -> list[Block]:
+    """The STRESS-DES reproduction section from the run's own manifest.
+
+    ``settings`` are rows (field, value) of the run settings; ``resolved`` maps a file in the
+    folder to the SHA-256 the manifest recorded for it, and each is checked against the file.
+    """
+    blocks: list[Block] = [Heading(2, "Reproducibility", "reproducibility"),
+                           Para("Everything below is read from this folder's `manifest.json`, written by the run "
+                                "itself (reporting in the order of the STRESS-DES checklist: model, data, "
+                                "experimentation, implementation, code access).")]
+    commit = manifest.get("git_commit")
+    rows = [*settings,
+            ("package version", f"careos-sim {manifest.get('package_version', 'not recorded')}"),
+            ("git commit", f"`{commit}`" if commit else "not recorded (not run from a git checkout)"),
+            ("pandas", str(manifest.get("pandas", "not recorded"))),
+            ("written at", str(manifest.get("written_at") or manifest.get("finished_at") or "not recorded"))]
+    blocks.append(Table(["item", "value"], [list(r) for r in rows], caption="Run settings and software"))
+    files = manifest.get("scenario_files_sha256") or {}
+    if manifest.get("experiment_file"):
+        files = {manifest["experiment_file"]: manifest.get("experiment_sha256", "not recorded"), **files}
+    table = _files_table(files, "Input files as given on the command line, with their SHA-256 at run time "
+                                "(the scenario files and their `extends` chains)")
+    if table is not None:
+        blocks.append(table)
+    else:
+        blocks.append(Note("The manifest records no input file hashes."))
+    if resolved:
+        rows, mismatched = [], []
+        for name, recorded in resolved.items():
+            actual = sha256_file(folder / name)
+            same = "yes" if actual == recorded else ("file missing" if actual is None else "**no: changed since**")
+            if actual != recorded:
+                mismatched.append(name)
+            rows.append([f"`{name}`", f"`{recorded}`", same])
+        blocks.append(Table(["file in this folder", "SHA-256 recorded", "matches"], rows,
+                            caption="Resolved inputs saved with the results (every default filled in)"))
+        if mismatched:
+            blocks.append(Note(f"{', '.join(mismatched)} no longer match the hash recorded when the results were "
+                               "written: the file was edited or replaced afterwards."))
+    command = manifest.get("command")
+    if isinstance(command, list) and command:
+        line = shlex.join(str(c) for c in command)
+        steps = []
+        if commit:
+            steps.append(f"git checkout {commit}")
+        steps += ["pip install -e .", line]
+        blocks.append(Para("To reproduce these results, from the repository root (relative paths are as given "
+                           "when the run was made):"))
+        blocks.append(Code("\n".join(steps)))
+        blocks.append(Para("Each replication is a pure function of (scenario, seed, replication index), so the "
+                           "same command gives the same numbers on any number of workers."))
+    else:
+        blocks.append(Note("The manifest records no command; the run cannot be repeated from this folder alone."))
+    return blocks
+
+
+def bullets_or_note(items: list[str], empty: str) -> Block:
+    return Bullets(items) if items else Para(empty)

@@ -1,0 +1,723 @@
+"""The report of a comparison folder (``careos-sim compare A B --out DIR``), from saved files only.
+
+Reads ``manifest.json``, ``comparison.csv``, ``weekly.parquet``, ``replications.parquet`` and
+``scenario-a.yaml`` / ``scenario-b.yaml``; never re-runs anything. A file that is missing or
+unreadable (other than the manifest and ``comparison.csv``, without which there is nothing to
+report) leaves its section out, and the report says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from careos_sim.experiment import mean_ci
+from careos_sim.plots import COLOURS, TIME_SERIES, _x_limit, new_figure, series_to_plot, time_series_from_frames
+from careos_sim.report.common import (
+    DIMENSIONS, dimension_of, fmt, folder_issue, interval, label, plain, read_manifest, reproducibility_blocks, signed,
+)
+from careos_sim.report.document import Block, Bullets, Heading, Image, Note, Para, Table, blocks_markdown, png_bytes
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["CompareFolder", "load_compare", "scorecard_table", "brief", "comparison_figures", "comparison_blocks",
+           "scenario_differences", "equity_groups", "HEADLINE", "SCORECARD_COLUMNS"]
+
+SCORECARD_COLUMNS = ["dimension", "metric", "label", "unit", "a", "b", "diff", "ci_low", "ci_high", "better",
+                     "a_ci_low", "a_ci_high", "b_ci_low", "b_ci_high", "direction", "n"]
+
+#: the outcomes the brief states one by one (those present in the comparison)
+HEADLINE = (
+    "safety.harm_per_1000_patient_days",
+    "effectiveness.missed_care_pct",
+    "timeliness.call_light_wait_min_mean",
+    "workforce.burnout_pct",
+    "workforce.turnover_annual_pct",
+    "efficiency.cost_per_patient_day",
+    "learning.report_pct",
+    "learning.active_defects_end",
+    "equity.harm_ratio",
+)
+
+REQUIRED = ("comparison.csv",)
+PAIRED = ["metric", "a_mean", "a_ci_low", "a_ci_high", "b_mean", "b_ci_low", "b_ci_high", "diff_mean",
+          "diff_ci_low", "diff_ci_high", "n", "better", "unit", "direction"]
+
+
+@dataclass
+class CompareFolder:
+    """The saved files of one comparison folder, and what could not be read."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    paired: pd.DataFrame
+    weekly: pd.DataFrame | None
+    replications: pd.DataFrame | None
+    scenarios: dict[str, dict[str, Any] | None]
+    names: dict[str, str]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def replication_count(self) -> int:
+        n = self.manifest.get("replications")
+        return int(n) if isinstance(n, (int, float)) else int(self.paired["n"].max())
+
+    def side(self, frame: pd.DataFrame, side: str) -> pd.DataFrame:
+        return frame[frame["side"] == side]
+
+
+def _read_parquet(folder: Path, name: str, problems: list[str], needs: tuple[str, ...]) -> pd.DataFrame | None:
+    path = folder / name
+    if not path.is_file():
+        problems.append(f"`{name}` is missing")
+        return None
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # a truncated or foreign file: report it, keep the rest of the report
+        problems.append(f"`{name}` cannot be read ({type(exc).__name__}: {exc})")
+        return None
+    absent = [c for c in needs if c not in frame.columns]
+    if absent:
+        problems.append(f"`{name}` has no column {', '.join(absent)}")
+        return None
+    return frame
+
+
+def _read_scenario(folder: Path, side: str, problems: list[str]) -> dict[str, Any] | None:
+    path = folder / f"scenario-{side}.yaml"
+    if not path.is_file():
+        problems.append(f"`{path.name}` is missing")
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problems.append(f"`{path.name}` cannot be read ({exc})")
+        return None
+    if not isinstance(data, dict):
+        problems.append(f"`{path.name}` is not a mapping of scenario keys")
+        return None
+    return data
+
+
+def load_compare(folder: str | Path, manifest: dict[str, Any] | None = None) -> CompareFolder:
+    """Read a comparison folder; InputError when it is not one or has no readable ``comparison.csv``."""
+    folder = Path(folder)
+    manifest = manifest if manifest is not None else read_manifest(folder)
+    if manifest.get("kind") != "compare":
+        raise folder_issue(folder / "manifest.json", "is not a comparison's results folder (kind must be compare)",
+                           manifest.get("kind"), path="kind")
+    path = folder / "comparison.csv"
+    if not path.is_file():
+        raise folder_issue(path, "not found: a comparison folder must hold its paired table", str(folder),
+                           path="<file>")
+    try:
+        paired = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except Exception as exc:
+        raise folder_issue(path, f"cannot be read as CSV: {exc}", str(path), path="<file>") from None
+    absent = [c for c in PAIRED if c not in paired.columns]
+    if absent:
+        raise folder_issue(path, f"missing columns: {', '.join(absent)}", list(paired.columns), path="<file>")
+    paired["better"] = paired["better"].fillna("neither").astype(str)
+    paired["unit"] = paired["unit"].fillna("").astype(str)
+    paired["direction"] = paired["direction"].where(paired["direction"].isin(["lower", "higher"]), None)
+    problems: list[str] = []
+    weekly = _read_parquet(folder, "weekly.parquet", problems, ("side", "week", "days"))
+    reps = _read_parquet(folder, "replications.parquet", problems, ("side", "replication"))
+    scenarios = {side: _read_scenario(folder, side, problems) for side in "ab"}
+    labels = manifest.get("scenarios") or {}
+    names = {}
+    for side in "ab":
+        s = scenarios[side]
+        if s and isinstance(s.get("name"), str):
+            names[side] = s["name"]
+        elif side in labels:
+            names[side] = Path(str(labels[side])).stem
+        else:
+            names[side] = side.upper()
+    return CompareFolder(folder, manifest, paired, weekly, reps, scenarios, names, problems)
+
+
+# --------------------------------------------------------------------------- the scorecard
+
+
+def _scorecard(data: CompareFolder) -> pd.DataFrame:
+    rows = []
+    p = data.paired
+    order = {d: i for i, d in enumerate(DIMENSIONS.values())}
+    for i, r in enumerate(p.to_dict("records")):
+        dim = dimension_of(r["metric"])
+        if dim is None:
+            continue
+        rows.append({
+            "dimension": dim, "metric": r["metric"], "label": label(r["metric"]), "unit": r["unit"],
+            "a": r["a_mean"], "b": r["b_mean"], "diff": r["diff_mean"], "ci_low": r["diff_ci_low"],
+            "ci_high": r["diff_ci_high"], "better": r["better"] if r["direction"] else "neither",
+            "a_ci_low": r["a_ci_low"], "a_ci_high": r["a_ci_high"], "b_ci_low": r["b_ci_low"],
+            "b_ci_high": r["b_ci_high"], "direction": r["direction"], "n": r["n"], "_order": (order[dim], i),
+        })
+    table = pd.DataFrame(rows, columns=[*SCORECARD_COLUMNS, "_order"])
+    table = table.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
+    return table
+
+
+def scorecard_table(folder: str | Path) -> pd.DataFrame:
+    """One row per metric of the six quality dimensions, workforce and learning, in scorecard order.
+
+    Columns: dimension (Safety, Timeliness, Effectiveness, Efficiency, Equity,
+    Patient-centredness, Workforce, Learning), metric, label (plain language), unit, a, b (means),
+    diff (B - A, paired), ci_low, ci_high (its 95% CI), better ("a", "b" or "neither": a side only
+    where the interval excludes zero), then a_ci_low, a_ci_high, b_ci_low, b_ci_high, direction, n.
+    """
+    return _scorecard(load_compare(folder))
+
+
+def _side_name(data: CompareFolder, side: str) -> str:
+    return f"{side.upper()} ({data.names[side]})"
+
+
+def _verdict(data: CompareFolder, better: str, n: float) -> str:
+    if better in ("a", "b"):
+        return f"**{_side_name(data, better)} better**"
+    if not (isinstance(n, (int, float)) and n >= 2):
+        return "cannot say (fewer than two pairs)"
+    return "no detectable difference (the interval includes 0)"
+
+
+def _with_unit(text: str, unit: str, diff: bool = False) -> str:
+    if text == "-" or unit in ("", "ratio"):
+        return text
+    if unit == "%":
+        return f"{text} pp" if diff else f"{text}%"
+    return f"{text} {unit}"
+
+
+def _headline_item(data: CompareFolder, r: dict[str, Any]) -> str:
+    unit = r["unit"]
+    return (f"**{r['label']}**: {_with_unit(fmt(r['a']), unit)} under A, {_with_unit(fmt(r['b']), unit)} under B; "
+            f"B - A = {_with_unit(signed(r['diff']), unit, diff=True)}, 95% CI "
+            f"{interval(r['ci_low'], r['ci_high'], sign=True)}: {_verdict(data, r['better'], r['n'])}")
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: value}
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, dict)):
+        text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+        return text if len(text) <= 80 else text[:77] + "..."
+    return str(value).strip()
+
+
+MISSING = object()
+
+
+def scenario_differences(data: CompareFolder) -> pd.DataFrame | None:
+    """Every scenario key whose resolved value differs between A and B (path, a, b); None without both files."""
+    a, b = data.scenarios["a"], data.scenarios["b"]
+    if a is None or b is None:
+        return None
+    fa, fb = _flatten(a), _flatten(b)
+    rows = []
+    for key in list(dict.fromkeys([*fa, *fb])):
+        va, vb = fa.get(key, MISSING), fb.get(key, MISSING)
+        if va != vb:
+            rows.append({"path": key, "a": "(absent)" if va is MISSING else _show(va),
+                         "b": "(absent)" if vb is MISSING else _show(vb)})
+    return pd.DataFrame(rows, columns=["path", "a", "b"])
+
+
+def _is_label(path: str) -> bool:
+    return path in ("name", "description")
+
+
+# --------------------------------------------------------------------------- the brief
+
+
+def _brief_blocks(data: CompareFolder, card: pd.DataFrame) -> list[Block]:
+    m = data.manifest
+    files = m.get("scenarios") or {}
+    n = data.replication_count
+    horizon = m.get("horizon_days")
+    warm = m.get("warmup_days") or {}
+    wa, wb = warm.get("a"), warm.get("b")
+    warmup = "no warm-up" if not wa and not wb else (
+        f"after {plain(wa)} days of warm-up" if wa == wb else f"after warm-ups of {plain(wa)} (A) and {plain(wb)} (B) days")
+    who = " and ".join(f"**{_side_name(data, s)}**" + (f" (`{files[s]}`)" if s in files else "") for s in "ab")
+    blocks: list[Block] = [
+        Heading(2, "Brief", "brief"),
+        Para(f"This report compares {who} on common random numbers: the same admissions, patients and initial "
+             f"workflow defects on both sides, {n} paired replication{'s' if n != 1 else ''} of "
+             f"{plain(horizon)} simulated days each ({warmup}), seed {m.get('seed', 'not recorded')}. "
+             "A is the reference; every difference is B - A."),
+        Heading(3, "What differs between the two systems", "brief-differs"),
+    ]
+    diffs = scenario_differences(data)
+    if diffs is None:
+        blocks.append(Note("The resolved scenarios are not both in this folder, so what differs cannot be shown."))
+    else:
+        settings = diffs[~diffs["path"].map(_is_label)]
+        if settings.empty:
+            blocks.append(Para("The two resolved scenarios are identical apart from their names: any difference "
+                               "in outcomes is chance (and the paired intervals should include zero)."))
+        else:
+            shown = settings.head(12)
+            items = [f"`{r.path}`: {r.a} in A, {r.b} in B" for r in shown.itertuples()]
+            if len(settings) > len(shown):
+                items.append(f"and {len(settings) - len(shown)} more (see Scenarios)")
+            blocks.append(Para(f"The resolved scenarios differ in {len(settings)} setting"
+                               f"{'s' if len(settings) != 1 else ''}:"))
+            blocks.append(Bullets(items))
+            outside = [p for p in settings["path"] if not p.startswith("leadership.")]
+            if outside and any(p.startswith("leadership.") for p in settings["path"]):
+                blocks.append(Note("The scenarios differ outside the leadership block as well ("
+                                   + ", ".join(f"`{p}`" for p in outside[:5]) + (", ..." if len(outside) > 5 else "")
+                                   + "): a difference in outcomes cannot be credited to leadership alone."))
+    blocks.append(Heading(3, "What changes, and by how much", "brief-changes"))
+    scored = card[card["direction"].notna()]
+    count = scored["better"].value_counts()
+    blocks.append(Para(
+        f"Of {len(scored)} outcomes on the scorecard, B is better on **{count.get('b', 0)}**, A is better on "
+        f"**{count.get('a', 0)}**, and on **{count.get('neither', 0)}** the 95% interval of the paired difference "
+        "includes zero (no detectable difference). The main ones:"))
+    head = card.set_index("metric")
+    items = [_headline_item(data, {**head.loc[k].to_dict(), "label": head.at[k, "label"]}) for k in HEADLINE
+             if k in head.index]
+    if items:
+        blocks.append(Bullets(items))
+    blocks.append(Para(
+        f"**How sure.** Each interval is a Student-t 95% confidence interval of the {n} paired differences. A "
+        "side is called better only where that interval excludes zero. With "
+        f"{len(scored)} outcomes tested at once, about {max(1, round(len(scored) / 20))} could exclude zero by "
+        "chance alone where there is no real difference, so an interval that barely excludes zero deserves "
+        "the least weight. (pp: percentage points.)"))
+    blocks.append(Heading(3, "Caveats", "brief-caveats"))
+    blocks.append(Bullets(_caveats(data)))
+    return blocks
+
+
+def _caveats(data: CompareFolder) -> list[str]:
+    m = data.manifest
+    items = [
+        "The model is stylised: one unit, nurses only, interchangeable nurses sharing one pooled queue (team "
+        "nursing), interchangeable beds, no pre-emption of tasks (docs/model.md, section 6).",
+        "Many parameters are free rather than measured, including how strongly each listening element acts. "
+        "The telling baseline is calibrated to published ranges over one year; the listening end of every "
+        "mechanism is not calibrated by any data.",
+        "Listening's gains run through the defect-learning loop (reports lead to fixes, fixes remove workarounds "
+        "and harm), so their size depends on the stock and arrival rate of workflow defects assumed. Without "
+        "defects, no element of the care operating system helps on its own.",
+        "A single fixer works on one defect at a time; leaders push only when missed care exceeds the goal; "
+        "vacancies arise only from turnover; call-light waits run longer than published figures (a known gap), "
+        "so compare them between the sides rather than with real units.",
+    ]
+    n = data.replication_count
+    if n < 10:
+        items.append(f"Only {n} replication{'s' if n != 1 else ''}: intervals are wide, and workforce outcomes "
+                     "(burnout, turnover) vary a lot between replications.")
+    horizon = m.get("horizon_days")
+    if isinstance(horizon, (int, float)) and horizon < 365:
+        items.append(f"A short horizon ({plain(horizon)} days): slow effects (burnout, turnover, the defect stock) "
+                     "have little time to show.")
+    warm = m.get("warmup_days") or {}
+    if not warm.get("a") and not warm.get("b"):
+        items.append("No warm-up: the totals include the start-up period (the unit starts loaded, with a stock "
+                     "of defects and tired staff); the weekly series show it.")
+    return items
+
+
+def brief(folder: str | Path) -> str:
+    """The plain-language brief of a comparison folder, as Markdown."""
+    data = load_compare(folder)
+    return blocks_markdown(_brief_blocks(data, _scorecard(data)))
+
+
+# --------------------------------------------------------------------------- figures
+
+_MARKERS = {"b": "s", "a": "o", "neither": "D"}
+
+
+def _improvement(card: pd.DataFrame) -> pd.DataFrame:
+    """B's change as % of |A's mean|, signed so that positive means better for B."""
+    rows = card.copy()
+    sign = np.where(rows["direction"] == "lower", -1.0, 1.0)
+    scale = 100.0 / rows["a"].astype(float).abs()
+    rows["pct_mean"] = sign * rows["diff"].astype(float) * scale
+    lo, hi = sign * rows["ci_low"].astype(float) * scale, sign * rows["ci_high"].astype(float) * scale
+    rows["pct_ci_low"], rows["pct_ci_high"] = np.minimum(lo, hi), np.maximum(lo, hi)
+    return rows
+
+
+def scorecard_figure(card: pd.DataFrame, names: dict[str, str], replications: int) -> Figure | None:
+    """Every scorecard outcome as B's improvement over A (% of A's mean, 95% CI), grouped by dimension."""
+    rows = _improvement(card[card["direction"].notna()])
+    if rows.empty:
+        return None
+    entries: list[tuple[str, Any]] = []
+    for dim, group in rows.groupby("dimension", sort=False):
+        entries.append(("group", dim))
+        entries += [("metric", r) for r in group.to_dict("records")]
+    drawable = rows[np.isfinite(rows["pct_mean"].to_numpy(dtype=float))]
+    lim = _x_limit(drawable) if not drawable.empty else 10.0
+    fig = new_figure(11.0, 0.24 * len(entries) + 1.9)
+    ax = fig.add_subplot()
+    ys = np.arange(len(entries))[::-1]
+    ticks, ticklabels, bold = [], [], []
+    seen: set[str] = set()
+    for y, (kind, item) in zip(ys, entries):
+        ticks.append(y)
+        if kind == "group":
+            ticklabels.append(item)
+            bold.append(True)
+            ax.axhspan(y - 0.5, y + 0.5, color="#eeeeee", zorder=0, linewidth=0)
+            continue
+        ticklabels.append(item["label"])
+        bold.append(False)
+        side = item["better"]
+        unit = item["unit"]
+        ax.annotate(f"A {fmt(item['a'])} \u2192 B {fmt(item['b'])} {unit}", (1.0, y),
+                    xycoords=("axes fraction", "data"), xytext=(8, 0), textcoords="offset points", va="center",
+                    fontsize=7.5, color="#333333")
+        mean = item["pct_mean"]
+        if not math.isfinite(mean):
+            ax.annotate("A's mean is 0 or undefined: no % change", (0.5, y), xycoords=("axes fraction", "data"),
+                        ha="center", va="center", fontsize=7, color="#666666")
+            continue
+        low = item["pct_ci_low"] if math.isfinite(item["pct_ci_low"]) else mean
+        high = item["pct_ci_high"] if math.isfinite(item["pct_ci_high"]) else mean
+        m, lo, hi = (float(np.clip(v, -lim, lim)) for v in (mean, low, high))
+        legend = {"b": f"B better ({names['b']})", "a": f"A better ({names['a']})",
+                  "neither": "no detectable difference (95% CI includes 0)"}[side]
+        ax.errorbar([m], [y], xerr=[[m - lo], [hi - m]], fmt=_MARKERS[side], color=COLOURS[side], capsize=2.5,
+                    markersize=5, label=legend if side not in seen else None, zorder=3)
+        seen.add(side)
+        for edge, marker, hit in ((-lim, "<", lo <= -lim), (lim, ">", hi >= lim)):
+            if hit:
+                ax.plot([edge], [y], marker=marker, color=COLOURS[side], clip_on=False, zorder=3)
+    ax.set_yticks(ticks, ticklabels, fontsize=8)
+    for tick, is_bold in zip(ax.get_yticklabels(), bold):
+        if is_bold:
+            tick.set_fontweight("bold")
+            tick.set_fontsize(9)
+    ax.set_ylim(-0.6, len(entries) - 0.4)
+    ax.set_xlim(-lim, lim)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel("\u2190 worse under B        change from A to B, % of A's mean (95% CI)        better under B \u2192\n"
+                  "(sign flipped where lower is better; an arrowhead: the interval goes on; right: both means)",
+                  fontsize=8.5)
+    ax.set_title(f"Scorecard: B ({names['b']}) against A ({names['a']}), {replications} paired replications",
+                 fontsize=10)
+    order = [s for s in ("b", "a", "neither") if s in seen]
+    handles, labels = ax.get_legend_handles_labels()
+    by_label = dict(zip(labels, handles))
+    wanted = [{"b": f"B better ({names['b']})", "a": f"A better ({names['a']})",
+               "neither": "no detectable difference (95% CI includes 0)"}[s] for s in order]
+    fig.legend([by_label[w] for w in wanted], wanted, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
+    return fig
+
+
+def equity_groups(replications: pd.DataFrame) -> pd.DataFrame:
+    """Per side and replication: harm and missed care of LEP and of other patients.
+
+    The saved metrics hold each pair as a ratio r = LEP / other and a gap g = LEP - other, so
+    other = g / (r - 1) and LEP = other + g, exactly. Where the two groups are equal (r = 1) the
+    level cannot be recovered and is NaN; where the other group had none (r undefined, g defined),
+    other is 0 and LEP is g.
+    """
+    out = []
+    pairs = {"harm": ("equity.harm_ratio", "equity.harm_gap_per_1000_patient_days"),
+             "missed_care": ("equity.missed_care_ratio", "equity.missed_care_gap_pct")}
+    for key, (ratio_col, gap_col) in pairs.items():
+        if ratio_col not in replications.columns or gap_col not in replications.columns:
+            continue
+        r = replications[ratio_col].to_numpy(dtype=float)
+        g = replications[gap_col].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            recovered = np.where(np.abs(r - 1.0) > 1e-9, g / (r - 1.0), np.nan)
+        other = np.where(np.isfinite(r), recovered, np.where(np.isfinite(g), 0.0, np.nan))
+        lep = other + g
+        for group, values in (("other", other), ("LEP", lep)):
+            out.append(pd.DataFrame({"side": replications["side"].to_numpy(), "replication":
+                                     replications["replication"].to_numpy(), "measure": key, "group": group,
+                                     "value": values}))
+    if not out:
+        return pd.DataFrame(columns=["side", "replication", "measure", "group", "value"])
+    return pd.concat(out, ignore_index=True)
+
+
+def equity_summary(replications: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% CI over replications of each side's group values (side, measure, group, mean, ci_low,
+    ci_high, n)."""
+    groups = equity_groups(replications)
+    rows = []
+    for (side, measure, group), g in groups.groupby(["side", "measure", "group"], sort=False):
+        values = g["value"].to_numpy(dtype=float)
+        mean, lo, hi = mean_ci(values)
+        rows.append({"side": side, "measure": measure, "group": group, "mean": mean, "ci_low": lo, "ci_high": hi,
+                     "n": int(np.isfinite(values).sum())})
+    return pd.DataFrame(rows, columns=["side", "measure", "group", "mean", "ci_low", "ci_high", "n"])
+
+
+_EQUITY_PANELS = {"harm": ("Harm events", "per 1000 patient-days"),
+                  "missed_care": ("Missed care", "% of tasks with a window")}
+_RATIOS = {"equity.harm_ratio": "harm", "equity.missed_care_ratio": "missed care",
+           "equity.call_light_wait_ratio": "call-light wait"}
+
+
+def _bar(ax, x, mean, lo, hi, colour, hatch, label=None):
+    err = None
+    if math.isfinite(lo) and math.isfinite(hi):
+        err = [[mean - lo], [hi - mean]]
+    ax.bar([x], [mean if math.isfinite(mean) else 0.0], width=0.38, color=colour if not hatch else "white",
+           edgecolor=colour, hatch=hatch, linewidth=1.5, label=label)
+    if err is not None:
+        ax.errorbar([x], [mean], yerr=err, fmt="none", ecolor="black", capsize=3, linewidth=1)
+
+
+def equity_figure(summary: pd.DataFrame, paired: pd.DataFrame, names: dict[str, str]) -> Figure | None:
+    """LEP and other patients side by side under A and B (harm, missed care), and the LEP / other ratios."""
+    panels = [k for k in _EQUITY_PANELS if k in set(summary["measure"])]
+    ratios = paired[paired["metric"].isin(_RATIOS)]
+    if not panels and ratios.empty:
+        return None
+    n_axes = len(panels) + (0 if ratios.empty else 1)
+    fig = new_figure(4.0 * n_axes, 3.9)
+    axes = fig.subplots(1, n_axes, squeeze=False).ravel()
+    for ax, key in zip(axes, panels):
+        title, unit = _EQUITY_PANELS[key]
+        sub = summary[summary["measure"] == key].set_index(["side", "group"])
+        for i, side in enumerate("ab"):
+            for j, (group, hatch) in enumerate((("other", ""), ("LEP", "///"))):
+                if (side, group) not in sub.index:
+                    continue
+                r = sub.loc[(side, group)]
+                _bar(ax, i + (j - 0.5) * 0.4, r["mean"], r["ci_low"], r["ci_high"], COLOURS[side], hatch,
+                     label=f"{group} patients" if side == "a" else None)
+        ax.set_xticks([0, 1], [f"A: {names['a']}", f"B: {names['b']}"], fontsize=8)
+        ax.set_ylabel(unit)
+        ax.set_title(f"{title}: other vs LEP patients", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_axisbelow(True)
+    if not ratios.empty:
+        ax = axes[-1]
+        ys = np.arange(len(ratios))[::-1]
+        for y, r in zip(ys, ratios.to_dict("records")):
+            for side, dy, marker in (("a", 0.15, "o"), ("b", -0.15, "s")):
+                mean, lo, hi = r[f"{side}_mean"], r[f"{side}_ci_low"], r[f"{side}_ci_high"]
+                if not math.isfinite(mean):
+                    continue
+                xerr = [[mean - lo], [hi - mean]] if math.isfinite(lo) and math.isfinite(hi) else None
+                ax.errorbar([mean], [y + dy], xerr=xerr, fmt=marker, color=COLOURS[side], capsize=3, markersize=5,
+                            label=f"{side.upper()}: {names[side]}" if y == ys[0] else None)
+        ax.axvline(1.0, color="black", linestyle="--", linewidth=0.9)
+        ax.set_yticks(ys, [_RATIOS[m] for m in ratios["metric"]], fontsize=8)
+        ax.set_ylim(-0.6, len(ratios) - 0.4)
+        ax.set_xlabel("LEP / other patients (ratio; dashed: 1 = equal)")
+        ax.set_title("Ratios, LEP / other (95% CI)", fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8, frameon=False)
+    fig.suptitle("Equity: patients with limited English proficiency (LEP) and other patients; bars: mean of "
+                 "replications, whiskers: 95% CI", fontsize=9.5)
+    return fig
+
+
+def _figures(data: CompareFolder, card: pd.DataFrame) -> dict[str, Figure]:
+    n = data.replication_count
+    figures: dict[str, Figure] = {}
+    fig = scorecard_figure(card, data.names, n)
+    if fig is not None:
+        figures["scorecard"] = fig
+    if data.weekly is not None:
+        weekly = {s: data.side(data.weekly, s) for s in "ab"}
+        units = dict(zip(data.paired["metric"], data.paired["unit"]))
+        if not weekly["a"].empty and not weekly["b"].empty:
+            titles = {m: label(m) for m in TIME_SERIES}
+            titles["learning.active_defects_end"] = "Active workflow defects at the end of each week"
+            fig = time_series_from_frames(weekly, data.names, units, n, TIME_SERIES, titles)
+            if fig is not None:
+                figures["time_series"] = fig
+    if data.replications is not None:
+        fig = equity_figure(equity_summary(data.replications), data.paired, data.names)
+        if fig is not None:
+            figures["equity"] = fig
+    return figures
+
+
+def comparison_figures(folder: str | Path) -> dict[str, Figure]:
+    """The report's figures of a comparison folder: "scorecard", "time_series" and "equity" (a figure whose
+    data is missing from the folder is left out)."""
+    data = load_compare(folder)
+    return _figures(data, _scorecard(data))
+
+
+# --------------------------------------------------------------------------- the whole report
+
+_CLASS = {"a": "better-a", "b": "better-b", "neither": "neither"}
+
+
+def _scorecard_blocks(data: CompareFolder, card: pd.DataFrame, fig: Figure | None) -> list[Block]:
+    names = data.names
+    blocks: list[Block] = [
+        Heading(2, "Scorecard", "scorecard"),
+        Para(f"Every outcome of the six quality dimensions, the workforce and the unit's learning: A "
+             f"({names['a']}) and B ({names['b']}) as means over replications with 95% CIs, and the paired "
+             f"difference B - A with its 95% CI. Rows are shaded **blue where B is better**, **orange where A is "
+             "better**, and left white where the interval includes zero (no detectable difference); the "
+             "last column says the same in words."),
+    ]
+    rows, classes = [], []
+    for dim, group in card.groupby("dimension", sort=False):
+        rows.append([dim, "", "", "", "", "", ""])
+        classes.append("group")
+        for r in group.to_dict("records"):
+            better = r["better"]
+            verdict = f"{better.upper()} ({names[better]})" if better in ("a", "b") else (
+                "neither" if r["direction"] else "-")
+            rows.append([r["label"], r["unit"], f"{fmt(r['a'])} {interval(r['a_ci_low'], r['a_ci_high'])}",
+                         f"{fmt(r['b'])} {interval(r['b_ci_low'], r['b_ci_high'])}", signed(r["diff"]),
+                         interval(r["ci_low"], r["ci_high"], sign=True), verdict])
+            classes.append(_CLASS.get(better, "neither"))
+    blocks.append(Table(["outcome", "unit", "A [95% CI]", "B [95% CI]", "B - A", "95% CI of B - A", "better"],
+                        rows, classes, numeric={2, 3, 4, 5}))
+    if fig is not None:
+        blocks.append(Image("scorecard.png", png_bytes(fig), "Scorecard: change from A to B for every outcome",
+                            "Each outcome's change from A to B as a percentage of A's mean, signed so that right "
+                            "is better for B, with its 95% CI; the colour names the better side only where the "
+                            "interval excludes zero. The right margin gives both means in the outcome's unit."))
+    return blocks
+
+
+def _time_series_blocks(data: CompareFolder, fig: Figure | None) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Over time", "time-series")]
+    if fig is None:
+        blocks.append(Note("No weekly series to draw: " + ("; ".join(p for p in data.problems if "weekly" in p)
+                                                           or "the weekly table has none of the series") + "."))
+        return blocks
+    drawn = series_to_plot(data.side(data.weekly, "a"), data.side(data.weekly, "b"), TIME_SERIES)
+    blocks.append(Para("Week by week, the mean over replications of each side with its 95% band: "
+                       + ", ".join(label(m).lower() for m in drawn) + ". The first weeks show the start-up "
+                       "(the unit starts loaded with defects and tired staff); what matters is where each side "
+                       "settles and whether the bands separate."))
+    blocks.append(Image("time_series.png", png_bytes(fig), "Weekly time series of both sides with 95% bands",
+                        "Weekly means of both sides; shaded: 95% CI over replications; A dashed (orange), "
+                        "B solid (blue)."))
+    return blocks
+
+
+def _equity_blocks(data: CompareFolder, fig: Figure | None) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Equity", "equity")]
+    if data.replications is None:
+        blocks.append(Note("`replications.parquet` is missing or unreadable, so LEP and other patients cannot be "
+                           "shown side by side; the equity ratios and gaps are in the scorecard."))
+        return blocks
+    summary = equity_summary(data.replications)
+    blocks.append(Para(
+        "Patients with limited English proficiency (LEP) against all other patients, under each system. The "
+        "per-group levels are recovered exactly from each replication's saved ratio and gap (other = gap / "
+        "(ratio - 1), LEP = other + gap); a replication where the groups are exactly equal has no recoverable "
+        "level and is left out (n says how many remain)."))
+    rows = []
+    for r in summary.to_dict("records"):
+        title, unit = _EQUITY_PANELS[r["measure"]]
+        rows.append([f"{r['side'].upper()} ({data.names[r['side']]})", title, r["group"], unit, fmt(r["mean"]),
+                     interval(r["ci_low"], r["ci_high"]), str(r["n"])])
+    if rows:
+        blocks.append(Table(["side", "outcome", "patients", "unit", "mean", "95% CI", "n"], rows,
+                            numeric={4, 5, 6}))
+    if fig is not None:
+        blocks.append(Image("equity.png", png_bytes(fig), "Equity panel: LEP and other patients under A and B",
+                            "Left: harm and missed care of other patients (solid) and LEP patients (hatched) "
+                            "under A (orange) and B (blue), with 95% CIs. Right: the LEP / other ratios with "
+                            "95% CIs; 1 means equal."))
+    return blocks
+
+
+def _other_blocks(data: CompareFolder) -> list[Block]:
+    rest = data.paired[data.paired["metric"].map(dimension_of).isna()]
+    if rest.empty:
+        return []
+    rows = [[label(r["metric"]), f"`{r['metric']}`", r["unit"], fmt(r["a_mean"]), fmt(r["b_mean"]),
+             signed(r["diff_mean"]), interval(r["diff_ci_low"], r["diff_ci_high"], sign=True)]
+            for r in rest.to_dict("records")]
+    return [Heading(2, "Volumes and flow", "flow"),
+            Para("Counts and queueing diagnostics: what the unit did, not how well. They have no better side "
+                 "(counts are shown for context; a diagnostic such as the census differs when stays differ)."),
+            Table(["quantity", "metric", "unit", "A", "B", "B - A", "95% CI of B - A"], rows, numeric={3, 4, 5, 6})]
+
+
+def _scenario_blocks(data: CompareFolder) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Scenarios", "scenarios")]
+    diffs = scenario_differences(data)
+    if diffs is None:
+        blocks.append(Note("The resolved scenarios are not both in this folder."))
+        return blocks
+    blocks.append(Para("Every setting of the resolved scenarios (`scenario-a.yaml`, `scenario-b.yaml`, every "
+                       "default filled in) that differs between A and B; all other settings are the same."))
+    if diffs.empty:
+        blocks.append(Para("None: the two resolved scenarios are identical."))
+    else:
+        blocks.append(Table(["setting", "A", "B"], [[f"`{r.path}`", r.a, r.b] for r in diffs.itertuples()]))
+    return blocks
+
+
+def _reproducibility(data: CompareFolder) -> list[Block]:
+    m = data.manifest
+    files = m.get("scenarios") or {}
+    warm = m.get("warmup_days") or {}
+    settings = [
+        ("kind", "compare: two scenarios on common random numbers, paired by replication"),
+        ("A", f"`{files.get('a', 'not recorded')}` ({data.names['a']})"),
+        ("B", f"`{files.get('b', 'not recorded')}` ({data.names['b']})"),
+        ("replications", str(m.get("replications", "not recorded"))),
+        ("seed", str(m.get("seed", "not recorded"))),
+        ("horizon", f"{plain(m.get('horizon_days'))} days after the warm-up"),
+        ("warm-up", f"{plain(warm.get('a'))} days (A), {plain(warm.get('b'))} days (B)"),
+        ("statistics", "mean and Student-t 95% CI over replications; paired Student-t 95% CI of B - A"),
+    ]
+    resolved = {f"scenario-{s}.yaml": h for s, h in (m.get("resolved_scenarios_sha256") or {}).items()}
+    return reproducibility_blocks(data.folder, m, settings, resolved)
+
+
+def comparison_blocks(data: CompareFolder) -> tuple[str, list[Block]]:
+    """The report's title and blocks (figures rendered to PNG inside them)."""
+    card = _scorecard(data)
+    figures = _figures(data, card)
+    blocks: list[Block] = []
+    if data.problems:
+        blocks.append(Note("This folder is incomplete, so parts of the report are missing: "
+                           + "; ".join(data.problems) + "."))
+    blocks += _brief_blocks(data, card)
+    blocks += _scorecard_blocks(data, card, figures.get("scorecard"))
+    blocks += _time_series_blocks(data, figures.get("time_series"))
+    blocks += _equity_blocks(data, figures.get("equity"))
+    blocks += _other_blocks(data)
+    blocks += _scenario_blocks(data)
+    blocks += _reproducibility(data)
+    title = f"{data.names['b']} (B) against {data.names['a']} (A)"
+    return title, blocks
