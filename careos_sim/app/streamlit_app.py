@@ -157,7 +157,7 @@ def compare_mode(presets: logic.Presets, limits: logic.Limits) -> None:
     for col, (path, setting) in zip(cols, run_settings.items()):
         with col:
             run_values[path] = int(st.number_input(setting.label, int(setting.low), int(setting.high),
-                                                   int(defaults[path]), 1, help=setting.help, key=f"run.{path}"))
+                                                   int(defaults[path]), 1, help=setting.help, key=path))
     horizon, replications = run_values["run.horizon_days"], run_values["run.replications"]
     hits = logic.check_limits(horizon, replications, limits)
     for hit in hits:

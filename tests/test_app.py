@@ -1,0 +1,374 @@
+"""The app: its logic as plain functions, and its page through Streamlit's own testing API.
+
+Simulations here are tiny (14-21 days, 2 replications); the browser test is in
+test_app_browser.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from careos_sim.app import logic
+from careos_sim.docgen import scenario_keys
+from careos_sim.loader import InputError, load_scenario
+from careos_sim.metrics import BY_NAME
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "careos_sim" / "app" / "streamlit_app.py"
+DOCS = {k["path"]: k for k in scenario_keys()}
+BAD_SCENARIO = b"""name: my unit
+unit:
+  beds: 30
+  bedz: 3
+staff:
+  nurses:
+    ratio:
+      day: 0
+"""
+
+
+@pytest.fixture(autouse=True)
+def _no_limit_env(monkeypatch):
+    for var in ("CAREOS_APP_MAX_HORIZON_DAYS", "CAREOS_APP_MAX_REPLICATIONS", "CAREOS_APP_MAX_REPLICATION_DAYS",
+                "CAREOS_SCENARIOS_DIR"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def tiny(path: str | Path, **values):
+    return load_scenario(path, {"run.horizon_days": 14, "run.replications": 2, "run.warmup_days": 0, **values})
+
+
+# --------------------------------------------------------------------------- settings and their docs
+
+
+def test_every_side_setting_is_a_documented_scenario_key_with_its_unit_and_explanation():
+    paths = [s.path for s in logic.SIDE_SETTINGS]
+    elements = [p for p in DOCS if p.startswith("leadership.elements.")]
+    assert len(elements) == 6 and set(elements) <= set(paths)
+    for required in ("leadership.listening", "staff.nurses.ratio.day", "staff.nurses.ratio.night",
+                     "leadership.quality_team.fte"):
+        assert required in paths
+    for s in (*logic.SIDE_SETTINGS, *logic.RUN_SETTINGS):
+        doc = DOCS[s.path]
+        assert doc["description"] and doc["description"] in s.help
+        assert s.unit == doc["unit"]
+        if doc["unit"] and doc["unit"] != "dial" and doc["unit"].lower() != s.title.lower():
+            assert f"({doc['unit']})" in s.label
+    assert logic.RUN_SETTINGS[0].label == "Horizon (days)"
+    assert "(dial, 0 to 1)" in logic.SIDE_SETTINGS[0].label
+
+
+def test_presets_are_found_in_the_repository_and_read_back_their_dials():
+    presets = logic.find_presets()
+    assert presets.fallback is None
+    assert presets.path("telling").samefile(ROOT / "scenarios" / "telling.yaml")
+    telling = logic.setting_values(load_scenario(presets.path("telling")))
+    listening = logic.setting_values(load_scenario(presets.path("listening")))
+    assert telling["leadership.pressure_to_work_harder"] == 1.0 and listening["leadership.pressure_to_work_harder"] == 0
+    assert all(listening[p] == 1.0 for p in listening if p.startswith("leadership.elements."))
+    assert telling["staff.nurses.ratio.day"] == listening["staff.nurses.ratio.day"] == 5.0
+
+
+def test_without_the_preset_files_the_app_falls_back_to_built_in_presets(monkeypatch, tmp_path):
+    monkeypatch.setattr(logic, "_candidate_folders", lambda: [tmp_path / "nowhere"])
+    logic.find_presets.cache_clear()
+    try:
+        presets = logic.find_presets()
+        assert presets.fallback and "nowhere" in presets.fallback
+        telling = load_scenario(presets.path("telling"))
+        listening = load_scenario(presets.path("listening"))
+        assert telling.leadership.pressure_to_work_harder == 1.0 and telling.leadership.listening == 0
+        assert listening.leadership.listening == 1.0 and listening.leadership.elements.transparency == 1.0
+    finally:
+        logic.find_presets.cache_clear()
+
+
+def test_build_scenario_applies_dials_and_validates_them_like_set():
+    path = logic.find_presets().path("telling")
+    s = logic.build_scenario(path, {"leadership.elements.transparency": 0.35000000000000003,
+                                    "staff.nurses.ratio.day": 4.0, "run.horizon_days": 21}, "mine")
+    assert s.name == "mine" and s.leadership.elements.transparency == 0.35
+    assert s.staff.nurses.ratio.day == 4 and s.run.horizon_days == 21
+    with pytest.raises(InputError) as err:
+        logic.build_scenario(path, {"staff.nurses.ratio.day": 0.0})
+    assert "staff.nurses.ratio.day: must be > 0 (got 0)" in str(err.value)
+
+
+def test_a_side_is_marked_adjusted_once_a_dial_moves():
+    original = {"leadership.listening": 0.0, "staff.nurses.ratio.day": 5.0}
+    assert logic.side_label("telling", dict(original), original) == "telling"
+    assert logic.side_label("telling", {**original, "leadership.listening": 0.5}, original) == "telling (adjusted)"
+    assert logic.distinct_labels("x", "x") == ("x (A)", "x (B)")
+    assert logic.distinct_labels("x", "y") == ("x", "y")
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def test_limits_bite_and_say_why():
+    limits = logic.Limits()
+    assert logic.check_limits(365, 5, limits) == []
+    assert logic.check_limits(730, 10, limits) == []  # the main comparison fits
+    (hit,) = logic.check_limits(1000, 2, limits)
+    assert hit.setting == "run.horizon_days"
+    assert "1000 days" in hit.message and "730" in hit.message and "CAREOS_APP_MAX_HORIZON_DAYS" in hit.message
+    assert "tie up the machine" in hit.message and "careos-sim compare" in hit.message
+    (hit,) = logic.check_limits(30, 25, limits)
+    assert "25 replications" in hit.message and "CAREOS_APP_MAX_REPLICATIONS" in hit.message
+    (hit,) = logic.check_limits(730, 20, limits)
+    assert "14,600" in hit.message and "CAREOS_APP_MAX_REPLICATION_DAYS" in hit.message
+    assert "10 replications fit in 730 days" in hit.message
+
+
+def test_limits_come_from_the_environment_and_bad_values_are_reported():
+    limits, problems = logic.Limits.from_env({"CAREOS_APP_MAX_HORIZON_DAYS": "90", "CAREOS_APP_MAX_REPLICATIONS": "3"})
+    assert (limits.max_horizon_days, limits.max_replications, problems) == (90, 3, [])
+    assert logic.check_limits(91, 1, limits) and not logic.check_limits(90, 3, limits)
+    limits, problems = logic.Limits.from_env({"CAREOS_APP_MAX_REPLICATIONS": "lots"})
+    assert limits.max_replications == 20
+    assert problems == ["CAREOS_APP_MAX_REPLICATIONS='lots' is not a positive number; using 20."]
+
+
+def test_small_runs_stay_in_process():
+    assert logic.workers_for(14, 2, {}) == 1
+    assert logic.workers_for(730, 10, {"CAREOS_APP_WORKERS": "1"}) == 1
+    assert logic.workers_for(730, 10, {"CAREOS_APP_WORKERS": "2"}) == 2
+    assert logic.estimate_seconds(100, 2) > 0
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def test_a_bad_upload_gives_the_loaders_lines_naming_the_file_not_the_temporary_folder(tmp_path):
+    path, scenario, errors = logic.load_upload("my-unit.yaml", BAD_SCENARIO, tmp_path, logic.find_presets())
+    assert scenario is None and path == tmp_path / "my-unit.yaml"
+    assert errors == [
+        "my-unit.yaml:4: unit.bedz: unknown key; did you mean 'beds'? (got 3)",
+        "my-unit.yaml:8: staff.nurses.ratio.day: must be > 0 (got 0)",
+    ]
+    _, _, errors = logic.load_upload("broken.yml", b"unit: [beds\n", tmp_path)
+    assert len(errors) == 1 and errors[0].startswith("broken.yml:") and "malformed YAML" in errors[0]
+    _, _, errors = logic.load_upload("big.yaml", b"#" * (logic.MAX_UPLOAD_BYTES + 1), tmp_path)
+    assert "larger than" in errors[0]
+
+
+def test_an_upload_may_extend_a_preset_and_a_strange_name_is_made_safe(tmp_path):
+    data = b"extends: listening.yaml\nname: our unit\nstaff:\n  nurses:\n    ratio:\n      day: 4\n"
+    path, scenario, errors = logic.load_upload("../../our unit!.yaml", data, tmp_path, logic.find_presets())
+    assert errors == [] and path.parent == tmp_path and path.name == "our_unit_.yaml"
+    assert scenario.name == "our unit" and scenario.staff.nurses.ratio.day == 4
+    assert scenario.leadership.listening == 1.0
+
+
+# --------------------------------------------------------------------------- demonstrations
+
+
+def test_three_demonstrations_are_prepared_within_the_limits():
+    assert [d.key for d in logic.DEMOS] == ["telling-vs-listening", "capability-trap", "interpreter-equity"]
+    for demo in logic.DEMOS:
+        a, b, labels = logic.demo_scenarios(demo)
+        assert labels[0] != labels[1] and (a.name, b.name) == labels
+        assert a.run.horizon_days == b.run.horizon_days == demo.horizon_days <= 365
+        assert logic.check_limits(demo.horizon_days, demo.replications, logic.Limits()) == []
+        assert all(m in BY_NAME for m in demo.focus)
+        assert len(demo.explanation) > 400 and demo.look_for
+    by_key = {d.key: logic.demo_scenarios(d) for d in logic.DEMOS}
+    a, b, _ = by_key["capability-trap"]
+    assert a.leadership.pressure_to_work_harder == 1 and b.leadership.pressure_to_work_harder == 0
+    assert a.leadership.listening == 0 and b.leadership.listening == 1
+    a, b, _ = by_key["interpreter-equity"]
+    assert a.defects.categories.interpreter_access.rate_factor > 0
+    assert b.defects.categories.interpreter_access.rate_factor == 0
+    assert a.leadership == b.leadership  # only interpreter access differs
+
+
+# --------------------------------------------------------------------------- running and caching
+
+
+def test_a_comparison_runs_once_reports_progress_and_is_then_reused(tmp_path):
+    presets = logic.find_presets()
+    a, b = tiny(presets.path("telling"), name="telling"), tiny(presets.path("listening"), name="listening")
+    cache = logic.ResultCache(max_entries=1, root=tmp_path)
+    calls = []
+    entry = logic.run_comparison(a, b, ("telling", "listening"), cache, progress=lambda d, n: calls.append((d, n)),
+                                 sources=(presets.path("telling"), presets.path("listening")))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert (entry.folder / "manifest.json").is_file() and entry.replications == 2 and entry.horizon_days == 14
+    again = logic.run_comparison(a, b, ("telling", "listening"), cache, progress=lambda d, n: calls.append((d, n)))
+    assert again is entry and len(calls) == 4  # not re-run
+
+    paired = logic.paired_of(entry)
+    table = logic.findings_table(paired, ["safety.harm_per_1000_patient_days", "flow.pressure_mean"],
+                                 entry.labels)
+    assert list(table.columns[:4]) == ["outcome", "unit", "telling", "listening"]
+    assert table.loc[1, "better"] == "no better side (a diagnostic)"
+    sentences = logic.key_findings(paired, ["safety.harm_per_1000_patient_days"], entry.labels)
+    assert sentences[0].startswith("**Harm to patients**: telling ")
+
+    art = logic.artefacts(entry)
+    assert {"scorecard", "time_series"} <= set(art.figures)
+    assert all(png.startswith(b"\x89PNG") for png in art.figures.values())
+    assert isinstance(art.scorecard, pd.DataFrame) and len(art.scorecard) > 20 and art.brief
+    csv = art.downloads["Replications (CSV)"][0].decode()
+    assert csv.splitlines()[0].startswith("side,") and len(csv.splitlines()) == 5
+
+    other = tiny(presets.path("telling"), name="other", **{"run.seed": 7})
+    third = logic.run_comparison(other, b, ("other", "listening"), cache)
+    assert not entry.folder.exists() and cache.get(entry.key) is None and len(cache) == 1  # evicted
+    assert cache.get(third.key) is third
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_careos_sim_app_without_streamlit_asks_for_the_extra(monkeypatch, capsys):
+    import importlib.util
+
+    from careos_sim.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "streamlit" else real(name, *a))
+    assert main(["app"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'careos-sim[app]'" in err and "Traceback" not in err
+
+
+def test_careos_sim_app_prints_its_address_and_starts_streamlit_headless(monkeypatch, capsys):
+    import subprocess
+
+    from careos_sim.app import APP_SCRIPT
+    from careos_sim.cli import main
+
+    started = []
+
+    class FakeStreamlit:
+        def __init__(self, command):
+            started.append(command)
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", FakeStreamlit)
+    assert main(["app", "--port", "8765"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "careos-sim app: http://localhost:8765"
+    (command,) = started
+    assert command[1:4] == ["-m", "streamlit", "run"] and command[4] == str(APP_SCRIPT) and APP_SCRIPT.is_file()
+    flags = dict(zip(command[5::2], command[6::2]))
+    assert flags == {"--server.port": "8765", "--server.address": "localhost", "--server.headless": "true",
+                     "--browser.gatherUsageStats": "false"}
+    assert main(["app", "--port", "0"]) == 2
+
+
+# --------------------------------------------------------------------------- the page (Streamlit's AppTest)
+
+
+@pytest.fixture
+def app():
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(SCRIPT), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _body(at) -> str:
+    return "\n".join(str(e.value) for kind in ("markdown", "caption", "warning", "error", "info")
+                     for e in getattr(at, kind))
+
+
+def test_the_page_renders_with_every_dial_and_its_help_from_the_docs(app):
+    assert "Telling or listening" in app.title[0].value
+    for side, preset in (("a", "telling"), ("b", "listening")):
+        values = logic.setting_values(load_scenario(logic.find_presets().path(preset)))
+        for setting in logic.SIDE_SETTINGS:
+            kind = app.slider if setting.unit == "dial" else app.number_input
+            widget = kind(key=f"{side}.{preset}.{setting.path}")
+            assert widget.label == setting.label
+            assert DOCS[setting.path]["description"] in widget.help
+            assert widget.value == pytest.approx(values[setting.path])
+    horizon = app.number_input(key="run.horizon_days")
+    assert horizon.label == "Horizon (days)" and DOCS["run.horizon_days"]["description"] in horizon.help
+    assert not app.button(key="run.compare").disabled
+    assert not app.warning
+
+
+def test_a_limit_that_bites_is_explained_and_blocks_the_run(app, monkeypatch):
+    app.number_input(key="run.horizon_days").set_value(1000).run()
+    assert not app.exception
+    (warning,) = app.warning
+    assert "above this app's limit of 730 days" in warning.value and "CAREOS_APP_MAX_HORIZON_DAYS" in warning.value
+    assert app.button(key="run.compare").disabled
+    app.number_input(key="run.horizon_days").set_value(365).run()
+    assert not app.warning and not app.button(key="run.compare").disabled
+
+    monkeypatch.setenv("CAREOS_APP_MAX_REPLICATIONS", "3")
+    app.number_input(key="run.replications").set_value(4).run()
+    assert "above this app's limit of 3" in app.warning[0].value
+    assert app.button(key="run.compare").disabled
+
+
+def test_a_bad_uploaded_scenario_shows_the_error_lines(app):
+    app.selectbox(key="a.source").set_value("upload").run()
+    assert "Upload a scenario file" in app.info[0].value
+    app.file_uploader(key="a.upload").set_value(("my-unit.yaml", BAD_SCENARIO, "application/x-yaml")).run()
+    assert not app.exception
+    (error,) = app.error
+    assert "**my-unit.yaml** is not a valid scenario" in error.value
+    assert "my-unit.yaml:4: unit.bedz: unknown key; did you mean 'beds'? (got 3)" in error.value
+    assert "my-unit.yaml:8: staff.nurses.ratio.day: must be > 0 (got 0)" in error.value
+    assert app.button(key="run.compare").disabled
+
+    good = b"extends: telling.yaml\nname: ward 7\nleadership:\n  quality_team:\n    fte: 2\n"
+    app.file_uploader(key="a.upload").set_value(("ward7.yaml", good, "application/x-yaml")).run()
+    assert not app.error and not app.exception
+    fte = [w for w in app.number_input if w.key and w.key.endswith("leadership.quality_team.fte")]
+    assert fte[0].value == 2.0 and fte[0].key.startswith("a.")
+    assert not app.button(key="run.compare").disabled
+
+
+def test_a_tiny_run_shows_progress_and_the_scorecard_side_by_side(app):
+    app.number_input(key="run.horizon_days").set_value(14)
+    app.number_input(key="run.replications").set_value(2)
+    app.slider(key="a.telling.leadership.elements.transparency").set_value(0.5)
+    app.run()
+    assert "4 replications of 14 days" in _body(app)
+    app.button(key="run.compare").click().run(timeout=120)
+    assert not app.exception, [e.value for e in app.exception]
+    headings = [h.value for h in app.subheader]
+    assert {"In plain language", "Scorecard", "Over time", "Download"} <= set(headings)
+    assert app.get("progress")[0].value == 100
+    card = app.dataframe[0].value
+    assert {"telling (adjusted)", "listening", "better"} <= set(card.columns)
+    assert "safety.harm_per_1000_patient_days" in set(card["metric"])
+    assert "paired replications of 14 days" in _body(app)
+    assert len(app.get("download_button")) >= 3
+    # a re-render with the same settings shows the cached result and does not run again
+    app.run()
+    assert "Scorecard" in [h.value for h in app.subheader] and not app.get("progress")
+
+
+def test_teaching_mode_walks_through_three_demonstrations(app, monkeypatch):
+    quick = tuple(dataclasses.replace(d, horizon_days=14, replications=2) for d in logic.DEMOS)
+    monkeypatch.setattr(logic, "DEMOS", quick)
+    app.sidebar.radio(key="mode").set_value("Teaching mode").run()
+    assert not app.exception
+    radio = app.radio(key="demo")
+    assert radio.options == [d.title for d in quick]
+    for demo in quick:
+        app.radio(key="demo").set_value(demo.key).run()
+        assert not app.exception
+        assert demo.title in [h.value for h in app.header]
+        assert demo.explanation.split("\n")[0] in _body(app)
+        assert "What to look for" in _body(app)
+    app.button(key="demo.run.interpreter-equity").click().run(timeout=120)
+    assert not app.exception, [e.value for e in app.exception]
+    assert "What happened" in [h.value for h in app.header]
+    assert "Harm ratio, LEP / other patients" in _body(app)
+    assert "Scorecard" in [h.value for h in app.subheader]
+
