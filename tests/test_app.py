@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from careos_sim.app import logic
@@ -207,12 +206,19 @@ def test_a_comparison_runs_once_reports_progress_and_is_then_reused(tmp_path):
     assert list(table.columns[:4]) == ["outcome", "unit", "telling", "listening"]
     assert table.loc[1, "better"] == "no better side (a diagnostic)"
     sentences = logic.key_findings(paired, ["safety.harm_per_1000_patient_days"], entry.labels)
-    assert sentences[0].startswith("**Harm to patients**: telling ")
+    assert sentences[0].startswith("**Harm events, all sources**: telling ")
 
-    art = logic.artefacts(entry)
-    assert {"scorecard", "time_series"} <= set(art.figures)
+    art = logic.artefacts(entry)  # the report's figures, scorecard and brief
+    from careos_sim import report
+
+    assert set(art.figures) == set(report.comparison_figures(entry.folder)) == {"scorecard", "time_series", "equity"}
     assert all(png.startswith(b"\x89PNG") for png in art.figures.values())
-    assert isinstance(art.scorecard, pd.DataFrame) and len(art.scorecard) > 20 and art.brief
+    assert list(art.scorecard["metric"]) == list(report.scorecard_table(entry.folder)["metric"])
+    assert "B - A" in art.scorecard.columns and len(art.scorecard) > 20
+    assert not art.brief.startswith("## Brief") and "#### What changes, and by how much" in art.brief
+    html, name, mime = art.downloads["Report (HTML)"]
+    assert (name, mime) == ("report.html", "text/html") and html == (entry.folder / "report.html").read_bytes()
+    assert html.lstrip().lower().startswith(b"<!doctype html")
     csv = art.downloads["Replications (CSV)"][0].decode()
     assert csv.splitlines()[0].startswith("side,") and len(csv.splitlines()) == 5
 
@@ -341,13 +347,17 @@ def test_a_tiny_run_shows_progress_and_the_scorecard_side_by_side(app):
     app.button(key="run.compare").click().run(timeout=120)
     assert not app.exception, [e.value for e in app.exception]
     headings = [h.value for h in app.subheader]
-    assert {"In plain language", "Scorecard", "Over time", "Download"} <= set(headings)
+    assert {"In plain language", "Scorecard", "Over time", "Equity: patients with limited English proficiency and the "
+            "others", "Download"} <= set(headings)
+    assert "What changes, and by how much" in _body(app)  # the report's brief
     assert app.get("progress")[0].value == 100
     card = app.dataframe[0].value
-    assert {"telling (adjusted)", "listening", "better"} <= set(card.columns)
+    assert {"A: telling (adjusted) [95% CI]", "B: listening [95% CI]", "B - A", "better"} <= set(card.columns)
+    assert "Harm events, all sources" in set(card["outcome"])  # the report's plain names
     assert "safety.harm_per_1000_patient_days" in set(card["metric"])
     assert "paired replications of 14 days" in _body(app)
-    assert len(app.get("download_button")) >= 3
+    assert {b.label for b in app.get("download_button")} >= {"Report (HTML)", "Replications (CSV)",
+                                                            "Replications (Parquet)"}
     # a re-render with the same settings shows the cached result and does not run again
     app.run()
     assert "Scorecard" in [h.value for h in app.subheader] and not app.get("progress")
@@ -369,6 +379,6 @@ def test_teaching_mode_walks_through_three_demonstrations(app, monkeypatch):
     app.button(key="demo.run.interpreter-equity").click().run(timeout=120)
     assert not app.exception, [e.value for e in app.exception]
     assert "What happened" in [h.value for h in app.header]
-    assert "Harm ratio, LEP / other patients" in _body(app)
+    assert "Harm, LEP / other patients (1 = equal)" in _body(app)
     assert "Scorecard" in [h.value for h in app.subheader]
 

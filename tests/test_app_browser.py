@@ -169,6 +169,8 @@ def test_app_runs_a_comparison_in_a_real_browser(app_server, browser):
     height = browser.execute_script("return document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight "
                                     "|| document.body.scrollHeight")
     browser.set_window_size(1500, min(max(int(height) + 200, 1000), 6000))
+    browser.execute_script("document.querySelectorAll('[data-testid=\"stMain\"], [data-testid=\"stAppViewContainer\"]')"
+                           ".forEach(e => e.scrollTo(0, 0)); window.scrollTo(0, 0);")
     time.sleep(1)
     path = SCREENSHOTS / "app-compare.png"
     assert browser.save_screenshot(str(path))

@@ -37,7 +37,7 @@ __all__ = [
     "PRESET_NAMES", "Presets", "find_presets", "Setting", "SIDE_SETTINGS", "RUN_SETTINGS", "settings_docs",
     "setting_values", "build_scenario", "side_label", "Limits", "check_limits", "save_upload", "load_upload",
     "issue_lines", "Demo", "DemoSide", "DEMOS", "demo_scenarios", "ResultCache", "CachedRun", "run_comparison",
-    "key_findings", "findings_table", "paired_of", "artefacts", "Artefacts", "workers_for", "estimate_seconds", "RUN_GATE",
+    "key_findings", "findings_table", "scorecard_view", "paired_of", "artefacts", "Artefacts", "workers_for", "estimate_seconds", "RUN_GATE",
 ]
 
 #: the two presets the app starts from, in ``scenarios/``
@@ -513,53 +513,32 @@ def demo_scenarios(demo: Demo, presets: Presets | None = None) -> tuple[Scenario
 
 # --------------------------------------------------------------------------- findings
 
-#: plain names of the outcomes the demonstrations point at
-OUTCOME_NAMES = {
-    "safety.harm_per_1000_patient_days": "Harm to patients",
-    "safety.harm_slip_per_1000_patient_days": "Harm from slips",
-    "safety.harm_communication_per_1000_patient_days": "Harm from failed communication (LEP)",
-    "effectiveness.missed_care_pct": "Missed care",
-    "effectiveness.missed_communication_pct": "Missed communication rounds",
-    "workforce.burnout_pct": "Nurses burned out",
-    "workforce.mean_exhaustion": "Mean exhaustion",
-    "efficiency.workaround_time_pct": "Nurse time on workarounds",
-    "learning.report_pct": "Defect encounters reported",
-    "learning.reporting_propensity_mean": "Willingness to report",
-    "learning.fixes_per_month": "Working fixes",
-    "learning.active_defects_end": "Active defects at the end",
-    "flow.pressure_mean": "Pressure to work harder",
-    "equity.harm_ratio": "Harm ratio, LEP / other patients",
-    "equity.harm_gap_per_1000_patient_days": "Harm gap, LEP minus other patients",
-    "equity.missed_care_gap_pct": "Missed-care gap, LEP minus other patients",
-}
 
-
-def _fmt(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    a = abs(x)
-    return f"{x:,.0f}" if a >= 1000 else f"{x:.2f}" if a < 10 else f"{x:.1f}"
+def _better(better: str, direction: Any, labels: tuple[str, str]) -> str:
+    if not isinstance(direction, str):
+        return "no better side (a diagnostic)"
+    return {"a": labels[0], "b": labels[1]}.get(better, "neither (95% CI includes 0)")
 
 
 def findings_table(paired: pd.DataFrame, metrics: Iterable[str], labels: tuple[str, str]) -> pd.DataFrame:
-    """The chosen outcomes, side by side: A, B, B - A with its 95% CI, and which side is better."""
+    """The chosen outcomes side by side, named and formatted as in the report: A, B, B - A with its
+    95% CI, and which side is better."""
+    from careos_sim.report.common import fmt, interval, label, signed
+
     rows = paired.set_index("metric")
     out = []
     for name in metrics:
         if name not in rows.index:
             continue
         r = rows.loc[name]
-        better = {"a": labels[0], "b": labels[1]}.get(r["better"], "neither (95% CI includes 0)")
-        if not isinstance(r["direction"], str):
-            better = "no better side (a diagnostic)"
         out.append({
-            "outcome": OUTCOME_NAMES.get(name, name),
+            "outcome": label(name),
             "unit": r["unit"],
-            labels[0]: _fmt(r["a_mean"]),
-            labels[1]: _fmt(r["b_mean"]),
-            "difference (B - A)": _fmt(r["diff_mean"]),
-            "95% CI of the difference": f"{_fmt(r['diff_ci_low'])} to {_fmt(r['diff_ci_high'])}",
-            "better": better,
+            labels[0]: fmt(r["a_mean"]),
+            labels[1]: fmt(r["b_mean"]),
+            "B - A": signed(r["diff_mean"]),
+            "95% CI of B - A": interval(r["diff_ci_low"], r["diff_ci_high"], sign=True),
+            "better": _better(r["better"], r["direction"], labels),
             "metric": name,
         })
     return pd.DataFrame(out)
@@ -569,18 +548,39 @@ def key_findings(paired: pd.DataFrame, metrics: Iterable[str], labels: tuple[str
     """One plain sentence per outcome: both values, the difference, and whether it is clear."""
     sentences = []
     for row in findings_table(paired, metrics, labels).to_dict("records"):
-        metric = BY_NAME[row["metric"]]
-        unit = "" if row["unit"] in ("ratio", "0-1", "E (0-1)") else f" {row['unit']}"
+        direction = BY_NAME[row["metric"]].direction
+        unit = "" if row["unit"] in ("ratio", "0-1", "E (0-1)", "") else f" {row['unit']}"
         head = (f"**{row['outcome']}**: {labels[0]} {row[labels[0]]}{unit}, {labels[1]} {row[labels[1]]}{unit} "
-                f"(difference {row['difference (B - A)']}, 95% CI {row['95% CI of the difference']})")
-        if metric.direction is None:
+                f"(B - A = {row['B - A']}, 95% CI {row['95% CI of B - A']})")
+        if direction is None:
             tail = "."
         elif row["better"].startswith("neither"):
             tail = "; with these replications the difference is not clear (its interval includes zero)."
         else:
-            tail = f"; {metric.direction} is better, so **{row['better']}** is better here."
+            tail = f"; {direction} is better, so **{row['better']}** is better here."
         sentences.append(head + tail)
     return sentences
+
+
+def scorecard_view(card: pd.DataFrame, labels: tuple[str, str]) -> pd.DataFrame:
+    """The report's scorecard (:func:`careos_sim.report.scorecard_table`) as the report's table shows it:
+    outcome, unit, A and B with their 95% CIs, B - A with its 95% CI, the better side by name."""
+    from careos_sim.report.common import fmt, interval, signed
+
+    rows = []
+    for r in card.to_dict("records"):
+        rows.append({
+            "dimension": r["dimension"],
+            "outcome": r["label"],
+            "unit": r["unit"],
+            f"A: {labels[0]} [95% CI]": f"{fmt(r['a'])} {interval(r['a_ci_low'], r['a_ci_high'])}",
+            f"B: {labels[1]} [95% CI]": f"{fmt(r['b'])} {interval(r['b_ci_low'], r['b_ci_high'])}",
+            "B - A": signed(r["diff"]),
+            "95% CI of B - A": interval(r["ci_low"], r["ci_high"], sign=True),
+            "better": _better(r["better"], r["direction"], labels),
+            "metric": r["metric"],
+        })
+    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- running and caching
@@ -703,11 +703,12 @@ def run_comparison(a: Scenario, b: Scenario, labels: tuple[str, str], cache: Res
 
 @dataclass
 class Artefacts:
-    """What the page shows of a results folder: figures as PNG, the scorecard, the brief, downloads."""
+    """What the page shows of a results folder, all from the report (:mod:`careos_sim.report`): its
+    figures as PNG, its scorecard, its brief, and the files to download."""
 
     figures: dict[str, bytes]  # "scorecard", "time_series", "equity" (those the folder supports)
-    scorecard: pd.DataFrame
-    brief: str  # Markdown
+    scorecard: pd.DataFrame  # scorecard_view() of the report's scorecard table
+    brief: str  # the report's brief, Markdown, headings set one level below the page's
     downloads: dict[str, tuple[bytes, str, str]]  # label -> (data, file name, MIME type)
 
 
@@ -715,15 +716,16 @@ def _png(fig: Any) -> bytes:
     import io
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    fig.savefig(buf, format="png")
     return buf.getvalue()
 
 
-#: what the summary names when no demonstration chooses: one outcome per quality dimension and the loop
-SUMMARY_METRICS = (
-    "safety.harm_per_1000_patient_days", "effectiveness.missed_care_pct", "workforce.burnout_pct",
-    "efficiency.workaround_time_pct", "learning.active_defects_end", "equity.harm_gap_per_1000_patient_days",
-)
+def _nested_brief(markdown: str) -> str:
+    """The brief under the page's own heading: its "## Brief" title dropped, its sections one level down."""
+    lines = markdown.strip().splitlines()
+    if lines and lines[0].lstrip("#").strip().lower() == "brief" and lines[0].startswith("#"):
+        lines = lines[1:]
+    return "\n".join(f"#{line}" if re.match(r"#{2,5} ", line) else line for line in lines).strip()
 
 
 def paired_of(entry: CachedRun) -> pd.DataFrame:
@@ -734,24 +736,26 @@ def paired_of(entry: CachedRun) -> pd.DataFrame:
 
 
 def artefacts(entry: CachedRun) -> Artefacts:
-    """The figures, scorecard, brief and downloads of a finished comparison, drawn once per folder."""
+    """The report's figures, scorecard and brief of a finished comparison, and its downloads (the
+    report itself as HTML, the replications as CSV and Parquet), drawn once per folder."""
     if "artefacts" in entry.extras:
         return entry.extras["artefacts"]
+    from careos_sim.report import brief, comparison_figures, scorecard_table, write_report
+
     folder = entry.folder
-    paired = paired_of(entry)
-    figures = {}
-    for key, name in (("scorecard", "paired_differences.png"), ("time_series", "time_series.png")):
-        if (folder / "figures" / name).is_file():
-            figures[key] = (folder / "figures" / name).read_bytes()
-    scorecard = findings_table(paired, paired["metric"], entry.labels)
-    brief = "\n".join(f"- {s}" for s in key_findings(paired, SUMMARY_METRICS, entry.labels))
+    figures = {key: _png(fig) for key, fig in comparison_figures(folder).items()}
+    card = scorecard_view(scorecard_table(folder), entry.labels)
+    html, _ = write_report(folder)
     reps = pd.read_parquet(folder / "replications.parquet")
     downloads = {
+        "Report (HTML)": (html.read_bytes(), "report.html", "text/html"),
         "Replications (CSV)": (reps.to_csv(index=False).encode(), "replications.csv", "text/csv"),
         "Replications (Parquet)": ((folder / "replications.parquet").read_bytes(), "replications.parquet",
                                    "application/vnd.apache.parquet"),
         "Paired comparison (CSV)": ((folder / "comparison.csv").read_bytes(), "comparison.csv", "text/csv"),
+        "Weekly series (Parquet)": ((folder / "weekly.parquet").read_bytes(), "weekly.parquet",
+                                    "application/vnd.apache.parquet"),
     }
-    result = Artefacts(figures, scorecard, brief, downloads)
+    result = Artefacts(figures, card, _nested_brief(brief(folder)), downloads)
     entry.extras["artefacts"] = result
     return result

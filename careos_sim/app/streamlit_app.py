@@ -66,15 +66,20 @@ def show_results(entry: logic.CachedRun, heading: str = "Results") -> None:
     st.subheader("In plain language")
     st.markdown(art.brief)
     st.subheader("Scorecard")
-    st.caption("Every outcome for both systems. 'Better' names a side only where the 95% confidence interval "
-               "of the paired difference B - A excludes zero.")
+    st.caption("Every outcome of the six quality dimensions, the workforce and the unit's learning, for both "
+               "systems. A side is named better only where the 95% confidence interval of the paired "
+               "difference B - A excludes zero.")
     if "scorecard" in art.figures:
-        st.image(art.figures["scorecard"], width="stretch")
-    st.dataframe(art.scorecard, hide_index=True, width="stretch")
+        st.image(art.figures["scorecard"], width=950,
+                 caption="Change from A to B as % of A's mean, signed so that right is better for B, with 95% CIs.")
+    st.dataframe(art.scorecard, hide_index=True, width="stretch", height=600,
+                 column_config={"dimension": st.column_config.TextColumn(width="small"),
+                                "outcome": st.column_config.TextColumn(width="large"),
+                                "metric": st.column_config.TextColumn("metric (in the results files)")})
     if "time_series" in art.figures:
         st.subheader("Over time")
-        st.caption("Weekly means of both systems with 95% bands.")
-        st.image(art.figures["time_series"], width="stretch")
+        st.caption("Weekly means of both systems over the replications, with 95% bands.")
+        st.image(art.figures["time_series"], width=1000)
     if "equity" in art.figures:
         st.subheader("Equity: patients with limited English proficiency and the others")
         st.image(art.figures["equity"], width="stretch")
