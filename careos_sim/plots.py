@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from careos_sim.compare import Comparison
 
-__all__ = ["TIME_SERIES", "FALLBACK_TIME_SERIES", "COLOURS", "FIGURES", "series_to_plot", "weekly_band",
+__all__ = ["TIME_SERIES", "FALLBACK_TIME_SERIES", "COLOURS", "OKABE_ITO", "FIGURES", "series_to_plot", "weekly_band",
            "time_series_figure", "differences_figure", "save_figures",
            "time_series_from_frames", "differences_from_frames", "new_figure"]
 
@@ -44,6 +44,9 @@ FALLBACK_TIME_SERIES: tuple[str, ...] = ("effectiveness.missed_care_pct", "timel
 
 #: Okabe-Ito: side A and "A better" orange, side B and "B better" blue, "neither" grey
 COLOURS = {"a": "#E69F00", "b": "#0072B2", "neither": "#999999"}
+#: the eight Okabe-Ito colours, for figures with more than two series (orange, sky blue, bluish green,
+#: yellow, blue, vermillion, reddish purple, black)
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
 #: file names of the figures in ``DIR/figures/``
 FIGURES = {"time_series": "time_series.png", "differences": "paired_differences.png"}
 

@@ -32,11 +32,14 @@ def build_report(folder: str | Path) -> Document:
         from careos_sim.report.comparison import comparison_blocks
 
         title, blocks = comparison_blocks(load_compare(folder, manifest))
-    else:  # sweeps and single runs: their reports come in the next commits
-        from careos_sim.report.common import folder_issue
+    elif kind == "sweep":
+        from careos_sim.report.sweeps import sweep_blocks
 
-        raise folder_issue(folder / "manifest.json", "reports of this kind of folder are not available yet", kind,
-                           path="kind")
+        title, blocks = sweep_blocks(folder, manifest)
+    else:
+        from careos_sim.report.runs import run_blocks
+
+        title, blocks = run_blocks(folder, manifest)
     return Document(title, blocks)
 
 

@@ -221,7 +221,9 @@ def _files_table(hashes: dict[str, Any], caption: str) -> Table | None:
 
 
 def reproducibility_blocks(folder: Path, manifest: dict[str, Any], settings: list[tuple[str, str]],
-                           resolved: dict[str, str] | None = None) -> list[Block]:
+                           resolved: dict[str, str] | None = None,
+                           resolved_caption: str = "Resolved inputs saved with the results (every default filled in)",
+                           ) -> list[Block]:
     """The STRESS-DES reproduction section from the run's own manifest.
 
     ``settings`` are rows (field, value) of the run settings; ``resolved`` maps a file in the
@@ -235,8 +237,8 @@ def reproducibility_blocks(folder: Path, manifest: dict[str, Any], settings: lis
     rows = [*settings,
             ("package version", f"careos-sim {manifest.get('package_version', 'not recorded')}"),
             ("git commit", f"`{commit}`" if commit else "not recorded (not run from a git checkout)"),
-            ("pandas", str(manifest.get("pandas", "not recorded"))),
-            ("written at", str(manifest.get("written_at") or manifest.get("finished_at") or "not recorded"))]
+            *([("pandas", str(manifest["pandas"]))] if manifest.get("pandas") else []),
+            ("written at", str(manifest.get("written_at") or manifest.get("last_stopped_at") or "not recorded"))]
     blocks.append(Table(["item", "value"], [list(r) for r in rows], caption="Run settings and software"))
     files = manifest.get("scenario_files_sha256") or {}
     if manifest.get("experiment_file"):
@@ -255,8 +257,7 @@ def reproducibility_blocks(folder: Path, manifest: dict[str, Any], settings: lis
             if actual != recorded:
                 mismatched.append(name)
             rows.append([f"`{name}`", f"`{recorded}`", same])
-        blocks.append(Table(["file in this folder", "SHA-256 recorded", "matches"], rows,
-                            caption="Resolved inputs saved with the results (every default filled in)"))
+        blocks.append(Table(["file in this folder", "SHA-256 recorded", "matches"], rows, caption=resolved_caption))
         if mismatched:
             blocks.append(Note(f"{', '.join(mismatched)} no longer match the hash recorded when the results were "
                                "written: the file was edited or replaced afterwards."))
