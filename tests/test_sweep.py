@@ -132,6 +132,28 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result_without_repeats(refere
     assert again.ran == 0 and again.skipped == 12
 
 
+def test_ctrl_c_saves_finished_runs_and_says_how_to_resume(reference, tmp_path):
+    exp, runs, _ = reference
+    out = tmp_path / "int"
+    proc = subprocess.Popen([sys.executable, "-m", "careos_sim.cli", "sweep", str(exp), "--out", str(out),
+                             "--workers", "2"], start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while len(list((out / "parts").glob("run-*.parquet"))) < 3:
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the sweep finished before the interrupt arrived")
+    assert proc.returncode == 130, err
+    assert "--resume" in err and "Traceback" not in err
+    saved = pd.read_parquet(out / "runs.parquet")  # the parts were merged on the way out
+    assert 3 <= len(saved) < 12 and not (out / "parts").exists()
+    assert sweep(exp, "--out", out, "--resume", "--workers", "1") == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet"), runs)
+
+
 def test_resume_runs_only_what_is_missing(reference, tmp_path):
     exp, runs, _ = reference
     experiment = load_experiment(exp)
