@@ -168,10 +168,23 @@ def test_app_runs_a_comparison_in_a_real_browser(app_server, browser):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     height = browser.execute_script("return document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight "
                                     "|| document.body.scrollHeight")
-    browser.set_window_size(1500, min(max(int(height) + 200, 1000), 6000))
+    browser.set_window_size(1500, min(max(int(height) + 200, 1000), 9000))
     browser.execute_script("document.querySelectorAll('[data-testid=\"stMain\"], [data-testid=\"stAppViewContainer\"]')"
                            ".forEach(e => e.scrollTo(0, 0)); window.scrollTo(0, 0);")
     time.sleep(1)
     path = SCREENSHOTS / "app-compare.png"
     assert browser.save_screenshot(str(path))
     assert path.stat().st_size > 10_000
+
+    # teaching mode: three prepared demonstrations, each with its explanation (not run here: too long for a test)
+    browser.set_window_size(1500, 1400)
+    browser.find_element(By.XPATH, "//label[.//p[text()='Teaching mode']]").click()
+    wait.until(ec.presence_of_element_located((By.XPATH, "//h1[contains(., 'Teaching mode')]")))
+    for title in ("1. Telling versus listening", "2. The capability trap", "3. Interpreter access and equity"):
+        wait.until(ec.presence_of_element_located((By.XPATH, f"//p[starts-with(text(), '{title}')]")))
+    browser.find_element(By.XPATH, "//label[.//p[starts-with(text(), '3. Interpreter access')]]").click()
+    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), "Interpreter-access defects touch only LEP"))
+    assert browser.find_elements(By.XPATH, "//button[.//p[text()='Run this demonstration']]")
+    assert not browser.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]'), "the page shows an exception"
+    time.sleep(1)
+    assert browser.save_screenshot(str(SCREENSHOTS / "app-teaching.png"))

@@ -479,8 +479,8 @@ an admission, an assessment, a discharge or the daily communication round. Nurse
 them (about 10 minutes each time), sometimes cannot do the task at all (missed care), and a
 failed communication can harm the patient and adds a day to the stay.
 
-Both sides here run the telling unit. On the left the interpreter-access gap is as it is; on
-the right it is closed: the same defects exist but are never met
+Both sides here run the telling unit. In A the interpreter-access gap is as it is; in B it
+is closed: the same defects exist but are never met
 (`defects.categories.interpreter_access.rate_factor` = 0), as if interpreters were always at
 hand. Equity is measured by comparing LEP patients with the others: the harm ratio (1 means
 equal), the harm gap per 1,000 patient-days and the gap in missed care.
@@ -544,14 +544,23 @@ def findings_table(paired: pd.DataFrame, metrics: Iterable[str], labels: tuple[s
     return pd.DataFrame(out)
 
 
+def _units(unit: str) -> tuple[str, str]:
+    """How a value and a difference carry the unit in a sentence: 12.3%, +4.1 pp, 60.9 per 1000 patient-days."""
+    if unit in ("ratio", "0-1", "E (0-1)", ""):
+        return "", ""
+    if unit == "%":
+        return "%", " pp"
+    return f" {unit}", f" {unit}"
+
+
 def key_findings(paired: pd.DataFrame, metrics: Iterable[str], labels: tuple[str, str]) -> list[str]:
     """One plain sentence per outcome: both values, the difference, and whether it is clear."""
     sentences = []
     for row in findings_table(paired, metrics, labels).to_dict("records"):
         direction = BY_NAME[row["metric"]].direction
-        unit = "" if row["unit"] in ("ratio", "0-1", "E (0-1)", "") else f" {row['unit']}"
+        unit, diff_unit = _units(row["unit"])
         head = (f"**{row['outcome']}**: {labels[0]} {row[labels[0]]}{unit}, {labels[1]} {row[labels[1]]}{unit} "
-                f"(B - A = {row['B - A']}, 95% CI {row['95% CI of B - A']})")
+                f"(B - A = {row['B - A']}{diff_unit}, 95% CI {row['95% CI of B - A']})")
         if direction is None:
             tail = "."
         elif row["better"].startswith("neither"):
