@@ -325,3 +325,217 @@ def test_report_writing_is_atomic(copy, monkeypatch):
     monkeypatch.undo()
     write_report(copy)
     assert html_of(copy).startswith("<!DOCTYPE html>")
+
+
+# --------------------------------------------------------------------------- sweep reports
+
+TINY = {
+    "factorial": """
+        design: {type: factorial}
+        factors:
+          - {path: leadership.elements.valuing_people, name: valuing_people, levels: [0, 1]}
+          - {path: staff.nurses.ratio.day, name: ratio_day, levels: [4, 6]}
+        replications: 2
+        horizon_days: 14
+        """,
+    "grid": """
+        design: {type: grid}
+        weekly: true
+        factors:
+          - {path: staff.nurses.ratio.day, name: ratio_day, levels: [4, 6]}
+          - name: system
+            levels:
+              telling: TELLING
+              listening: LISTENING
+        replications: 2
+        horizon_days: 14
+        """,
+    "morris": """
+        design: {type: morris, samples: 2, levels: 4}
+        factors:
+          - {path: defects.initial, name: initial_defects, low: 30, high: 90}
+          - {path: staff.nurses.ratio.day, name: ratio_day, low: 4, high: 7}
+        replications: 1
+        horizon_days: 7
+        """,
+    "sobol": """
+        design: {type: sobol, samples: 4}
+        factors:
+          - {path: defects.initial, name: initial_defects, low: 30, high: 90}
+          - {path: staff.nurses.ratio.day, name: ratio_day, low: 4, high: 7}
+        replications: 1
+        horizon_days: 7
+        """,
+    "lhs": """
+        design: {type: lhs, samples: 8}
+        factors:
+          - {path: defects.initial, name: initial_defects, low: 30, high: 90}
+          - {path: staff.nurses.ratio.day, name: ratio_day, low: 4, high: 7}
+        replications: 1
+        horizon_days: 7
+        """,
+}
+METRICS = ["safety.harm_per_1000_patient_days", "effectiveness.missed_care_pct"]
+SWEEP_FIGURES = {"factorial": ["sweep_main_effects.png", "sweep_effects.png", "sweep_interactions.png",
+                               "sweep_weekly.png"],
+                 "grid": ["sweep_heatmaps.png", "sweep_weekly.png"],
+                 "morris": ["sweep_morris.png"], "sobol": ["sweep_sobol.png"], "lhs": ["sweep_prcc.png"]}
+SWEEP_HEADINGS = {"factorial": ["Main effects", "Effect estimates", "Interactions"],
+                  "grid": ["Heatmaps", "Over time"], "morris": ["Morris screening"], "sobol": ["Sobol indices"],
+                  "lhs": ["Partial rank correlations"]}
+
+
+def experiment_file(folder: Path, kind: str, name: str | None = None) -> Path:
+    import textwrap
+
+    body = textwrap.dedent(TINY[kind]).replace("TELLING", str(TELLING)).replace("LISTENING", str(LISTENING))
+    text = (f"name: {name or 'tiny-' + kind}\nbase: {TELLING}\nseed: 3\n"
+            f"metrics: [{', '.join(METRICS)}]\n" + body)
+    path = folder / f"{kind}.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sweeps(tmp_path_factory) -> dict[str, Path]:
+    """One tiny finished sweep of each design, reported by the command line."""
+    root = tmp_path_factory.mktemp("sweeps")
+    out = {}
+    for kind in TINY:
+        folder = root / kind
+        rc, _, err = run_cli("sweep", experiment_file(root, kind), "--out", folder, "--workers", "1", "--quiet")
+        assert rc == 0, err
+        rc, _, err = run_cli("report", folder)
+        assert rc == 0, err
+        out[kind] = folder
+    return out
+
+
+@pytest.mark.parametrize("kind", list(TINY))
+def test_sweep_report_draws_the_plots_of_its_design_and_ranks_factors(kind, sweeps):
+    from careos_sim.analysis import analyze
+
+    folder = sweeps[kind]
+    html, md = html_of(folder), md_of(folder)
+    assert md.startswith(f"# Sweep: tiny-{kind}\n")
+    for heading in ("Brief", "Status", "Which factors matter most", "Results", "Reproducibility",
+                    *SWEEP_HEADINGS[kind]):
+        assert re.search(rf"^#+ {re.escape(heading)}$", md, re.M), heading
+    payloads = img_payloads(html)
+    assert len(payloads) == len(SWEEP_FIGURES[kind])
+    for name in SWEEP_FIGURES[kind]:
+        data = (folder / "figures" / name).read_bytes()
+        assert data.startswith(PNG) and data in payloads, name
+    assert_self_contained(html)
+    assert "Every planned run finished." in md and "incomplete" not in md
+    # the ranking table: one row per metric, its factors in the analysis's order
+    ranking = analyze(folder).ranking
+    section = md[md.index("## Which factors matter most"):md.index("## Results")]
+    for metric, g in ranking.groupby("metric"):
+        order = "; ".join(f"{int(r['rank'])}. {r['factor']}" for r in g.sort_values("rank").to_dict("records"))
+        row = next(line for line in section.splitlines() if line.startswith(f"| {label_of(metric)}"))
+        assert re.sub(r" \([^)]*\)", "", row.split(" | ")[1]) == order
+    manifest = json.loads((folder / "manifest.json").read_text())
+    repro = md[md.index("## Reproducibility"):]
+    assert shlex.join(manifest["command"]) in repro and manifest["experiment_sha256"] in repro
+    for name, sha in manifest["scenario_files_sha256"].items():
+        assert f"`{name}`" in repro and sha in repro
+
+
+def label_of(metric: str) -> str:
+    from careos_sim.report.common import label
+
+    unit = {"safety.harm_per_1000_patient_days": "per 1000 patient-days", "effectiveness.missed_care_pct": "%"}[metric]
+    return f"{label(metric)} ({unit})"
+
+
+def test_factorial_report_states_each_effect_with_its_interval(sweeps):
+    from careos_sim.analysis import analyze
+
+    folder = sweeps["factorial"]
+    effects = analyze(folder).tables["effects"]
+    md = md_of(folder)
+    for r in effects.to_dict("records"):
+        term = r["term"].replace(":", " x ")
+        assert re.search(rf"^\| {re.escape(label_of(r['metric']))} \| {re.escape(term)} \| "
+                         rf"(main|interaction) \| [-+]?[0-9.]+ \| (\[|-)", md, re.M), (r["metric"], term)
+
+
+def test_grid_heatmap_has_a_cell_per_point_and_units(sweeps):
+    from careos_sim.analysis import analyze
+    from careos_sim.report.sweeps import heatmap_figure
+    from careos_sim.sweep import load_store
+
+    store = load_store(sweeps["grid"])
+    fig = heatmap_figure(analyze(store).tables["grid"], store.factors)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == len(METRICS)
+    assert panels[0].get_ylabel() == "ratio_day" and panels[0].get_xlabel() == "system"
+    assert len(panels[0].texts) == 4  # 2 x 2 points, each annotated with its mean
+    colourbars = [ax.get_ylabel() for ax in fig.axes if not ax.get_title()]
+    assert "per 1000 patient-days" in colourbars and "%" in colourbars
+
+
+def partial_sweep(root: Path, kind: str, stop_after: int | None, monkeypatch=None, fail=None) -> Path:
+    from careos_sim.design import load_experiment
+    from careos_sim.sweep import run_sweep
+
+    exp = load_experiment(experiment_file(root, kind))
+    folder = root / f"out-{kind}"
+    if fail is not None:
+        import careos_sim.unit as unit
+
+        real = unit.run_replication
+
+        def flaky(scenario, seed, replication, *args, **kwargs):
+            if fail(scenario, replication):
+                raise RuntimeError("the unit caught fire")
+            return real(scenario, seed, replication, *args, **kwargs)
+
+        monkeypatch.setattr(unit, "run_replication", flaky)
+    run_sweep(exp, folder, workers=1, stop_after=stop_after, command=["careos-sim", "sweep", "x.yaml"])
+    return folder
+
+
+def test_incomplete_sweep_report_says_what_is_missing(tmp_path):
+    from careos_sim.report import write_report
+
+    folder = partial_sweep(tmp_path, "grid", stop_after=5)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["complete"] is False
+    html_path, md_path = write_report(folder)
+    md = md_path.read_text()
+    assert "This sweep is incomplete (manifest: complete = false): 3 of 8 runs have not run" in md
+    assert "| not run | 3 |" in md and "| finished | 5 |" in md
+    missing = re.findall(r"^\* point (\d+) \(.*\): replications? ([\d, ]+)$", md, re.M)
+    listed = {(int(p), int(r)) for p, reps in missing for r in reps.split(", ")}
+    assert listed == {(2, 1), (3, 0), (3, 1)}
+    assert "Analysis: the sweep is incomplete" in md
+    assert_self_contained(html_path.read_text())
+
+
+def test_sweep_with_a_failed_run_reports_the_failure(tmp_path, monkeypatch):
+    from careos_sim.report import write_report
+
+    folder = partial_sweep(tmp_path, "factorial", None, monkeypatch,
+                           fail=lambda s, r: r == 1 and s.staff.nurses.ratio.day == 6)
+    html_path, md_path = write_report(folder)
+    md = md_path.read_text()
+    assert "2 run(s) failed and are left out of every table and figure." in md
+    assert md.count("`RuntimeError: the unit caught fire`") == 2
+    assert "| failed | 2 |" in md
+    assert "1 replication(s) left out of the effects" in md  # the analysis's own note, passed on
+    assert "## Which factors matter most" in md
+
+
+def test_sweep_without_finished_runs_and_with_damaged_tables(tmp_path):
+    from careos_sim.report import write_report
+
+    folder = partial_sweep(tmp_path, "morris", stop_after=0)
+    _, md_path = write_report(folder)
+    md = md_path.read_text()
+    assert "No run of this sweep has finished: there is nothing to analyse yet." in md
+    assert "## Reproducibility" in md and "## Results" not in md
+    (folder / "runs.parquet").write_bytes(b"garbage")
+    _, md_path = write_report(folder)
+    assert "The sweep's results cannot be read" in md_path.read_text()
