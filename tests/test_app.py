@@ -7,8 +7,14 @@ test_app_browser.py.
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from careos_sim.app import logic
@@ -228,6 +234,15 @@ def test_a_comparison_runs_once_reports_progress_and_is_then_reused(tmp_path):
     assert cache.get(third.key) is third
 
 
+def test_a_pool_of_spawned_workers_gives_the_same_numbers(tmp_path):
+    """Large runs use a spawn pool (forking a threaded server is unsafe); the numbers must not change."""
+    presets = logic.find_presets()
+    a, b = tiny(presets.path("telling"), name="telling"), tiny(presets.path("listening"), name="listening")
+    one = logic.run_comparison(a, b, ("telling", "listening"), logic.ResultCache(root=tmp_path / "one"), workers=1)
+    two = logic.run_comparison(a, b, ("telling", "listening"), logic.ResultCache(root=tmp_path / "two"), workers=2)
+    pd.testing.assert_frame_equal(logic.paired_of(one), logic.paired_of(two))
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -267,6 +282,58 @@ def test_careos_sim_app_prints_its_address_and_starts_streamlit_headless(monkeyp
     assert flags == {"--server.port": "8765", "--server.address": "localhost", "--server.headless": "true",
                      "--browser.gatherUsageStats": "false"}
     assert main(["app", "--port", "0"]) == 2
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\nState:\tZ" in status.read_text())  # a zombie has exited
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to find the Streamlit process")
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 0)])
+def test_stopping_careos_sim_app_stops_streamlit(tmp_path, signum, status):
+    pytest.importorskip("streamlit")
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "app.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-c", "import sys; from careos_sim.cli import main; sys.exit(main())",
+                                 "app", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                # as in a terminal, even where this test runs with SIGINT ignored (a background job)
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 60
+        while not _children(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (child,) = _children(proc.pid)
+        while "URL:" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        proc.send_signal(signum)  # to careos-sim only, not to its process group
+        assert proc.wait(timeout=30) == status
+        deadline = time.monotonic() + 10
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(child), "Streamlit outlived careos-sim app"
+        assert log.read_text().splitlines()[0] == f"careos-sim app: http://localhost:{port}"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group started here, whatever is left of it
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
 
 # --------------------------------------------------------------------------- the page (Streamlit's AppTest)

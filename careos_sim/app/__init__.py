@@ -42,11 +42,24 @@ def cli_app(args: argparse.Namespace) -> int:
             has_value=False)])
     print(f"careos-sim app: http://localhost:{port}", flush=True)
     proc = subprocess.Popen(streamlit_command(port))
+
+    def forward(signum, frame):  # a termination request to this process stops Streamlit too
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                previous[sig] = signal.signal(sig, forward)
+            except (ValueError, OSError):  # not the main thread (e.g. called from a test runner's worker)
+                pass
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        # Ctrl-C reaches the whole process group, Streamlit included; pass it on in case it did
-        # not (e.g. a signal sent to this process only), then wait for a clean shutdown
+        # Ctrl-C in a terminal reaches Streamlit as well; pass it on in case it did not (a signal
+        # sent to this process only), then wait for Streamlit's clean shutdown
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
         try:
@@ -55,3 +68,6 @@ def cli_app(args: argparse.Namespace) -> int:
             proc.kill()
             proc.wait()
         return 130
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -319,8 +319,15 @@ def workers_for(horizon_days: float, replications: int, env: Mapping[str, str] |
     return max(1, min(wanted, 2 * replications))
 
 
+def _concurrent_runs(env: Mapping[str, str]) -> int:
+    try:
+        return max(1, int(env.get("CAREOS_APP_MAX_CONCURRENT_RUNS", "") or 1))
+    except ValueError:
+        return 1
+
+
 #: runs at once on this server (``$CAREOS_APP_MAX_CONCURRENT_RUNS``, default 1); others wait their turn
-RUN_GATE = threading.BoundedSemaphore(max(1, int(os.environ.get("CAREOS_APP_MAX_CONCURRENT_RUNS", "1") or 1)))
+RUN_GATE = threading.BoundedSemaphore(_concurrent_runs(os.environ))
 
 # --------------------------------------------------------------------------- uploads
 

@@ -4,7 +4,9 @@ three prepared demonstrations. Start it with ``careos-sim app``; the logic lives
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -28,14 +30,16 @@ def result_cache() -> logic.ResultCache:
 def session_folder() -> Path:
     """This session's folder for uploaded files."""
     if "upload_folder" not in st.session_state:
-        st.session_state.upload_folder = tempfile.mkdtemp(prefix="careos-sim-upload-")
+        folder = tempfile.mkdtemp(prefix="careos-sim-upload-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        st.session_state.upload_folder = folder
     return Path(st.session_state.upload_folder)
 
 
 # --------------------------------------------------------------------------- running
 
 
-def run(a, b, labels: tuple[str, str], sources=(None, None)) -> logic.CachedRun:
+def run(a, b, labels: tuple[str, str], sources=(None, None)) -> logic.CachedRun | None:
     """The comparison, from the cache or run now with a progress bar (one run at a time per server)."""
     cache = result_cache()
     hit = cache.get(logic.settings_key(a, b, labels))
@@ -49,6 +53,13 @@ def run(a, b, labels: tuple[str, str], sources=(None, None)) -> logic.CachedRun:
         entry = logic.run_comparison(
             a, b, labels, cache, sources=sources,
             progress=lambda done, n: bar.progress(done / n, text=f"{done} of {n} replications done…"))
+    except InputError as exc:  # e.g. a results folder the report cannot read
+        st.error("The comparison could not be run:\n\n" + "\n".join(f"- `{x}`" for x in logic.issue_lines(exc)))
+        return None
+    except Exception as exc:  # noqa: BLE001 - an internal error: say so on the page, with the traceback
+        st.error(f"The comparison failed with an internal error: {exc}. Please report it with the traceback below.")
+        st.exception(exc)
+        return None
     finally:
         logic.RUN_GATE.release()
     bar.progress(1.0, text=f"{total} replications done in {entry.seconds:.1f} s.")
@@ -190,7 +201,8 @@ def compare_mode(presets: logic.Presets, limits: logic.Limits) -> None:
     clicked = st.button("Run comparison", type="primary", disabled=not ready, key="run.compare")
     if clicked and ready:
         entry = run(*scenarios, labels, sources=(picks["a"][1], picks["b"][1]))
-        st.session_state.compare_result = entry.key
+        if entry is not None:
+            st.session_state.compare_result = entry.key
     current = logic.settings_key(*scenarios, labels) if ready else None
     shown = result_cache().get(current) if current else None
     if shown is None and st.session_state.get("compare_result"):
