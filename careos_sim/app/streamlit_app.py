@@ -15,8 +15,6 @@ import streamlit as st
 from careos_sim.app import logic
 from careos_sim.loader import InputError, load_scenario
 
-st.set_page_config(page_title="careos-sim: telling or listening", page_icon=":hospital:", layout="wide")
-
 COMPARE, TEACH = "Compare two systems", "Teaching mode"
 SOURCES = {"telling": "Telling preset", "listening": "Listening preset", "upload": "A scenario file I upload"}
 
@@ -196,7 +194,7 @@ def compare_mode(presets: logic.Presets, limits: logic.Limits) -> None:
     workers = logic.workers_for(horizon, replications)
     if ready:
         seconds = logic.estimate_seconds(horizon, replications, workers)
-        st.caption(f"{2 * replications} replications of {horizon:g} days; about {max(1, round(seconds))} s "
+        st.caption(f"{2 * replications} replications of {horizon:g} days; roughly {max(1, round(seconds))} s "
                    f"on this machine. Changing a setting while it runs stops the run.")
     clicked = st.button("Run comparison", type="primary", disabled=not ready, key="run.compare")
     if clicked and ready:
@@ -261,6 +259,7 @@ def teaching_mode(presets: logic.Presets, limits: logic.Limits) -> None:
 
 
 def main() -> None:
+    st.set_page_config(page_title="careos-sim: telling or listening", page_icon=":hospital:", layout="wide")
     presets = logic.find_presets()
     limits, limit_problems = logic.Limits.from_env()
     with st.sidebar:
@@ -281,4 +280,7 @@ def main() -> None:
         compare_mode(presets, limits)
 
 
-main()
+# Streamlit runs this script as __main__; a worker process spawned for a large run re-imports it
+# as __mp_main__ and must not draw the page
+if __name__ == "__main__":
+    main()
