@@ -19,7 +19,7 @@ from careos_sim.loader import InputError, InputIssue
 from careos_sim.report.document import Block, Bullets, Code, Heading, Note, Para, Table
 
 __all__ = ["KINDS", "DIMENSIONS", "LABELS", "read_manifest", "folder_issue", "write_atomic", "fmt", "signed",
-           "interval", "plain", "label", "dimension_of", "reproducibility_blocks", "sha256_file"]
+           "interval", "plain", "with_unit", "label", "dimension_of", "reproducibility_blocks", "sha256_file"]
 
 KINDS = ("compare", "sweep", "run")
 
@@ -201,6 +201,15 @@ def plain(x: Any) -> str:
 def signed(x: Any) -> str:
     text = fmt(x)
     return text if text == "-" or text.startswith("-") or float(x) == 0 else f"+{text}"
+
+
+def with_unit(text: str, unit: str, diff: bool = False) -> str:
+    """A formatted number with its unit: 12.5%, 3.2 pp (a difference of percentages), 40 min; ratios bare."""
+    if text == "-" or unit in ("", "ratio"):
+        return text
+    if unit == "%":
+        return f"{text} pp" if diff else f"{text}%"
+    return f"{text} {unit}"
 
 
 def interval(low: Any, high: Any, sign: bool = False) -> str:

@@ -20,7 +20,8 @@ import yaml
 from careos_sim.experiment import mean_ci
 from careos_sim.plots import COLOURS, TIME_SERIES, _x_limit, new_figure, series_to_plot, time_series_from_frames
 from careos_sim.report.common import (
-    DIMENSIONS, dimension_of, fmt, folder_issue, interval, label, plain, read_manifest, reproducibility_blocks, signed,
+    DIMENSIONS, dimension_of, fmt, folder_issue, interval, label, plain,
+    with_unit, read_manifest, reproducibility_blocks, signed,
 )
 from careos_sim.report.document import Block, Bullets, Heading, Image, Note, Para, Table, blocks_markdown, png_bytes
 
@@ -190,18 +191,10 @@ def _verdict(data: CompareFolder, better: str, n: float) -> str:
     return "no detectable difference (the interval includes 0)"
 
 
-def _with_unit(text: str, unit: str, diff: bool = False) -> str:
-    if text == "-" or unit in ("", "ratio"):
-        return text
-    if unit == "%":
-        return f"{text} pp" if diff else f"{text}%"
-    return f"{text} {unit}"
-
-
 def _headline_item(data: CompareFolder, r: dict[str, Any]) -> str:
     unit = r["unit"]
-    return (f"**{r['label']}**: {_with_unit(fmt(r['a']), unit)} under A, {_with_unit(fmt(r['b']), unit)} under B; "
-            f"B - A = {_with_unit(signed(r['diff']), unit, diff=True)}, 95% CI "
+    return (f"**{r['label']}**: {with_unit(fmt(r['a']), unit)} under A, {with_unit(fmt(r['b']), unit)} under B; "
+            f"B - A = {with_unit(signed(r['diff']), unit, diff=True)}, 95% CI "
             f"{interval(r['ci_low'], r['ci_high'], sign=True)}: {_verdict(data, r['better'], r['n'])}")
 
 

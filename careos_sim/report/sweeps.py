@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from careos_sim.experiment import mean_ci
 from careos_sim.metrics import BY_NAME
 from careos_sim.plots import OKABE_ITO, new_figure
-from careos_sim.report.common import fmt, interval, label, plain, reproducibility_blocks, signed
-from careos_sim.report.document import Block, Bullets, Heading, Image, Note, Para, Table, png_bytes
+from careos_sim.report.common import fmt, interval, label, plain, reproducibility_blocks, signed, with_unit
+from careos_sim.report.document import Block, Bullets, Code, Heading, Image, Note, Para, Table, png_bytes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -117,43 +116,86 @@ def _is_high(values: pd.Series, high: Any, kind: str) -> np.ndarray:
     return np.isclose(values.astype(float).to_numpy(), float(high))
 
 
-def _level_means(store: Store, metric: str, factor: str, kind: str, high: Any) -> list[tuple[float, float, float]]:
-    """Mean of the metric at the low and the high level: per replication, then mean and 95% CI over them."""
+def _level_means(store: Store, metric: str, factor: str, kind: str, high: Any) -> tuple[float, float]:
+    """Mean of the metric over the finished runs at the factor's low and at its high level."""
     ok = store.ok
     hi = _is_high(ok[factor], high, kind)
-    out = []
-    for mask in (~hi, hi):
-        per_rep = ok[mask].groupby("replication")[metric].mean().to_numpy(dtype=float)
-        out.append(mean_ci(per_rep))
-    return out
+    return float(ok.loc[~hi, metric].mean()), float(ok.loc[hi, metric].mean())
 
 
-def main_effects_figure(store: Store) -> Figure | None:
+def _wrap_name(name: str, width: int = 14) -> str:
+    """A factor name broken at underscores to fit ``width`` characters a line."""
+    lines, line = [], ""
+    for part in name.split("_"):
+        piece = part if not line else f"{line}_{part}"
+        if line and len(piece) > width:
+            lines.append(line + "_")
+            line = part
+        else:
+            line = piece
+    return "\n".join([*lines, line])
+
+
+def main_effects_figure(store: Store, effects: pd.DataFrame | None = None) -> Figure | None:
+    """Mean at each factor's low and high level, a panel a metric; each factor's line coloured by its main effect
+    (green: improves the outcome, vermillion: worsens it, grey: the paired 95% CI of the effect includes 0)."""
     metrics = _metrics(store)
     factors = store.manifest.get("factors", [])
     if not metrics or not factors or not len(store.ok):
         return None
     levels = _levels(store)
+    sides: dict[tuple[str, str], str] = {}
+    if effects is not None and len(effects):
+        for r in effects[effects["order"] == 1].to_dict("records"):
+            sides[(r["metric"], r["term"])] = _effect_side(r)
     ncols = 1 if len(metrics) == 1 else 2
-    width = max(5.5, 0.9 * len(factors) + 2.5)
-    fig = new_figure(width * ncols, 3.3 * math.ceil(len(metrics) / ncols) + 0.8)
+    width = max(5.5, 0.95 * len(factors) + 2.5)
+    fig = new_figure(width * ncols, 3.4 * math.ceil(len(metrics) / ncols) + 0.9)
     for ax, metric in zip(_grid_of_axes(fig, len(metrics), ncols), metrics):
         for i, f in enumerate(factors):
-            (m0, l0, h0), (m1, l1, h1) = _level_means(store, metric, f["name"], f["kind"], levels[f["name"]][1])
-            x = [i - 0.2, i + 0.2]
-            colour = OKABE_ITO[i % len(OKABE_ITO)]
-            ax.plot(x, [m0, m1], color=colour, marker="o", linewidth=1.8)
-            for xi, m, lo, hi in ((x[0], m0, l0, h0), (x[1], m1, l1, h1)):
-                if math.isfinite(lo) and math.isfinite(hi):
-                    ax.errorbar([xi], [m], yerr=[[m - lo], [hi - m]], color=colour, capsize=3, fmt="none")
-        ax.set_xticks(range(len(factors)), [_wrap(f"{f['name']}\n{plain(levels[f['name']][0])} \u2192 "
-                                                  f"{plain(levels[f['name']][1])}", 16) for f in factors], fontsize=7)
+            low, high = _level_means(store, metric, f["name"], f["kind"], levels[f["name"]][1])
+            side = sides.get((metric, f["name"]), "neither")
+            ax.plot([i - 0.25, i + 0.25], [low, high], color=EFFECT_COLOURS[side], linewidth=2,
+                    linestyle="-" if side != "neither" else "--")
+            ax.plot([i - 0.25], [low], "o", color=EFFECT_COLOURS[side], markersize=5)
+            ax.plot([i + 0.25], [high], "s", color=EFFECT_COLOURS[side], markersize=5)
+        ax.set_xticks(range(len(factors)), [f"{_wrap_name(f['name'])}\n{plain(levels[f['name']][0])} \u2192 "
+                                            f"{plain(levels[f['name']][1])}" for f in factors], fontsize=7)
+        ax.set_xlim(-0.6, len(factors) - 0.4)
         ax.set_ylabel(_unit(metric))
         direction = _direction(metric)
         ax.set_title(label(metric) + (f" ({direction} is better)" if direction else ""), fontsize=9)
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle("Main effects: mean at each factor's low and high level (95% CI over replications)", fontsize=10)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=EFFECT_COLOURS["better"], linewidth=2, label="improves the outcome"),
+               Line2D([], [], color=EFFECT_COLOURS["worse"], linewidth=2, label="worsens the outcome"),
+               Line2D([], [], color=EFFECT_COLOURS["neither"], linewidth=2, linestyle="--",
+                      label="no detectable effect (paired 95% CI includes 0)")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
+    fig.suptitle("Main effects: mean over runs at each factor's low (circle) and high (square) level",
+                 fontsize=10)
     return fig
+
+
+def negligible(x: float, scale: float = 1.0) -> bool:
+    """Zero up to floating-point rounding (an effect summed from identical runs is 1e-15, not 0)."""
+    return bool(abs(x) <= 1e-9 * max(1.0, abs(scale)))
+
+
+def _clean_effects(effects: pd.DataFrame | None, store: Store) -> pd.DataFrame | None:
+    """Effects and their interval ends that are zero up to rounding set to exactly 0."""
+    if effects is None or not len(effects):
+        return effects
+    out = effects.copy()
+    scale = {m: float(store.ok[m].abs().mean()) if m in store.ok.columns and len(store.ok) else 1.0
+             for m in out["metric"].unique()}
+    for col in ("effect", "ci_low", "ci_high"):
+        values = out[col].to_numpy(dtype=float)
+        tiny = np.array([negligible(v, scale[m]) if math.isfinite(v) else False
+                         for v, m in zip(values, out["metric"])])
+        out.loc[tiny, col] = 0.0
+    return out
 
 
 def _effect_side(row: dict[str, Any]) -> str:
@@ -164,16 +206,23 @@ def _effect_side(row: dict[str, Any]) -> str:
     return "better" if up == (direction == "higher") else "worse"
 
 
-def effects_figure(effects: pd.DataFrame, top: int = 12) -> Figure | None:
+def effects_figure(effects: pd.DataFrame, top: int = 12, order: list[str] | None = None) -> Figure | None:
     if effects is None or not len(effects):
         return None
-    metrics = list(dict.fromkeys(effects["metric"]))
+    present = list(dict.fromkeys(effects["metric"]))
+    metrics = [m for m in order or [] if m in present] + [m for m in present if m not in (order or [])]
     ncols = 1 if len(metrics) == 1 else 2
     per_panel = min(top, int(effects.groupby("metric").size().max()))
     fig = new_figure(6.0 * ncols, (0.28 * per_panel + 1.3) * math.ceil(len(metrics) / ncols) + 0.8)
     for ax, metric in zip(_grid_of_axes(fig, len(metrics), ncols), metrics):
         rows = effects[effects["metric"] == metric].copy()
         rows["abs"] = rows["effect"].abs()
+        if not (rows["abs"] > 0).any():
+            ax.text(0.5, 0.5, "no term changes this metric in these runs\n(every effect is 0)", ha="center",
+                    va="center", transform=ax.transAxes, fontsize=8, color="#444444")
+            ax.set_yticks([])
+            ax.set_title(label(metric), fontsize=9)
+            continue
         rows = rows.sort_values("abs", ascending=False).head(top).iloc[::-1]
         y = np.arange(len(rows))
         for yi, r in zip(y, rows.to_dict("records")):
@@ -209,7 +258,7 @@ def interactions_figure(store: Store, effects: pd.DataFrame, per_metric: int = 2
     if not len(pairs):
         return None
     pairs["abs"] = pairs["effect"].abs()
-    pairs = pairs[pairs["abs"] > 0]  # an interaction estimated as exactly zero has nothing to show
+    pairs = pairs[pairs["abs"] > 0]  # an interaction estimated as zero has nothing to show
     if not len(pairs):
         return None
     chosen = (pairs.sort_values("abs", ascending=False).groupby("metric", sort=False).head(per_metric)
@@ -220,7 +269,7 @@ def interactions_figure(store: Store, effects: pd.DataFrame, per_metric: int = 2
     levels = _levels(store)
     ok = store.ok
     n = len(chosen)
-    ncols = min(per_metric, n) if n > 1 else 1
+    ncols = 2 if n > 1 else 1
     fig = new_figure(4.4 * ncols, 3.0 * math.ceil(n / ncols) + 0.6)
     for ax, r in zip(_grid_of_axes(fig, n, ncols), chosen.to_dict("records")):
         fa, fb = r["term"].split(":")
@@ -288,7 +337,7 @@ def heatmap_figure(grid: pd.DataFrame, factors: list[str]) -> Figure | None:
     return fig
 
 
-def grid_lines_figure(grid: pd.DataFrame, factors: list[str]) -> Figure | None:
+def grid_lines_figure(grid: pd.DataFrame, factors: list[str], kinds: dict[str, str] | None = None) -> Figure | None:
     """Grids of one factor, or more than two: each factor's marginal means (a line per factor)."""
     if grid is None or not len(grid) or not factors:
         return None
@@ -300,8 +349,10 @@ def grid_lines_figure(grid: pd.DataFrame, factors: list[str]) -> Figure | None:
         if len(factors) == 1:
             f = factors[0]
             x = np.arange(len(g))
-            ax.errorbar(x, g["mean"], yerr=[g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]], fmt="o-",
-                        color=OKABE_ITO[4], capsize=3)
+            named = (kinds or {}).get(f) == "bundle"  # named levels have no order: points, not a line
+            ax.errorbar(x, g["mean"], yerr=[g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]],
+                        fmt="o" if named else "o-", color=OKABE_ITO[4], capsize=3, markersize=6)
+            ax.set_xlim(-0.5, len(x) - 0.5)
             ax.set_xticks(x, [plain(v) for v in g[f]], fontsize=8)
             ax.set_xlabel(f, fontsize=8)
         else:
@@ -310,7 +361,8 @@ def grid_lines_figure(grid: pd.DataFrame, factors: list[str]) -> Figure | None:
             for i, f in enumerate(factors):
                 marginal = g.groupby(f, sort=False)["mean"].mean()
                 x = offset + np.arange(len(marginal))
-                ax.plot(x, marginal.to_numpy(), "o-", color=OKABE_ITO[i % len(OKABE_ITO)])
+                style = "o" if (kinds or {}).get(f) == "bundle" else "o-"
+                ax.plot(x, marginal.to_numpy(), style, color=LINE_COLOURS[i % len(LINE_COLOURS)])
                 ticks += list(x)
                 names += [f"{f}={plain(v)}" for v in marginal.index]
                 offset += len(marginal) + 1
@@ -442,13 +494,15 @@ def sweep_figures(store: Store, analysis: Analysis) -> dict[str, Figure]:
     figs: dict[str, Figure | None] = {}
     tables = analysis.tables
     if kind in ("factorial", "fractional_factorial"):
-        figs["main_effects"] = main_effects_figure(store)
-        figs["effects"] = effects_figure(tables.get("effects"))
-        figs["interactions"] = interactions_figure(store, tables.get("effects"))
+        figs["main_effects"] = main_effects_figure(store, tables.get("effects"))
+        figs["effects"] = effects_figure(tables.get("effects"), order=_metrics(store))
+        figs["interactions"] = interactions_figure(store, tables.get("effects"),
+                                                   per_metric=2 if len(_metrics(store)) <= 4 else 1)
     elif kind == "grid":
         factors = store.factors
         figs["heatmaps"] = heatmap_figure(tables.get("grid"), factors) if len(factors) == 2 else None
-        figs["grid_means"] = grid_lines_figure(tables.get("grid"), factors) if len(factors) != 2 else None
+        kinds = {f["name"]: f.get("kind", "numeric") for f in store.manifest.get("factors", [])}
+        figs["grid_means"] = grid_lines_figure(tables.get("grid"), factors, kinds) if len(factors) != 2 else None
     elif kind == "sobol":
         figs["sobol"] = sobol_figure(tables.get("sobol"))
     elif kind == "morris":
@@ -530,8 +584,12 @@ def _ranking_blocks(analysis: Analysis, order: list[str]) -> list[Block]:
     rows = []
     for metric, g in _by_metric(ranking, order):
         g = g.sort_values("rank")
-        order = "; ".join(f"{int(r['rank'])}. {r['factor']} ({fmt(r['importance'])})" for r in g.to_dict("records"))
-        rows.append([_metric_title(metric), order, str(g["measure"].iloc[0])])
+        moving = g[g["importance"].abs() > 0]
+        still = g[~(g["importance"].abs() > 0)]
+        text = "; ".join(f"{int(r['rank'])}. {r['factor']} ({fmt(r['importance'])})" for r in moving.to_dict("records"))
+        if len(still):
+            text += ("; " if text else "") + "no change: " + ", ".join(still["factor"])
+        rows.append([_metric_title(metric), text, str(g["measure"].iloc[0])])
     blocks.append(Para("Factors ranked per metric, most important first, by the measure named in the last column "
                        "(its value in brackets)."))
     blocks.append(Table(["metric", "factors, most important first", "measure"], rows))
@@ -544,7 +602,7 @@ def _brief_blocks(store: Store, analysis: Analysis) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Brief", "brief")]
     desc = m.get("description")
     blocks.append(Para(
-        f"Experiment **{m.get('experiment', 'unnamed')}**" + (f": {desc.strip()}" if desc else "") + ". "
+        f"Experiment **{m.get('experiment', 'unnamed')}**" + (f": {desc.strip().rstrip('.')}" if desc else "") + ". "
         f"Design: {DESIGN_WORDS.get(design, design)}; {plain(m.get('points'))} design points x "
         f"{plain(m.get('replications'))} replications of {plain(m.get('horizon_days'))} simulated days "
         f"(after {plain(m.get('warmup_days'))} days warm-up), seed {plain(m.get('seed'))}; replication r of "
@@ -560,19 +618,21 @@ def _brief_blocks(store: Store, analysis: Analysis) -> list[Block]:
         effects = analysis.tables.get("effects")
         for metric, g in _by_metric(ranking, _metrics(store)):
             top = g.sort_values("rank").iloc[0]
-            text = f"**{label(metric)}**: {top['factor']} matters most ({top['measure']} {fmt(top['importance'])}"
+            if not abs(top["importance"]) > 0:
+                items.append(f"**{label(metric)}**: no factor changes it in these runs")
+                continue
+            text = f"**{label(metric)}**: largest {top['measure']}: {top['factor']} ({fmt(top['importance'])}"
             if effects is not None and len(effects):
                 e = effects[(effects["metric"] == metric) & (effects["term"] == top["factor"])]
                 if len(e):
                     e = e.iloc[0]
-                    unit = _unit(metric)
-                    text += (f"; low \u2192 high changes it by {signed(e['effect'])} {unit}, 95% CI "
-                             f"{interval(e['ci_low'], e['ci_high'], sign=True)}, "
+                    text += (f"; low \u2192 high changes it by {with_unit(signed(e['effect']), _unit(metric), True)}, "
+                             f"95% CI {interval(e['ci_low'], e['ci_high'], sign=True)}: "
                              + {"better": "an improvement", "worse": "a deterioration",
                                 "neither": "not detectably different from zero"}[_effect_side(e.to_dict())])
             items.append(text + ")")
     if items:
-        blocks.append(Para("What matters most, per metric of interest:"))
+        blocks.append(Para("What matters most, per metric of interest (the full ranking is below):"))
         blocks.append(Bullets(items))
     caveats = ["The model's own caveats apply to every point (docs/model.md, section 6): one stylised unit, "
                "nurses only, a pooled queue, many free parameters."]
@@ -652,8 +712,30 @@ def _reproducibility(store: Store) -> list[Block]:
         ("started, finished", f"{plain(m.get('started_at'))}, {plain(m.get('finished_at'))}"),
     ]
     resolved = {"experiment.yaml": m["experiment_sha256"]} if m.get("experiment_sha256") else None
-    return reproducibility_blocks(store.folder, m, settings, resolved,
-                                  "The experiment file as copied into this folder when the sweep started")
+    blocks = reproducibility_blocks(store.folder, m, settings, resolved,
+                                    "The experiment file as copied into this folder when the sweep started")
+    try:
+        text = (store.folder / "experiment.yaml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        blocks.append(Note("`experiment.yaml` is not in this folder."))
+    else:
+        blocks += [Para("The experiment file, as given (`experiment.yaml` in this folder):"), Code(text.rstrip())]
+    return blocks
+
+
+def _cleaned(analysis: Analysis, store: Store) -> Analysis:
+    """The analysis with effects and importances that are zero up to rounding set to 0."""
+    if "effects" in analysis.tables:
+        analysis.tables["effects"] = _clean_effects(analysis.tables["effects"], store)
+    ranking = analysis.ranking
+    if ranking is not None and len(ranking):
+        ranking = ranking.copy()
+        scale = {m: float(store.ok[m].abs().mean()) if m in store.ok.columns and len(store.ok) else 1.0
+                 for m in ranking["metric"].unique()}
+        tiny = [math.isfinite(v) and negligible(v, scale[m]) for v, m in zip(ranking["importance"], ranking["metric"])]
+        ranking.loc[tiny, "importance"] = 0.0
+        analysis.ranking = ranking
+    return analysis
 
 
 def sweep_blocks(folder: Path, manifest: dict[str, Any]) -> tuple[str, list[Block]]:
@@ -672,7 +754,7 @@ def sweep_blocks(folder: Path, manifest: dict[str, Any]) -> tuple[str, list[Bloc
                                     "what the manifest records is shown.")]
         blocks += reproducibility_blocks(folder, manifest, [("experiment", plain(manifest.get("experiment")))])
         return title, blocks
-    analysis = analyze(store)
+    analysis = _cleaned(analyze(store), store)
     blocks = []
     if not len(store.ok):
         blocks.append(Note("No run of this sweep has finished"
