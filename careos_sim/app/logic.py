@@ -156,7 +156,7 @@ _SIDE = (
 _RUNS = (
     ("run.horizon_days", "Horizon", _RUN, 1, 3650, 1, True),
     ("run.replications", "Replications", _RUN, 1, 1000, 1, True),
-    ("run.seed", "Seed", _RUN, 0, 2**31 - 1, 1, True),
+    ("run.seed", "Seed", _RUN, 0, 2**53 - 1, 1, True),  # the browser's largest exact integer
 )
 
 
