@@ -338,6 +338,15 @@ TINY = {
         replications: 2
         horizon_days: 14
         """,
+    "fractional": """
+        design: {type: fractional_factorial, generators: [C=AB]}
+        factors:
+          - {path: leadership.elements.valuing_people, name: valuing_people, levels: [0, 1]}
+          - {path: staff.nurses.ratio.day, name: ratio_day, levels: [4, 6]}
+          - {path: leadership.pressure_to_work_harder, name: pressure, levels: [0, 1]}
+        replications: 2
+        horizon_days: 7
+        """,
     "grid": """
         design: {type: grid}
         weekly: true
@@ -378,9 +387,11 @@ TINY = {
 METRICS = ["safety.harm_per_1000_patient_days", "effectiveness.missed_care_pct"]
 SWEEP_FIGURES = {"factorial": ["sweep_main_effects.png", "sweep_effects.png", "sweep_interactions.png",
                                "sweep_weekly.png"],
+                 "fractional": ["sweep_main_effects.png", "sweep_effects.png", "sweep_weekly.png"],
                  "grid": ["sweep_heatmaps.png", "sweep_weekly.png"],
                  "morris": ["sweep_morris.png"], "sobol": ["sweep_sobol.png"], "lhs": ["sweep_prcc.png"]}
 SWEEP_HEADINGS = {"factorial": ["Main effects", "Effect estimates", "Interactions"],
+                  "fractional": ["Main effects", "Effect estimates"],  # resolution 3: interactions are aliases
                   "grid": ["Heatmaps", "Over time"], "morris": ["Morris screening"], "sobol": ["Sobol indices"],
                   "lhs": ["Partial rank correlations"]}
 
@@ -449,16 +460,20 @@ def label_of(metric: str) -> str:
     return f"{label(metric)} ({unit})"
 
 
-def test_factorial_report_states_each_effect_with_its_interval(sweeps):
+@pytest.mark.parametrize("kind", ["factorial", "fractional"])
+def test_factorial_report_states_each_effect_with_its_interval(kind, sweeps):
     from careos_sim.analysis import analyze
 
-    folder = sweeps["factorial"]
+    folder = sweeps[kind]
     effects = analyze(folder).tables["effects"]
     md = md_of(folder)
     for r in effects.to_dict("records"):
         term = r["term"].replace(":", " x ")
         assert re.search(rf"^\| {re.escape(label_of(r['metric']))} \| {re.escape(term)} \| "
-                         rf"(main|interaction) \| [-+]?[0-9.]+ \| (\[|-)", md, re.M), (r["metric"], term)
+                         rf"(main|interaction) \| [-+]?[0-9.]+ \| (\[|-)[^|]*\| 2 \|", md, re.M), (r["metric"], term)
+    if kind == "fractional":  # in a 2^(3-1) design every main effect is aliased with a two-way interaction
+        assert "| aliases |" in md and "resolution 3" in md
+        assert set(effects["order"]) == {1}
 
 
 def test_grid_heatmap_has_a_cell_per_point_and_units(sweeps):

@@ -282,7 +282,9 @@ def interactions_figure(store: Store, effects: pd.DataFrame, per_metric: int = 2
         ax.set_xlim(-0.3, 1.3)
         ax.set_xlabel(fa, fontsize=8)
         ax.set_ylabel(_unit(r["metric"]), fontsize=8)
-        ax.set_title(_wrap(f"{label(r['metric'])}: {fa} \u00d7 {fb} (interaction {signed(r['effect'])}, "
+        times = " \u00d7 "
+        alias = f" = {str(r['aliases']).replace(':', times)}" if str(r.get("aliases") or "") else ""
+        ax.set_title(_wrap(f"{label(r['metric'])}: {fa} \u00d7 {fb}{alias} (interaction {signed(r['effect'])}, "
                            f"95% CI {interval(r['ci_low'], r['ci_high'], sign=True)})", 52), fontsize=8)
         ax.legend(fontsize=7, frameon=False)
         ax.grid(alpha=0.3)
