@@ -85,7 +85,8 @@ def show_results(entry: logic.CachedRun, heading: str = "Results") -> None:
                  caption="Change from A to B as % of A's mean, signed so that right is better for B, with 95% CIs.")
     st.dataframe(art.scorecard, hide_index=True, width="stretch", height=600,
                  column_config={"dimension": st.column_config.TextColumn(width="small"),
-                                "outcome": st.column_config.TextColumn(width="large"),
+                                "outcome": st.column_config.TextColumn(width="medium"),
+                                "unit": st.column_config.TextColumn(width="small"),
                                 "metric": st.column_config.TextColumn("metric (in the results files)")})
     if "time_series" in art.figures:
         st.subheader("Over time")
