@@ -93,12 +93,16 @@ def test_comparison_report_has_every_section_and_embeds_the_saved_figures(compar
     assert html.index(">Brief</h2>") < html.index(">Scorecard</h2>") < html.index(">Reproducibility</h2>")
     payloads = img_payloads(html)
     assert len(payloads) == 3
-    for name in ("scorecard.png", "time_series.png", "equity.png"):
+    for name in ("scorecard.png", "weekly_series.png", "equity.png"):
         data = (compared / "figures" / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 20_000
         assert data in payloads, f"{name} is not the figure embedded in the HTML"
         assert f"](figures/{name})" in md
     assert_self_contained(html)
+    # the figures compare wrote are left as they were
+    manifest = json.loads((compared / "manifest.json").read_text())
+    assert (compared / "figures" / "time_series.png").stat().st_mtime <= (compared / "manifest.json").stat().st_mtime
+    assert manifest["figures"] == ["figures/time_series.png", "figures/paired_differences.png"]
 
 
 def test_html_check_catches_external_references():

@@ -617,7 +617,7 @@ def _time_series_blocks(data: CompareFolder, fig: Figure | None) -> list[Block]:
                        + ", ".join(label(m).lower() for m in drawn) + ". The first weeks show the start-up "
                        "(the unit starts loaded with defects and tired staff); what matters is where each side "
                        "settles and whether the bands separate."))
-    blocks.append(Image("time_series.png", png_bytes(fig), "Weekly time series of both sides with 95% bands",
+    blocks.append(Image("weekly_series.png", png_bytes(fig), "Weekly time series of both sides with 95% bands",
                         "Weekly means of both sides; shaded: 95% CI over replications; A dashed (orange), "
                         "B solid (blue)."))
     return blocks
