@@ -280,7 +280,7 @@ def test_careos_sim_app_prints_its_address_and_starts_streamlit_headless(monkeyp
     assert command[1:4] == ["-m", "streamlit", "run"] and command[4] == str(APP_SCRIPT) and APP_SCRIPT.is_file()
     flags = dict(zip(command[5::2], command[6::2]))
     assert flags == {"--server.port": "8765", "--server.address": "localhost", "--server.headless": "true",
-                     "--browser.gatherUsageStats": "false"}
+                     "--browser.gatherUsageStats": "false", "--client.toolbarMode": "minimal"}
     assert main(["app", "--port", "0"]) == 2
 
 

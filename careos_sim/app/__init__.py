@@ -24,10 +24,12 @@ APP_SCRIPT = Path(__file__).with_name("streamlit_app.py")
 
 
 def streamlit_command(port: int) -> list[str]:
-    """The command that serves the app on ``localhost:port``, headless, without usage statistics."""
+    """The command that serves the app on ``localhost:port``, headless, without usage statistics
+    or Streamlit's developer menu."""
     return [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
             "--server.port", str(port), "--server.address", "localhost",
-            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--client.toolbarMode", "minimal"]
 
 
 def cli_app(args: argparse.Namespace) -> int:
