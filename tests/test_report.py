@@ -241,6 +241,21 @@ def test_equity_section_shows_both_groups_on_both_sides(compared):
                 assert re.search(rf"^\| {re.escape(side)} \| {outcome} \| {group} \|", section, re.M), (side, group)
 
 
+def test_one_replication_has_no_intervals_and_says_so(tmp_path):
+    from careos_sim.report import brief, scorecard_table
+
+    folder = tmp_path / "one"
+    rc, _, err = run_cli("compare", TELLING, LISTENING, "--horizon-days", "7", "--replications", "1", "--quiet",
+                         "--workers", "1", "--out", folder)
+    assert rc == 0, err
+    card = scorecard_table(folder)
+    assert (card["better"] == "neither").all() and card["ci_low"].isna().all()
+    text = brief(folder)
+    assert "on **0** the 95% interval" in text and f"on **{len(card)}** no interval can be computed" in text
+    assert "no 95% CI: cannot say (fewer than two pairs)" in text
+    assert run_cli("report", folder)[0] == 0
+
+
 # --------------------------------------------------------------------------- incomplete and bad folders
 
 

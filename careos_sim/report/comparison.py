@@ -194,8 +194,9 @@ def _verdict(data: CompareFolder, better: str, n: float) -> str:
 def _headline_item(data: CompareFolder, r: dict[str, Any]) -> str:
     unit = r["unit"]
     return (f"**{r['label']}**: {with_unit(fmt(r['a']), unit)} under A, {with_unit(fmt(r['b']), unit)} under B; "
-            f"B - A = {with_unit(signed(r['diff']), unit, diff=True)}, 95% CI "
-            f"{interval(r['ci_low'], r['ci_high'], sign=True)}: {_verdict(data, r['better'], r['n'])}")
+            f"B - A = {with_unit(signed(r['diff']), unit, diff=True)}, "
+            + (f"95% CI {ci}" if (ci := interval(r['ci_low'], r['ci_high'], sign=True)) != "-" else "no 95% CI")
+            + f": {_verdict(data, r['better'], r['n'])}")
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -288,10 +289,14 @@ def _brief_blocks(data: CompareFolder, card: pd.DataFrame) -> list[Block]:
     blocks.append(Heading(3, "What changes, and by how much", "brief-changes"))
     scored = card[card["direction"].notna()]
     count = scored["better"].value_counts()
-    blocks.append(Para(
-        f"Of {len(scored)} outcomes on the scorecard, B is better on **{count.get('b', 0)}**, A is better on "
-        f"**{count.get('a', 0)}**, and on **{count.get('neither', 0)}** the 95% interval of the paired difference "
-        "includes zero (no detectable difference). The main ones:"))
+    no_ci = int((~(np.isfinite(scored["ci_low"].astype(float)) & np.isfinite(scored["ci_high"].astype(float)))).sum())
+    undecided = int(count.get("neither", 0)) - no_ci
+    text = (f"Of {len(scored)} outcomes on the scorecard, B is better on **{count.get('b', 0)}**, A is better on "
+            f"**{count.get('a', 0)}**, and on **{undecided}** the 95% interval of the paired difference includes "
+            "zero (no detectable difference)")
+    if no_ci:
+        text += f"; on **{no_ci}** no interval can be computed (fewer than two pairs, or the outcome is undefined)"
+    blocks.append(Para(text + ". The main ones:"))
     head = card.set_index("metric")
     items = [_headline_item(data, {**head.loc[k].to_dict(), "label": head.at[k, "label"]}) for k in HEADLINE
              if k in head.index]
