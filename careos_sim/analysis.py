@@ -115,7 +115,7 @@ def _factorial(store: Store, analysis: Analysis) -> None:
         yy = y[list(full)].to_numpy(dtype=float)
         unit, direction = _meta(metric)
         for term, order, c, chain in terms:
-            per_rep = (c @ yy) / (n_points / 2) if yy.size else np.array([])
+            per_rep = _snap((c @ yy) / (n_points / 2), yy) if yy.size else np.array([])
             mean, lo, hi = mean_ci(per_rep)
             rows.append({"metric": metric, "term": term, "order": order, "effect": mean, "ci_low": lo, "ci_high": hi,
                          "n": int(per_rep.size), "aliases": chain, "unit": unit, "direction": direction})
@@ -134,6 +134,12 @@ def _factorial(store: Store, analysis: Analysis) -> None:
     if store.manifest.get("resolution"):
         analysis.notes.append(f"fractional factorial of resolution {store.manifest['resolution']}: an effect "
                               f"estimate includes its aliases (column 'aliases')")
+
+
+def _snap(values: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """Zero where a contrast is only floating-point rounding (identical runs at both levels)."""
+    scale = float(np.nanmax(np.abs(data))) if np.isfinite(data).any() else 0.0
+    return np.where(np.abs(values) <= 1e-9 * scale, 0.0, values)
 
 
 def _rank(frame: pd.DataFrame, column: str, measure: str, absolute: bool) -> pd.DataFrame:
@@ -165,7 +171,8 @@ def _grid(store: Store, analysis: Analysis) -> None:
             for n in names:
                 marginal = g.groupby(n)["mean"].mean()
                 if len(marginal) > 1:
-                    ranks.append({"metric": metric, "factor": n, "range": float(marginal.max() - marginal.min())})
+                    spread = _snap(np.array([marginal.max() - marginal.min()]), marginal.to_numpy())[0]
+                    ranks.append({"metric": metric, "factor": n, "range": float(spread)})
     analysis.ranking = _rank(pd.DataFrame(ranks, columns=["metric", "factor", "range"]), "range",
                              "range of marginal means", absolute=False)
     partial = store.missing

@@ -35,7 +35,7 @@ from careos_sim.loader import InputError, InputIssue
 from careos_sim.metrics import ALL
 from careos_sim.scenario import Scenario
 
-__all__ = ["Store", "SweepResult", "run_sweep", "load_store", "cli_sweep", "RUN_KEY"]
+__all__ = ["Store", "SweepResult", "DamagedStore", "run_sweep", "load_store", "cli_sweep", "RUN_KEY"]
 
 RUN_KEY = ["point", "replication"]
 METRIC_NAMES = [m.name for m in ALL]
@@ -100,6 +100,21 @@ def _read_parts(folder: Path, prefix: str) -> list[pd.DataFrame]:
     return frames
 
 
+class DamagedStore(InputError):
+    """A sweep folder whose tables exist but cannot be read."""
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A results table, empty if absent; a :class:`DamagedStore` error naming the file if it cannot be read."""
+    if not path.exists():
+        return pd.DataFrame()
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several kinds for a damaged file
+        raise DamagedStore([InputIssue(str(path), None, "<file>", f"cannot be read as Parquet: {exc}",
+                                     str(path))]) from None
+
+
 def _dedupe(frames: list[pd.DataFrame], key: list[str]) -> pd.DataFrame:
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -151,11 +166,10 @@ def load_store(folder: str | Path) -> Store:
     if manifest.get("kind") != "sweep":
         raise InputError([InputIssue(str(manifest_path), None, "kind", "not a sweep's results folder",
                                      manifest.get("kind"))])
-    design = pd.read_parquet(folder / "design.parquet") if (folder / "design.parquet").exists() else pd.DataFrame()
-    runs = _dedupe([*([pd.read_parquet(folder / "runs.parquet")] if (folder / "runs.parquet").exists() else []),
-                    *_read_parts(folder / "parts", "run")], RUN_KEY)
-    weekly = _dedupe([*([pd.read_parquet(folder / "weekly.parquet")] if (folder / "weekly.parquet").exists() else []),
-                      *_read_parts(folder / "parts", "weekly")], [*RUN_KEY, "week"])
+    design = _read_table(folder / "design.parquet")
+    runs = _dedupe([_read_table(folder / "runs.parquet"), *_read_parts(folder / "parts", "run")], RUN_KEY)
+    weekly = _dedupe([_read_table(folder / "weekly.parquet"), *_read_parts(folder / "parts", "weekly")],
+                     [*RUN_KEY, "week"])
     if len(runs) and len(weekly):  # weeks of a run that later failed on resume, or of a run not in runs
         ok = runs.loc[runs["status"] == "ok", RUN_KEY]
         weekly = weekly.merge(ok, on=RUN_KEY, how="inner")

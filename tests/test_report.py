@@ -232,6 +232,20 @@ def test_equity_groups_are_recovered_exactly_from_ratio_and_gap():
         assert np.isnan(groups.loc[(measure, "other", 3)])  # equal groups: the level is not recoverable
 
 
+def test_equity_groups_come_from_the_per_group_metrics_and_agree_with_ratio_and_gap(compared):
+    from careos_sim.report.comparison import equity_groups
+
+    reps = pd.read_parquet(compared / "replications.parquet")
+    groups = equity_groups(reps).set_index(["side", "replication", "measure", "group"])["value"]
+    for row in reps.to_dict("records"):
+        key = (row["side"], row["replication"], "harm")
+        lep, other = groups.loc[(*key, "LEP")], groups.loc[(*key, "other")]
+        assert lep == row["equity.harm_lep_per_1000_patient_days"]
+        assert lep - other == pytest.approx(row["equity.harm_gap_per_1000_patient_days"])
+        if other > 0:
+            assert lep / other == pytest.approx(row["equity.harm_ratio"])
+
+
 def test_equity_section_shows_both_groups_on_both_sides(compared):
     md = md_of(compared)
     section = md[md.index("## Equity"):md.index("## Volumes and flow")]

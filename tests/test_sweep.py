@@ -428,3 +428,18 @@ def test_load_store_refuses_other_folders(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"kind": "compare"}))
     with pytest.raises(InputError, match="not a sweep"):
         load_store(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"kind": "sweep"}))
+    (tmp_path / "runs.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(InputError, match="runs.parquet: <file>: cannot be read as Parquet"):
+        load_store(tmp_path)
+
+
+def test_an_effect_of_a_factor_that_changes_nothing_is_exactly_zero(tmp_path):
+    """Identical runs at both levels: the effect is 0, not floating-point rounding."""
+    exp = write(tmp_path, TINY.replace("leadership.elements.valuing_people", "staff.agency.hourly_cost").replace(
+        "levels: [0, 1]", "levels: [90, 95]").replace("replications: 3", "replications: 2"))
+    assert sweep(exp, "--out", tmp_path / "o", "--workers", "1") == 0
+    effects = analyze(tmp_path / "o").tables["effects"]
+    wait = effects[(effects["metric"] == "timeliness.call_light_wait_min_mean")].set_index("term")
+    assert wait.loc["valuing", "effect"] == 0.0 and wait.loc["valuing:ratio", "effect"] == 0.0
+    assert wait.loc["ratio", "effect"] > 0

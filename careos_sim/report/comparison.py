@@ -437,12 +437,22 @@ def scorecard_figure(card: pd.DataFrame, names: dict[str, str], replications: in
 def equity_groups(replications: pd.DataFrame) -> pd.DataFrame:
     """Per side and replication: harm and missed care of LEP and of other patients.
 
-    The saved metrics hold each pair as a ratio r = LEP / other and a gap g = LEP - other, so
-    other = g / (r - 1) and LEP = other + g, exactly. Where the two groups are equal (r = 1) the
-    level cannot be recovered and is NaN; where the other group had none (r undefined, g defined),
-    other is 0 and LEP is g.
+    Read from the per-group metrics (``equity.harm_lep_per_1000_patient_days`` and the like)
+    where the folder has them. Folders written before those metrics existed hold each pair only
+    as a ratio r = LEP / other and a gap g = LEP - other, so other = g / (r - 1) and LEP = other
+    + g, exactly; where the two groups are equal (r = 1) the level cannot be recovered and is
+    NaN; where the other group had none (r undefined, g defined), other is 0 and LEP is g.
     """
     out = []
+    direct = {"harm": ("equity.harm_lep_per_1000_patient_days", "equity.harm_other_per_1000_patient_days"),
+              "missed_care": ("equity.missed_care_lep_pct", "equity.missed_care_other_pct")}
+    if all(c in replications.columns for cols in direct.values() for c in cols):
+        for key, (lep_col, other_col) in direct.items():
+            for group, col in (("other", other_col), ("LEP", lep_col)):
+                out.append(pd.DataFrame({"side": replications["side"].to_numpy(), "replication":
+                                         replications["replication"].to_numpy(), "measure": key, "group": group,
+                                         "value": replications[col].to_numpy(dtype=float)}))
+        return pd.concat(out, ignore_index=True)
     pairs = {"harm": ("equity.harm_ratio", "equity.harm_gap_per_1000_patient_days"),
              "missed_care": ("equity.missed_care_ratio", "equity.missed_care_gap_pct")}
     for key, (ratio_col, gap_col) in pairs.items():
@@ -636,10 +646,12 @@ def _equity_blocks(data: CompareFolder, fig: Figure | None) -> list[Block]:
         return blocks
     summary = equity_summary(data.replications)
     blocks.append(Para(
-        "Patients with limited English proficiency (LEP) against all other patients, under each system. The "
-        "per-group levels are recovered exactly from each replication's saved ratio and gap (other = gap / "
-        "(ratio - 1), LEP = other + gap); a replication where the groups are exactly equal has no recoverable "
-        "level and is left out (n says how many remain)."))
+        "Patients with limited English proficiency (LEP) against all other patients, under each system: harm "
+        "per 1,000 patient-days and missed care of each group, means over replications with 95% CIs."
+        + ("" if "equity.harm_lep_per_1000_patient_days" in data.replications.columns else
+           " These results predate the per-group metrics, so the levels are recovered from each replication's "
+           "saved ratio and gap (other = gap / (ratio - 1), LEP = other + gap); a replication where the groups "
+           "are exactly equal has no recoverable level and is left out (n says how many remain).")))
     rows = []
     for r in summary.to_dict("records"):
         title, unit = _EQUITY_PANELS[r["measure"]]

@@ -744,14 +744,19 @@ def sweep_blocks(folder: Path, manifest: dict[str, Any]) -> tuple[str, list[Bloc
     """The report's title and blocks of a sweep folder."""
     from careos_sim.analysis import analyze
     from careos_sim.loader import InputError
-    from careos_sim.sweep import load_store
+    from careos_sim.sweep import DamagedStore, load_store
 
     title = f"Sweep: {manifest.get('experiment', folder.name)}"
     try:
         store = load_store(folder)
+    except DamagedStore as exc:  # a damaged table: say so, and keep what the manifest tells
+        blocks: list[Block] = [Note(f"The sweep's results cannot be read ({exc}); only "
+                                    "what the manifest records is shown.")]
+        blocks += reproducibility_blocks(folder, manifest, [("experiment", plain(manifest.get("experiment")))])
+        return title, blocks
     except InputError:
         raise
-    except Exception as exc:  # a damaged table: say so, and keep what the manifest tells
+    except Exception as exc:  # any other damage: say so, and keep what the manifest tells
         blocks: list[Block] = [Note(f"The sweep's results cannot be read ({type(exc).__name__}: {exc}); only "
                                     "what the manifest records is shown.")]
         blocks += reproducibility_blocks(folder, manifest, [("experiment", plain(manifest.get("experiment")))])
