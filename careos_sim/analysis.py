@@ -240,6 +240,10 @@ def _sampled(store: Store, analysis: Analysis, kind: str) -> None:
     for col in table.columns:
         if col not in ("metric", "factor"):
             table[col] = table[col].astype(float)
+    if len(table):  # most influential first within each metric, metrics in the experiment's order
+        order = {m: i for i, m in enumerate(_metrics(store))}
+        table = table.assign(_m=table["metric"].map(order), _k=-table[column].abs()).sort_values(
+            ["_m", "_k"], kind="stable").drop(columns=["_m", "_k"]).reset_index(drop=True)
     analysis.tables[name] = table
     analysis.ranking = _rank(table, column, measure, absolute=kind == "lhs") if len(table) else _rank(
         pd.DataFrame(columns=["metric", "factor", column]), column, measure, False)
