@@ -257,14 +257,20 @@ def test_shipped_experiments_validate():
     for path in sorted((REPO / "experiments").glob("*.yaml")):
         exp = load_experiment(path)
         sizes[path.stem] = len(exp.design)
-    assert sizes == {"capability-trap": 3, "sensitivity": 110, "six-elements": 64, "staffing": 10}
+    assert sizes == {"capability-trap": 4, "sensitivity": 110, "six-elements": 64, "staffing": 10}
     staffing = load_experiment(REPO / "experiments" / "staffing.yaml")
     for row, scenario in zip(staffing.design.to_dict("records"), staffing.scenarios):
         assert scenario.staff.nurses.ratio.day == row["patients_per_nurse_day"]
         assert scenario.leadership.listening == (1.0 if row["system"] == "listening" else 0.0)
     trap = load_experiment(REPO / "experiments" / "capability-trap.yaml")
-    assert [s.leadership.pressure_to_work_harder for s in trap.scenarios] == [1.0, 0.0, 0.0]
-    assert [s.leadership.listening for s in trap.scenarios] == [0.0, 0.0, 1.0]
+    assert [s.leadership.pressure_to_work_harder for s in trap.scenarios] == [1.0, 0.0, 0.0, 0.0]
+    assert [s.leadership.listening for s in trap.scenarios] == [0.0, 0.0, 1.0, 1.0]
+    listening, costs_first = trap.scenarios[2], trap.scenarios[3]
+    # the costs-first variant differs from the listening preset only in its three costs
+    assert costs_first.leadership.model_copy(update={
+        "float_hours_per_week": listening.leadership.float_hours_per_week,
+        "mechanisms": listening.leadership.mechanisms}) == listening.leadership
+    assert costs_first.model_copy(update={"leadership": listening.leadership}) == listening
 
 
 # --------------------------------------------------------------------------- analysis
