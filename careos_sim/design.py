@@ -246,10 +246,6 @@ class Experiment:
     resolution: int | None = None
 
     @property
-    def factors(self) -> list[Factor]:
-        return list(self.spec.factors)
-
-    @property
     def metrics(self) -> list[str]:
         return list(self.spec.metrics)
 
@@ -508,9 +504,3 @@ def _relocate(exc: InputError, doc: Document, spec: ExperimentSpec, point: int, 
             seen.add(k)
             unique.append(i)
     return unique
-
-
-def metric_meta(name: str) -> tuple[str, str | None]:
-    m = BY_NAME[name]
-    return m.unit, m.direction
-

@@ -90,12 +90,14 @@ def _run_row(record: dict[str, Any], design_row: dict[str, Any]) -> dict[str, An
             **{m: float(metrics.get(m, math.nan)) for m in METRIC_NAMES}}
 
 
-def _read_parts(folder: Path, prefix: str) -> list[pd.DataFrame]:
+def _read_parts(paths: list[Path], prefix: str) -> list[pd.DataFrame]:
     frames = []
-    for p in sorted(folder.glob(f"{prefix}-*.parquet")):
+    for p in paths:
+        if not p.name.startswith(prefix):
+            continue
         try:
             frames.append(pd.read_parquet(p))
-        except Exception:  # a part is renamed into place whole, so this is damage from outside: skip it
+        except Exception:  # a part is renamed into place whole, so this is damage from outside: its run reruns
             continue
     return frames
 
@@ -167,12 +169,7 @@ def load_store(folder: str | Path) -> Store:
         raise InputError([InputIssue(str(manifest_path), None, "kind", "not a sweep's results folder",
                                      manifest.get("kind"))])
     design = _read_table(folder / "design.parquet")
-    runs = _dedupe([_read_table(folder / "runs.parquet"), *_read_parts(folder / "parts", "run")], RUN_KEY)
-    weekly = _dedupe([_read_table(folder / "weekly.parquet"), *_read_parts(folder / "parts", "weekly")],
-                     [*RUN_KEY, "week"])
-    if len(runs) and len(weekly):  # weeks of a run that later failed on resume, or of a run not in runs
-        ok = runs.loc[runs["status"] == "ok", RUN_KEY]
-        weekly = weekly.merge(ok, on=RUN_KEY, how="inner")
+    runs, weekly, _ = _tables(folder)
     reps = int(manifest.get("replications", 0))
     points = design["point"].tolist() if len(design) else []
     expected = pd.DataFrame([(p, r) for p in points for r in range(reps)], columns=RUN_KEY)
@@ -182,24 +179,28 @@ def load_store(folder: str | Path) -> Store:
     return Store(folder, manifest, design, runs, weekly, missing, complete=len(missing) == 0 and len(expected) > 0)
 
 
+def _tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
+    """Runs and weekly rows of the merged tables plus the parts not yet merged (a later row for a
+    key replaces an earlier one), and the part files read."""
+    parts = sorted((folder / "parts").glob("*.parquet")) if (folder / "parts").is_dir() else []
+    runs = _dedupe([_read_table(folder / "runs.parquet"), *_read_parts(parts, "run-")], RUN_KEY)
+    weekly = _dedupe([_read_table(folder / "weekly.parquet"), *_read_parts(parts, "weekly-")],
+                     [*RUN_KEY, "week"])
+    if len(runs) and len(weekly):  # weeks of a run that later failed on resume, or of a run not in runs
+        weekly = weekly.merge(runs.loc[runs["status"] == "ok", RUN_KEY], on=RUN_KEY, how="inner")
+    return runs, weekly, parts
+
+
 def _merge_parts(folder: Path) -> None:
     """Fold the parts into runs.parquet and weekly.parquet, then remove the parts merged."""
-    parts = folder / "parts"
-    names = sorted(parts.glob("*.parquet")) if parts.is_dir() else []
-    if not names:
+    runs, weekly, parts = _tables(folder)
+    if not parts:
         return
-    runs = _dedupe([*([pd.read_parquet(folder / "runs.parquet")] if (folder / "runs.parquet").exists() else []),
-                    *[pd.read_parquet(p) for p in names if p.name.startswith("run-")]], RUN_KEY)
-    weekly = _dedupe([*([pd.read_parquet(folder / "weekly.parquet")] if (folder / "weekly.parquet").exists() else []),
-                      *[pd.read_parquet(p) for p in names if p.name.startswith("weekly-")]], [*RUN_KEY, "week"])
-    if len(weekly):
-        ok = runs.loc[runs["status"] == "ok", RUN_KEY]
-        weekly = weekly.merge(ok, on=RUN_KEY, how="inner")
     # weekly first: a crash between the two leaves the parts, which the next merge reads again
     if len(weekly) or (folder / "weekly.parquet").exists():
         _atomic_parquet(weekly, folder / "weekly.parquet")
     _atomic_parquet(runs, folder / "runs.parquet")
-    for p in names:
+    for p in parts:
         p.unlink(missing_ok=True)
 
 
@@ -295,7 +296,8 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
 
     ``workers``: local processes (None: every core; 1: in this process). ``executor``: any
     ``concurrent.futures.Executor`` instead (a Dask ``client.get_executor()`` for a cluster).
-    ``progress(done, failed)`` is called after each run. ``stop_after`` stops cleanly after that
+    ``progress(done, failed)`` is called once with the runs kept from before (on resume), then
+    after each run. ``stop_after`` stops cleanly after that
     many runs (as an interruption would; for tests and pilots).
     """
     out = Path(out)
@@ -309,6 +311,8 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
     design_rows = exp.design.drop(columns="point").to_dict("records")
     result = SweepResult(out, len(exp.design) * exp.replications, 0, len(done), 0)
     tick = progress or (lambda done, failed: None)
+    if done:
+        tick(len(done), 0)  # kept from before: counted as done
     weekly = exp.spec.weekly
 
     def save(rec: dict[str, Any]) -> None:
@@ -425,12 +429,6 @@ def cli_sweep(args) -> int:
         executor = client.get_executor() if client is not None else None
         workers = (sum(client.nthreads().values()) if client is not None else
                    (args.workers or os.cpu_count() or 1))
-        try:
-            store_before = load_store(out) if args.resume and (Path(out) / "manifest.json").exists() else None
-        except InputError:
-            store_before = None
-        if store_before is not None and len(store_before.runs):
-            bar.update(int((store_before.runs["status"] == "ok").sum()))
         result = run_sweep(exp, out, resume=args.resume, workers=workers, executor=executor, scheduler=scheduler,
                            command=["careos-sim", *args.argv], progress=progress)
     except KeyboardInterrupt:
