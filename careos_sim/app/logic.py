@@ -463,8 +463,11 @@ This self-reinforcing loop is the *capability trap* (Repenning and Sterman, 2001
 on getting today's work done crowds out the improvement that would make tomorrow's easier.
 
 **Working smarter** (listening, no pressure). The same hours go into huddles, rounding and
-fixes instead. Less is gained on the first day, but each fix removes encounters for good:
-workarounds shrink, missed care falls below the goal, and nothing pushes the nurses.""",
+fixes instead, and each fix removes encounters for good: workarounds shrink, missed care falls
+below the goal, and nothing pushes the nurses. With these settings the unit is better from the
+first weeks (no pressure, flex capacity for surges, recognition). Improvement can also get
+worse before it gets better: with longer huddles, slow reporting and no slack yet, missed care
+rises for about six weeks before the fixes pay back (`experiments/capability-trap.yaml`).""",
         look_for="Pressure (0 to 1) stays near its maximum under working harder for the whole year; harm from "
                  "slips, exhaustion and burnout climb with it, and active defects do not fall. Under working "
                  "smarter pressure is zero and the defect stock shrinks week by week.",
