@@ -418,12 +418,13 @@ def cli_sweep(args) -> int:
     scheduler = args.scheduler or "local"
     bar = tqdm(total=total, desc=f"{exp.name}", unit="run", file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
     failed = [0]
+    bar.set_postfix(failed=0, refresh=False)
 
     def progress(n: int, f: int) -> None:
         failed[0] += f
-        bar.update(n)
         if f:
-            bar.set_postfix(failed=failed[0])
+            bar.set_postfix(failed=failed[0], refresh=False)
+        bar.update(n)
 
     try:
         executor = client.get_executor() if client is not None else None
