@@ -33,7 +33,8 @@ import pandas as pd
 
 from careos_sim.experiment import mean_ci
 from careos_sim.metrics import BY_NAME
-from careos_sim.sweep import Store, _atomic_text, load_store
+from careos_sim.output import write_atomic
+from careos_sim.sweep import Store, load_store
 
 __all__ = ["Analysis", "analyze", "cli_analyze", "prcc"]
 
@@ -306,9 +307,9 @@ def write_tables(analysis: Analysis, folder: Path) -> list[Path]:
     written = []
     for name, frame in [*analysis.tables.items(), ("ranking", analysis.ranking)]:
         path = folder / f"{name}.csv"
-        _atomic_text(frame.to_csv(index=False), path)
+        write_atomic(path, frame.to_csv(index=False).encode())
         written.append(path)
-    _atomic_text("\n".join(analysis.notes) + ("\n" if analysis.notes else ""), folder / "notes.txt")
+    write_atomic(folder / "notes.txt", ("\n".join(analysis.notes) + ("\n" if analysis.notes else "")).encode())
     return written
 
 

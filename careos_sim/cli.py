@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from careos_sim.loader import InputError, InputIssue, load_document, load_scenario, scenario_json_schema
+from careos_sim.loader import InputError, InputIssue, load_scenario, scenario_json_schema, source_files
 from careos_sim.scenario import Scenario
 
 __all__ = ["main"]
@@ -105,11 +105,6 @@ def _check_options(args: argparse.Namespace) -> None:
         raise InputError([InputIssue("--out", None, "out", "exists and is not a folder", str(args.out))])
 
 
-def _scenario_files(path: Path) -> list[Path]:
-    """The file and every file of its ``extends`` chain."""
-    return sorted({Path(s) for s, _ in load_document(path).where.values() if not s.startswith("--")})
-
-
 def _print_result(args: argparse.Namespace, doc: dict[str, Any], table: str) -> None:
     if args.json:
         json.dump(doc, sys.stdout, indent=2)
@@ -134,7 +129,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         bar.close()
     doc = summary_document(result, label)
     if args.out is not None:
-        write_run(result, args.out, label, ["careos-sim", *args.argv], scenario_files=_scenario_files(args.file))
+        write_run(result, args.out, label, ["careos-sim", *args.argv], scenario_files=source_files(args.file))
     _print_result(args, doc, _table(doc))
     return 0
 
@@ -179,7 +174,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     doc = comparison_document(result, *labels)
     if args.out is not None:
         write_comparison(result, args.out, labels, ["careos-sim", *args.argv],
-                         scenario_files=(_scenario_files(args.file_a), _scenario_files(args.file_b)))
+                         scenario_files=(source_files(args.file_a), source_files(args.file_b)))
     warmups = (result.a.scenario.run.warmup_days, result.b.scenario.run.warmup_days)
     _print_result(args, doc, _compare_table(doc, *warmups))
     return 0

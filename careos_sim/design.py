@@ -39,7 +39,7 @@ import pandas as pd
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from careos_sim.loader import (Document, InputError, InputIssue, _parse_yaml, _shown_path, apply_overrides,
-                               dotted, load_document, overrides_from, validate_model)
+                               document_files, dotted, load_document, overrides_from, validate_model)
 from careos_sim.metrics import BY_NAME
 from careos_sim.scenario import Scenario, _Frozen
 
@@ -400,7 +400,7 @@ def load_experiment(path: str | Path, sets: list[str] | None = None, replication
     if not base_path.is_file():
         raise InputError([_located(doc, ("base",), f"scenario file not found: {_shown_path(base_path)}", spec.base)])
     base_doc = load_document(base_path)
-    files = {Path(s) for s, _ in base_doc.where.values() if not s.startswith("--")}
+    files = document_files(base_doc)
 
     # bundle levels that name scenario files
     level_docs: dict[tuple[int, str], Document] = {}
@@ -414,7 +414,7 @@ def load_experiment(path: str | Path, sets: list[str] | None = None, replication
                     raise InputError([_located(doc, ("factors", i, "levels", label),
                                                f"scenario file not found: {_shown_path(p)}", bundle)])
                 level_docs[(i, label)] = load_document(p)
-                files |= {Path(s) for s, _ in level_docs[(i, label)].where.values() if not s.startswith("--")}
+                files |= document_files(level_docs[(i, label)])
 
     base_scenario = validate_model(Scenario, base_doc)
     seed = spec.seed if spec.seed is not None else base_scenario.run.seed

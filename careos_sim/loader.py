@@ -24,7 +24,7 @@ from careos_sim.scenario import Scenario
 
 __all__ = [
     "InputIssue", "InputError", "load_scenario", "load_document", "parse_set", "overrides_from",
-    "apply_overrides", "validate_model", "scenario_json_schema",
+    "apply_overrides", "validate_model", "scenario_json_schema", "document_files", "source_files",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -204,6 +204,16 @@ def load_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
     base = load_document(parent_path, chain)
     doc.where = {p: w for p, w in doc.where.items() if p and p[0] != "extends"}
     return _merge(base, doc)
+
+
+def document_files(doc: Document) -> set[Path]:
+    """The files a document's values came from: the file and every file of its ``extends`` chain."""
+    return {Path(s) for s, _ in doc.where.values() if not s.startswith("--")}
+
+
+def source_files(path: str | Path) -> list[Path]:
+    """The scenario file and every file of its ``extends`` chain (for the manifests' hashes)."""
+    return sorted(document_files(load_document(path)))
 
 
 # --------------------------------------------------------------------------- overrides

@@ -27,7 +27,7 @@ from careos_sim.experiment import RunResult
 from careos_sim.metrics import DIAGNOSTICS, METRICS
 
 __all__ = ["summary_document", "comparison_document", "write_run", "write_comparison", "atomic_folder",
-           "json_safe", "package_version"]
+           "json_safe", "package_version", "write_atomic"]
 
 
 def package_version() -> str:
@@ -176,6 +176,22 @@ class atomic_folder:
                 p.rmdir()
             except OSError:
                 break
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it and one atomic rename: a reader
+    sees the previous file or the new one, never part of one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def file_hashes(files: list[Path] | None) -> dict[str, str]:

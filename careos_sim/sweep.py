@@ -15,10 +15,10 @@ key is (point, replication), and a later row for a key replaces an earlier one.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
-import secrets
 import shutil
 import sys
 import traceback
@@ -33,6 +33,7 @@ import pandas as pd
 from careos_sim.design import Experiment, load_experiment
 from careos_sim.loader import InputError, InputIssue
 from careos_sim.metrics import ALL
+from careos_sim.output import write_atomic
 from careos_sim.scenario import Scenario
 
 __all__ = ["Store", "SweepResult", "DamagedStore", "run_sweep", "load_store", "cli_sweep", "RUN_KEY"]
@@ -66,21 +67,9 @@ def run_one(point: int, replication: int, scenario: Scenario, seed: int, weekly:
 
 
 def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}")
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _atomic_text(text: str, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    write_atomic(path, buffer.getvalue())
 
 
 def _run_row(record: dict[str, Any], design_row: dict[str, Any]) -> dict[str, Any]:
@@ -285,7 +274,7 @@ def _prepare(exp: Experiment, out: Path, resume: bool, manifest: dict[str, Any])
     _atomic_parquet(exp.design, out / "design.parquet")
     if not (out / "experiment.yaml").exists():
         shutil.copyfile(exp.file, out / "experiment.yaml")
-    _atomic_text(json.dumps(manifest, indent=2) + "\n", path)
+    write_atomic(path, (json.dumps(manifest, indent=2) + "\n").encode())
     return manifest
 
 
@@ -345,7 +334,7 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
                         runs_failed=int((final.runs["status"] == "failed").sum()) if len(final.runs) else 0,
                         complete=bool(final.complete), finished_at=_now() if final.complete else None,
                         last_stopped_at=_now())
-        _atomic_text(json.dumps(manifest, indent=2) + "\n", out / "manifest.json")
+        write_atomic(out / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
         try:
             (out / "parts").rmdir()
         except OSError:

@@ -328,23 +328,24 @@ def test_a_folder_that_is_not_a_results_folder_is_bad_input(case, tmp_path, comp
 
 
 def test_report_writing_is_atomic(copy, monkeypatch):
-    import careos_sim.report.common as common
+    import os
+
     from careos_sim.report import write_report
 
     (copy / "report.html").write_text("previous report")
-    real_replace = common.os.replace
+    real_replace = os.replace
 
     def failing_replace(src, dst):
         if Path(dst).name == "report.html":
             raise OSError("disk full")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(common.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
         write_report(copy)
     assert (copy / "report.html").read_text() == "previous report"
     assert not [p.name for p in copy.rglob("*") if ".tmp-" in p.name]
-    monkeypatch.setattr(common.os, "replace", real_replace)
+    monkeypatch.setattr(os, "replace", real_replace)
 
     import careos_sim.report.comparison as comparison
 

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import pandas as pd
 
-from careos_sim.loader import InputError, InputIssue, load_document, load_scenario
+from careos_sim.loader import InputError, InputIssue, load_scenario, source_files
 from careos_sim.metrics import BY_NAME
 from careos_sim.scenario import Scenario
 
@@ -382,7 +382,7 @@ def load_upload(name: str, data: bytes, folder: str | Path,
 def scenario_files(path: str | Path) -> list[Path]:
     """The file and every file of its ``extends`` chain (for the manifest's hashes)."""
     try:
-        return sorted({Path(s) for s, _ in load_document(path).where.values() if not s.startswith("--")})
+        return source_files(path)
     except InputError:
         return [Path(path)]
 
@@ -731,14 +731,6 @@ class Artefacts:
     downloads: dict[str, tuple[bytes, str, str]]  # label -> (data, file name, MIME type)
 
 
-def _png(fig: Any) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
-
-
 def _nested_brief(markdown: str) -> str:
     """The brief under the page's own heading: its "## Brief" title dropped, its sections one level down."""
     lines = markdown.strip().splitlines()
@@ -760,9 +752,10 @@ def artefacts(entry: CachedRun) -> Artefacts:
     if "artefacts" in entry.extras:
         return entry.extras["artefacts"]
     from careos_sim.report import brief, comparison_figures, scorecard_table, write_report
+    from careos_sim.report.document import png_bytes
 
     folder = entry.folder
-    figures = {key: _png(fig) for key, fig in comparison_figures(folder).items()}
+    figures = {key: png_bytes(fig) for key, fig in comparison_figures(folder).items()}
     card = scorecard_view(scorecard_table(folder), entry.labels)
     html, _ = write_report(folder)
     reps = pd.read_parquet(folder / "replications.parquet")

@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import secrets
 import shlex
 from pathlib import Path
 from typing import Any
 
 from careos_sim.loader import InputError, InputIssue
+from careos_sim.output import write_atomic  # noqa: F401  (part of this module's API)
 from careos_sim.report.document import Block, Bullets, Code, Heading, Note, Para, Table
 
 __all__ = ["KINDS", "DIMENSIONS", "LABELS", "read_manifest", "folder_issue", "write_atomic", "fmt", "signed",
@@ -142,20 +141,6 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     if kind not in KINDS:
         raise folder_issue(path, f"kind must be one of {', '.join(KINDS)}", kind, path="kind")
     return manifest
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file beside it and one atomic rename."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def sha256_file(path: Path) -> str | None:
