@@ -15,7 +15,7 @@ import difflib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, TypeVar
+from typing import Any, Iterable, Mapping, Sequence, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -182,8 +182,26 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
-def load_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
-    """Read a YAML file and resolve ``extends`` (relative to the file), recursively."""
+def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
+    """Whether ``path`` (already resolved) lies in one of ``roots`` (resolved here)."""
+    for root in roots:
+        try:
+            if path.is_relative_to(Path(root).resolve()):
+                return True
+        except (OSError, RuntimeError):  # a root that cannot be resolved admits nothing
+            continue
+    return False
+
+
+def load_document(path: str | Path, _chain: tuple[Path, ...] = (), *,
+                  allowed_roots: Sequence[Path] | None = None) -> Document:
+    """Read a YAML file and resolve ``extends`` (relative to the file), recursively.
+
+    With ``allowed_roots``, every file reached through ``extends`` must lie (after resolving
+    symlinks) inside one of these folders; any other is an :class:`InputError` at the ``extends``
+    line that echoes only the string written there, and that file is never opened. The file
+    ``path`` itself is not checked (the caller chose it).
+    """
     path = Path(path)
     resolved = path.resolve()
     shown = _shown_path(path) if not _chain else _shown_path(resolved)
@@ -195,13 +213,15 @@ def load_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
     if not isinstance(parent, str) or not parent.strip():
         raise InputError([InputIssue(shown, line, "extends", "must be a path to a scenario file", parent)])
     parent_path = (resolved.parent / parent).resolve()
+    if allowed_roots is not None and not _inside(parent_path, tuple(allowed_roots)):
+        raise InputError([InputIssue(shown, line, "extends", "extends may only name a shipped preset", parent)])
     chain = (*_chain, resolved)
     if parent_path in chain:
         cycle = " -> ".join(_shown_path(p) for p in (*chain, parent_path))
         raise InputError([InputIssue(shown, line, "extends", f"circular extends: {cycle}", parent)])
     if not parent_path.is_file():
         raise InputError([InputIssue(shown, line, "extends", f"file not found: {_shown_path(parent_path)}", parent)])
-    base = load_document(parent_path, chain)
+    base = load_document(parent_path, chain, allowed_roots=allowed_roots)
     doc.where = {p: w for p, w in doc.where.items() if p and p[0] != "extends"}
     return _merge(base, doc)
 
@@ -211,9 +231,9 @@ def document_files(doc: Document) -> set[Path]:
     return {Path(s) for s, _ in doc.where.values() if not s.startswith("--")}
 
 
-def source_files(path: str | Path) -> list[Path]:
+def source_files(path: str | Path, *, allowed_roots: Sequence[Path] | None = None) -> list[Path]:
     """The scenario file and every file of its ``extends`` chain (for the manifests' hashes)."""
-    return sorted(document_files(load_document(path)))
+    return sorted(document_files(load_document(path, allowed_roots=allowed_roots)))
 
 
 # --------------------------------------------------------------------------- overrides
@@ -392,15 +412,17 @@ def load_scenario(
     overrides: Mapping[str, Any] | Iterable[str] | None = None,
     *,
     extra: Iterable[Override] = (),
+    allowed_roots: Sequence[Path] | None = None,
 ) -> Scenario:
     """Load, merge and validate a scenario file.
 
     ``overrides`` are applied after ``extends`` and validated exactly like the file: either a
     mapping ``{"unit.beds": 20}`` or strings ``["unit.beds=20"]`` as given to ``--set``.
     ``extra`` takes (path, value, label) triples, for command-line options such as
-    ``--horizon-days`` that set a scenario value. Raises :class:`InputError` for any problem.
+    ``--horizon-days`` that set a scenario value. ``allowed_roots`` (folders) confines every file
+    reached through ``extends``, see :func:`load_document`. Raises :class:`InputError` for any problem.
     """
-    doc = load_document(path)
+    doc = load_document(path, allowed_roots=allowed_roots)
     items = [*overrides_from(overrides), *extra]
     if items:
         doc = apply_overrides(doc, items)
