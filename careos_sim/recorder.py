@@ -30,6 +30,8 @@ __all__ = ["Facts", "Recorder", "Level", "LATENESS_BINS", "GROUPS", "EVENT_COLUM
 #: minutes of work; on, end of the shift (minute); off, minutes of overtime.
 EVENT_COLUMNS = ("time_min", "event", "patient", "nurse", "task", "value", "acuity", "lep")
 
+#: Weeks in one "year" block of :meth:`Recorder.years` (364 days).
+WEEKS_PER_YEAR = 52
 #: Lateness histogram: one-minute bins from 0 to 1439 minutes, the last bin holds the rest.
 LATENESS_BINS = 1441
 #: Patient groups for equity: index 0 = other patients, 1 = limited English proficiency.
@@ -189,6 +191,7 @@ class Recorder:
         self.shift_nurses = 1  # nurses on the current shift, for nominal patient assignment
         self._shift_miss_slots: set[int] = set()
         self._total = Facts()
+        self._years: list[Facts] = []  # facts of each 52-week block after the warm-up
         self.weekly: list[dict[str, float]] = []  # one row per period: week, start_day, days, metrics
         self.events: list[tuple] | None = [] if event_log else None
         self._start = 0.0
@@ -238,6 +241,10 @@ class Recorder:
         week = self.week_of(self._start)
         if week >= 0:
             self._total = self._total + facts
+            year = week // WEEKS_PER_YEAR
+            while len(self._years) <= year:
+                self._years.append(Facts())
+            self._years[year] = self._years[year] + facts
         row = {"week": week, "start_day": self._start / 1440.0, "days": vals["minutes"] / 1440.0}
         if self.summarise is not None:
             row.update(self.summarise(facts))
@@ -248,6 +255,11 @@ class Recorder:
     def total(self) -> Facts:
         """Sum of every closed period after the warm-up."""
         return self._total if self._total.values else Facts.zero()
+
+    def years(self) -> list[Facts]:
+        """Facts of each year taken alone: blocks of 52 weeks after the warm-up (the last may be
+        shorter; its ``minutes`` say how long)."""
+        return list(self._years)
 
     def log(self, now: float, event: str, *, patient: int | None = None, nurse: int | None = None,
             task: str | None = None, value: float | None = None, acuity: int | None = None,

@@ -74,9 +74,10 @@ def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def _run_row(record: dict[str, Any], design_row: dict[str, Any]) -> dict[str, Any]:
     metrics = record["metrics"]
+    extra = {k: float(v) for k, v in record.get("extra", {}).items()}  # a custom runner's columns
     return {"point": record["point"], "replication": record["replication"], "seed": record["seed"],
             "status": record["status"], "error": record["error"], **design_row,
-            **{m: float(metrics.get(m, math.nan)) for m in METRIC_NAMES}}
+            **{m: float(metrics.get(m, math.nan)) for m in METRIC_NAMES}, **extra}
 
 
 def _read_parts(paths: list[Path], prefix: str) -> list[pd.DataFrame]:
@@ -280,14 +281,17 @@ def _prepare(exp: Experiment, out: Path, resume: bool, manifest: dict[str, Any])
 
 def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers: int | None = None,
               executor: Executor | None = None, scheduler: str = "local", command: list[str] | None = None,
-              progress: Callable[[int, int], None] | None = None, stop_after: int | None = None) -> SweepResult:
+              progress: Callable[[int, int], None] | None = None, stop_after: int | None = None,
+              runner: Callable[..., dict[str, Any]] = run_one) -> SweepResult:
     """Run every (point, replication) of ``exp`` not yet in ``out``, saving each as it finishes.
 
     ``workers``: local processes (None: every core; 1: in this process). ``executor``: any
     ``concurrent.futures.Executor`` instead (a Dask ``client.get_executor()`` for a cluster).
     ``progress(done, failed)`` is called once with the runs kept from before (on resume), then
     after each run. ``stop_after`` stops cleanly after that
-    many runs (as an interruption would; for tests and pilots).
+    many runs (as an interruption would; for tests and pilots). ``runner``: the function run per
+    job (a module-level function with :func:`run_one`'s signature and record; a record's
+    ``extra`` mapping becomes more columns of ``runs.parquet``, as calibration's per-year metrics).
     """
     out = Path(out)
     manifest = _prepare(exp, out, resume, _manifest(exp, command or [], scheduler, workers))
@@ -322,7 +326,7 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
     if stop_after is not None:
         jobs = jobs[:stop_after]
     try:
-        _execute(jobs, save, workers, executor)
+        _execute(jobs, save, workers, executor, runner)
         result.interrupted = stop_after is not None and len(jobs) < len(todo)
     except KeyboardInterrupt:
         result.interrupted = True
@@ -343,7 +347,7 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
 
 
 def _execute(jobs: list[tuple], save: Callable[[dict[str, Any]], None], workers: int | None,
-             executor: Executor | None) -> None:
+             executor: Executor | None, runner: Callable[..., dict[str, Any]] = run_one) -> None:
     """Run jobs in this process, a process pool, or the given executor; save each result as it arrives.
 
     Submission is bounded (a few jobs per worker in flight), so a sweep of many thousands of
@@ -352,7 +356,7 @@ def _execute(jobs: list[tuple], save: Callable[[dict[str, Any]], None], workers:
     workers = (os.cpu_count() or 1) if workers is None else workers
     if executor is None and (workers <= 1 or len(jobs) <= 1):
         for job in jobs:
-            save(run_one(*job))
+            save(runner(*job))
         return
     own = executor is None
     pool = executor or ProcessPoolExecutor(max_workers=min(workers, len(jobs)))
@@ -361,7 +365,7 @@ def _execute(jobs: list[tuple], save: Callable[[dict[str, Any]], None], workers:
     it: Iterable[tuple] = iter(jobs)
     try:
         for job in it:
-            pending.add(pool.submit(run_one, *job))
+            pending.add(pool.submit(runner, *job))
             if len(pending) >= window:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in finished:

@@ -7,7 +7,7 @@ reads files or global state, so replications can run in any process, in any orde
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import pandas as pd
@@ -106,6 +106,9 @@ class ReplicationResult:
     weekly: list[dict[str, float]]
     facts: Facts
     events: list[tuple] | None = None
+    #: Metrics of each year taken alone (52-week blocks after the warm-up): ``year`` (1-based),
+    #: ``days`` (364, or fewer for a last, partial block) and every metric.
+    yearly: list[dict[str, float]] = field(default_factory=list)
 
     def events_frame(self) -> pd.DataFrame:
         """The event log as a typed table (nullable integers where a field does not apply)."""
@@ -121,4 +124,5 @@ def run_replication(scenario: Scenario, seed: int, replication: int, event_log: 
     unit = CareUnit(scenario, seed, replication, event_log=event_log)
     rec = unit.run()
     total = rec.total()
-    return ReplicationResult(replication, seed, evaluate(total, ALL), rec.weekly, total, rec.events)
+    yearly = [{"year": i + 1, "days": f.minutes / DAY, **evaluate(f, ALL)} for i, f in enumerate(rec.years())]
+    return ReplicationResult(replication, seed, evaluate(total, ALL), rec.weekly, total, rec.events, yearly)
