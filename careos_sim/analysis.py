@@ -11,6 +11,11 @@
   interval over replications, and factors ranked by the range of their marginal means.
 - Sobol designs: first-order and total indices (SALib), with bootstrap intervals.
 - Morris designs: mu* (SALib), with its bootstrap interval, and sigma.
+- Sobol and Morris designs smaller than :data:`careos_sim.design.MIN_SAMPLES` are refused (an
+  :class:`~careos_sim.loader.InputError`) unless the experiment set ``design.allow_small_samples``;
+  an index that lies outside its possible range beyond its interval (S1 or ST outside [0, 1],
+  S1 above ST, mu* below 0 or below |mu|) is flagged in the column ``flag`` and in the notes,
+  as is every index of an allowed small design.
 - Latin hypercubes: partial rank correlation coefficients with bootstrap intervals.
 
 Sensitivity indices are computed on each point's mean over its replications; with few
@@ -31,7 +36,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from careos_sim.design import MIN_SAMPLES
 from careos_sim.experiment import mean_ci
+from careos_sim.loader import InputError, InputIssue
 from careos_sim.metrics import BY_NAME
 from careos_sim.output import write_atomic
 from careos_sim.sweep import Store, load_store
@@ -39,6 +46,8 @@ from careos_sim.sweep import Store, load_store
 __all__ = ["Analysis", "analyze", "cli_analyze", "prcc"]
 
 BOOTSTRAP = 1000
+#: slack for rounding when an index is compared with the end of its range
+TOLERANCE = 1e-9
 
 
 @dataclass
@@ -195,7 +204,64 @@ def _seed(store: Store) -> int:
     return int(np.random.SeedSequence([int(store.manifest.get("seed", 0)), 0xA7A]).generate_state(1)[0])
 
 
+def small_sample(store: Store) -> bool:
+    """Whether a Sobol or Morris store has fewer samples than :data:`careos_sim.design.MIN_SAMPLES`.
+    Raises :class:`InputError` unless its experiment allowed that (``design.allow_small_samples``)."""
+    design = store.manifest.get("design") or {}
+    kind, n = design.get("type"), design.get("samples")
+    least = MIN_SAMPLES.get(kind)
+    if least is None or n is None or int(n) >= least:
+        return False
+    if design.get("allow_small_samples"):
+        return True
+    what = "base samples N" if kind == "sobol" else "trajectories r"
+    raise InputError([InputIssue(
+        str(Path(store.folder) / "manifest.json"), None, "design.samples",
+        f"a {kind} design needs at least {least} {what} for indices that mean anything (fewer give intervals "
+        f"too wide to rank factors); re-run the sweep with more samples, or with design.allow_small_samples: true "
+        f"to analyse it anyway with every index flagged", n)])
+
+
+def _sobol_flags(row: dict[str, Any], small: bool) -> str:
+    """What is impossible about a row of Sobol indices: S1 and ST lie in [0, 1] and S1 <= ST. An estimate
+    outside by more than its interval's half-width is flagged (inside the interval it is sampling noise)."""
+    flags = []
+    for name in ("S1", "ST"):
+        v, lo, hi = row[name], row[f"{name}_ci_low"], row[f"{name}_ci_high"]
+        if not math.isfinite(v):
+            flags.append(f"{name} not a number")
+        elif hi < -TOLERANCE or lo > 1 + TOLERANCE:
+            flags.append(f"{name} outside [0, 1]")
+    s1, st = row["S1"], row["ST"]
+    if math.isfinite(s1) and math.isfinite(st):
+        half = math.hypot(row["S1_ci_high"] - s1, row["ST_ci_high"] - st)
+        if s1 - st > (half if math.isfinite(half) else 0.0) + TOLERANCE:
+            flags.append("S1 > ST")
+    if small:
+        flags.append("small-sample")
+    return "; ".join(flags)
+
+
+def _morris_flags(row: dict[str, Any], small: bool) -> str:
+    """What is impossible about a row of Morris measures: mu* (a mean of absolute effects) is >= 0 and
+    >= |mu|, and sigma >= 0."""
+    flags = []
+    mu_star, mu, sigma = row["mu_star"], row["mu"], row["sigma"]
+    if not math.isfinite(mu_star):
+        flags.append("mu* not a number")
+    elif mu_star < -TOLERANCE:
+        flags.append("mu* < 0")
+    elif math.isfinite(mu) and mu_star < abs(mu) - TOLERANCE * max(1.0, abs(mu)):
+        flags.append("mu* < |mu|")
+    if math.isfinite(sigma) and sigma < -TOLERANCE:
+        flags.append("sigma < 0")
+    if small:
+        flags.append("small-sample")
+    return "; ".join(flags)
+
+
 def _sampled(store: Store, analysis: Analysis, kind: str) -> None:
+    small = small_sample(store) if kind in MIN_SAMPLES else False
     problem = _problem(store)
     x = store.design[problem["names"]].to_numpy(dtype=float)
     rows, least = [], None
@@ -241,6 +307,10 @@ def _sampled(store: Store, analysis: Analysis, kind: str) -> None:
     for col in table.columns:
         if col not in ("metric", "factor"):
             table[col] = table[col].astype(float)
+    if kind in MIN_SAMPLES:
+        flag = _sobol_flags if kind == "sobol" else _morris_flags
+        table["flag"] = pd.Series([flag(r, small) for r in table.to_dict("records")], index=table.index,
+                                  dtype=object) if len(table) else pd.Series([], dtype=object)
     if len(table):  # most influential first within each metric, metrics in the experiment's order
         order = {m: i for i, m in enumerate(_metrics(store))}
         table = table.assign(_m=table["metric"].map(order), _k=-table[column].abs()).sort_values(
@@ -251,6 +321,19 @@ def _sampled(store: Store, analysis: Analysis, kind: str) -> None:
     if least is not None:
         analysis.notes.append(f"indices computed on each point's mean over its replications (at least {least} "
                               f"per point); simulation noise adds to what they attribute to the factors")
+    if small:
+        design = store.manifest.get("design") or {}
+        analysis.notes.append(f"design.samples {design.get('samples')} is below the {MIN_SAMPLES[kind]} a {kind} "
+                              f"design needs (allowed by design.allow_small_samples): every index is flagged "
+                              f"small-sample and is not fit to rank factors")
+    if "flag" in table.columns and len(table):
+        odd = table[table["flag"].str.replace("small-sample", "", regex=False).str.strip("; ") != ""]
+        if len(odd):
+            listed = ", ".join(f"{r.metric} / {r.factor}: {r.flag}" for r in odd.head(5).itertuples())
+            more = f" and {len(odd) - 5} more" if len(odd) > 5 else ""
+            analysis.notes.append(f"{len(odd)} index row(s) outside the possible range beyond their interval "
+                                  f"(column flag): {listed}{more}; too few samples or a metric too noisy for "
+                                  f"these indices")
 
 
 def prcc(x: np.ndarray, y: np.ndarray, seed: int = 0, resamples: int = BOOTSTRAP,
@@ -339,6 +422,8 @@ def _print_tables(analysis: Analysis, store: Store) -> None:
                 part = part[["rank", "term", "effect", "ci_low", "ci_high", "n", "aliases"]]
                 if not part["aliases"].astype(bool).any():
                     part = part.drop(columns="aliases")
+            if "flag" in part.columns and not part["flag"].astype(bool).any():
+                part = part.drop(columns="flag")  # nothing flagged: no empty column
             if len(part):
                 print(part.to_string(index=False, formatters={c: _fmt for c in part.columns
                                                               if part[c].dtype.kind == "f"}))

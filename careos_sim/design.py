@@ -30,7 +30,7 @@ import copy
 import hashlib
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,10 +40,12 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from careos_sim.loader import (Document, InputError, InputIssue, _parse_yaml, _shown_path, apply_overrides,
                                document_files, dotted, load_document, overrides_from, validate_model)
+from careos_sim.limits import Caps, _lift, active_caps, check_design_cost, scenario_issues
 from careos_sim.metrics import BY_NAME
 from careos_sim.scenario import Scenario, _Frozen
 
-__all__ = ["Experiment", "ExperimentSpec", "Factor", "DesignSpec", "load_experiment", "DESIGNS", "DEFAULT_METRICS"]
+__all__ = ["Experiment", "ExperimentSpec", "Factor", "DesignSpec", "load_experiment", "DESIGNS", "DEFAULT_METRICS",
+           "design_size", "MIN_SOBOL_SAMPLES", "MIN_MORRIS_TRAJECTORIES"]
 
 DESIGNS = ("grid", "factorial", "fractional_factorial", "lhs", "sobol", "morris")
 
@@ -59,6 +61,17 @@ DEFAULT_METRICS = (
     "workforce.turnover_annual_pct",
     "learning.active_defects_end",
 )
+
+#: Fewest Sobol base samples N: the bootstrap interval of a Saltelli/Jansen estimate narrows as
+#: 1/sqrt(N), and below 64 it is typically wider than +-0.25 on indices whose whole range is
+#: [0, 1], too wide to rank factors (SALib's examples use 1,024; Saltelli et al. 2010 several
+#: hundred). 64 is also what experiments/sensitivity.yaml names for its Sobol variant.
+MIN_SOBOL_SAMPLES = 64
+#: Fewest Morris trajectories r: Morris (1991) and Saltelli et al. (2008, ch. 3) use r = 4 to 10;
+#: with fewer, mu* of a factor is the mean of at most 3 elementary effects, its bootstrap interval
+#: resamples 3 values and sigma (their spread) is next to undetermined.
+MIN_MORRIS_TRAJECTORIES = 4
+MIN_SAMPLES = {"sobol": MIN_SOBOL_SAMPLES, "morris": MIN_MORRIS_TRAJECTORIES}
 
 Scalar = bool | int | float | str
 Bundle = dict[str, Any] | str  # dotted path -> value, or a scenario file
@@ -138,6 +151,10 @@ class DesignSpec(_Frozen):
                                 description="lhs: points; sobol: base samples N (N x (k + 2) points; a power of 2); "
                                             "morris: trajectories (r x (k + 1) points).")
     levels: int = Field(4, ge=2, le=100, description="morris: grid levels p.")
+    allow_small_samples: bool = Field(
+        False, description="sobol, morris: allow fewer samples than the minimum that gives meaningful indices "
+                           "(MIN_SOBOL_SAMPLES, MIN_MORRIS_TRAJECTORIES), e.g. for a smoke test; the analysis "
+                           "flags every index of such a design 'small-sample'.")
 
     @field_validator("generators")
     @classmethod
@@ -333,6 +350,71 @@ def _design_seed(seed: int) -> int:
     return int(np.random.SeedSequence([seed, 0x5EED, 0xD35]).generate_state(1)[0])
 
 
+def design_size(spec: ExperimentSpec) -> int:
+    """The number of design points, from the spec alone (nothing is generated): a grid's product of
+    level counts, 2^k or 2^(k-p), or the sampled size of lhs (N), sobol (N x (k + 2)) and morris
+    (r x (k + 1))."""
+    factors = spec.factors
+    k = len(factors)
+    t = spec.design.type
+    if t == "grid":
+        return int(np.prod([len(f.levels) for f in factors], dtype=object))  # type: ignore[arg-type]
+    if t == "factorial":
+        return 2 ** k
+    if t == "fractional_factorial":
+        return 2 ** (k - len(spec.design.generators or []))
+    n = int(spec.design.samples or 0)
+    return {"lhs": n, "sobol": n * (k + 2), "morris": n * (k + 1)}[t]
+
+
+def _writes(f: Factor) -> list[tuple[tuple[str, ...], tuple]]:
+    """The dotted paths a factor writes, each with where it is written in the experiment file."""
+    if f.kind == "numeric":
+        return [(tuple(f.path.split(".")), ("path",))]  # type: ignore[union-attr]
+    out = []
+    for label, bundle in f.levels.items():  # type: ignore[union-attr]
+        if isinstance(bundle, dict):
+            out += [(tuple(k.strip().split(".")), ("levels", label, k)) for k in bundle]
+    return out
+
+
+def _conflicts(doc: Document, spec: ExperimentSpec) -> list[InputIssue]:
+    """Two factors that write the same dotted path (or one a path inside the other's): the later would
+    silently overwrite the earlier at every point. Located at the second factor's line. (Scenario-file
+    levels replace the base and every factor is applied on top of them, so they write nothing here.)"""
+    issues = []
+    owner: dict[tuple[str, ...], int] = {}  # path -> the first factor that writes it
+    for j, f in enumerate(spec.factors):
+        writes = _writes(f)
+        hit = next(((path, where, other, i) for path, where in writes for other, i in owner.items()
+                    if path[:min(len(path), len(other))] == other[:min(len(path), len(other))]), None)
+        if hit is not None:
+            path, where, other, i = hit
+            how = "sets" if f.kind == "numeric" else "has a level that sets"
+            inside = "" if path == other else f" ({'.'.join(other)})"
+            issues.append(_located(
+                doc, ("factors", j, *where),
+                f"factor '{f.label}' {how} {'.'.join(path)}, which factor '{spec.factors[i].label}' "
+                f"(factors[{i}]) already sets{inside}; a path may be set by one factor only (merge them into one "
+                f"named factor)", ".".join(path)))
+        for path, _ in writes:
+            owner.setdefault(path, j)
+    return issues
+
+
+def _small_sample_issue(doc: Document, spec: ExperimentSpec) -> InputIssue | None:
+    t = spec.design.type
+    least = MIN_SAMPLES.get(t)
+    n = spec.design.samples
+    if least is None or n is None or n >= least or spec.design.allow_small_samples:
+        return None
+    what = "base samples N" if t == "sobol" else "trajectories r"
+    return _located(doc, ("design", "samples"),
+                    f"a {t} design needs at least {least} {what} for indices that mean anything (fewer give "
+                    f"intervals too wide to rank factors; see careos_sim.design.MIN_SAMPLES); for a smoke test "
+                    f"set design.allow_small_samples: true", n)
+
+
 def design_values(spec: ExperimentSpec, seed: int) -> tuple[list[list[Any]], dict[str, Any] | None,
                                                              dict[str, list[str]], int | None]:
     """The factor values of every point (levels as given; labels for named factors)."""
@@ -380,11 +462,14 @@ def _is_int_field(base: Scenario, path: str) -> bool:
 
 
 def load_experiment(path: str | Path, sets: list[str] | None = None, replications: int | None = None,
-                    horizon_days: float | None = None) -> Experiment:
+                    horizon_days: float | None = None, caps: Caps | None = None) -> Experiment:
     """Read, validate and expand an experiment file; every point's scenario is validated too.
 
     ``sets`` (``PATH=VALUE`` strings) override the base scenario at every point; ``replications``
     and ``horizon_days`` override the experiment's (for a quick pilot of a large experiment).
+    ``caps`` (default: :func:`careos_sim.limits.active_caps`) bound the sweep's cost: the design's
+    size is checked from the file before any point is generated, each point's headcount and
+    expected tasks once its scenario is built.
     """
     path = Path(path)
     shown = _shown_path(path)
@@ -394,6 +479,11 @@ def load_experiment(path: str | Path, sets: list[str] | None = None, replication
         raise InputError([InputIssue("--replications", None, "replications", "must be >= 1", replications)])
     if horizon_days is not None and not 0 < horizon_days <= 3650:
         raise InputError([InputIssue("--horizon-days", None, "horizon_days", "must be > 0 and <= 3650", horizon_days)])
+    issues = _conflicts(doc, spec)
+    small = _small_sample_issue(doc, spec)
+    if issues or small:
+        raise InputError([*issues, *([small] if small else [])])
+    caps = caps if caps is not None else active_caps()
 
     here = path.resolve().parent
     base_path = here / spec.base
@@ -419,6 +509,7 @@ def load_experiment(path: str | Path, sets: list[str] | None = None, replication
     base_scenario = validate_model(Scenario, base_doc)
     seed = spec.seed if spec.seed is not None else base_scenario.run.seed
     reps = replications or spec.replications or base_scenario.run.replications
+    _check_size(doc, spec, base_scenario, reps, replications, horizon_days, sets or [], caps)
     values, problem, aliases, resolution = design_values(spec, seed)
     integer = [f.integer if f.integer is not None else (f.path is not None and f.kind == "numeric"
                                                         and _is_int_field(base_scenario, f.path))
@@ -461,6 +552,7 @@ def load_experiment(path: str | Path, sets: list[str] | None = None, replication
         cache[key] = scenario
         scenarios.append(scenario)
 
+    _check_points(doc, spec, scenarios, values, reps, caps)
     design = pd.DataFrame(values, columns=[f.label for f in spec.factors])
     design.insert(0, "point", range(len(design)))
     horizon = scenarios[0].run.horizon_days
@@ -468,6 +560,77 @@ def load_experiment(path: str | Path, sets: list[str] | None = None, replication
                       seed=seed, replications=reps, horizon_days=horizon, warmup_days=scenarios[0].run.warmup_days,
                       scenario_files=sorted(files), sets=list(sets or []), problem=problem, aliases=aliases,
                       resolution=resolution)
+
+
+def _check_size(doc: Document, spec: ExperimentSpec, base: Scenario, reps: int, cli_reps: int | None,
+                cli_horizon: float | None, sets: list[str], caps: Caps) -> None:
+    """The design's runs and simulated days against the caps, from the file alone: before any point exists."""
+    n = design_size(spec)
+    horizon = cli_horizon or spec.horizon_days or base.run.horizon_days
+    warm = spec.set.get("run.warmup_days", base.run.warmup_days)
+    for p, v, _ in overrides_from(sets):
+        if p == ("run", "warmup_days"):
+            warm = v
+    days = float(horizon) + (float(warm) if isinstance(warm, (int, float)) and not isinstance(warm, bool) else 0.0)
+    by_design = (caps.max_runs is not None and n > caps.max_runs) or \
+        (caps.max_replication_days is not None and n * days > caps.max_replication_days)
+    if by_design:
+        source, line = doc.locate(("design",))
+        check_design_cost(n, reps, caps, source, line, days=days, path="design", value=n)
+    elif cli_reps is not None:
+        check_design_cost(n, reps, caps, "--replications", None, days=days, path="replications", value=reps)
+    else:
+        source, line = doc.locate(("replications",)) if spec.replications is not None else (doc.source, None)
+        check_design_cost(n, reps, caps, source, line, days=days,
+                          path="replications" if spec.replications is not None else "run.replications", value=reps)
+
+
+def _check_points(doc: Document, spec: ExperimentSpec, scenarios: list[Scenario], values: list[list[Any]],
+                  reps: int, caps: Caps) -> None:
+    """Each point's headcount and expected tasks, and the simulated days of every run, against the caps;
+    a point's problem is located at the factor (or ``set``) that writes the path driving it."""
+    per_point = replace(caps, max_runs=None, max_replication_days=None)
+    issues: list[InputIssue] = []
+    said: set[tuple] = set()
+    done: set[int] = set()
+    total_days = 0.0
+    for point, (scenario, row) in enumerate(zip(scenarios, values)):
+        total_days += (scenario.run.horizon_days + scenario.run.warmup_days) * reps
+        if id(scenario) in done:
+            continue
+        done.add(id(scenario))
+        for issue in scenario_issues(scenario, replications=reps, caps=per_point, source=doc.source):
+            loc: tuple = ()
+            for j, (f, v) in enumerate(zip(spec.factors, row)):
+                if f.kind == "numeric" and f.path == issue.path:
+                    levels = list(map(repr, f.levels)) if f.levels is not None else []
+                    loc = ("factors", j, "levels", levels.index(repr(v))) if repr(v) in levels else ("factors", j)
+                elif f.kind == "bundle" and isinstance(f.levels[v], dict):  # type: ignore[index]
+                    key = next((k for k in f.levels[v] if k.strip() == issue.path), None)  # type: ignore[index]
+                    loc = ("factors", j, "levels", v, key) if key is not None else ()
+                if loc:
+                    break
+            if not loc and issue.path in spec.set:
+                loc = ("set", issue.path)
+            if loc:
+                source, line = doc.locate(loc)
+                where = dotted(loc)
+            else:  # from the base scenario (or a scenario-file level): say which point
+                source, line, where = doc.locate(("base",)) + (dotted(("base",)),)
+            key = (source, line, where, issue.path)
+            if key in said:
+                continue
+            said.add(key)
+            issues.append(InputIssue(source, line, where, f"{issue.path}: {issue.message} (at design point {point})",
+                                     issue.value, issue.has_value))
+    if caps.max_replication_days is not None and total_days > caps.max_replication_days:
+        source, line = doc.locate(("design",))
+        issues.append(InputIssue(source, line, "design", (
+            f"the design's simulated days ({len(scenarios):,} points x {reps:,} replications, each point's horizon "
+            f"and warm-up) is {total_days:,.0f}, above the cap max_replication_days = "
+            f"{caps.max_replication_days:,.0f}; {_lift('max_replication_days')}"), len(scenarios)))
+    if issues:
+        raise InputError(issues)
 
 
 def _relocate(exc: InputError, doc: Document, spec: ExperimentSpec, point: int, row: list[Any]) -> list[InputIssue]:

@@ -44,7 +44,8 @@ from typing import Any, Iterator
 from careos_sim.loader import InputError, InputIssue
 
 __all__ = ["Caps", "Cost", "estimate", "check_run_cost", "check_design_cost", "headcount", "expected_tasks",
-           "active_caps", "using_caps", "ENV_PREFIX", "OVERRIDE_OPTION"]
+           "active_caps", "using_caps", "cli_caps", "check_command", "ENV_PREFIX", "OVERRIDE_OPTION",
+           "ALLOW_LARGE_HELP"]
 
 #: prefix of the environment variables that raise one cap each (see :meth:`Caps.from_env`)
 ENV_PREFIX = "CAREOS_SIM_"
@@ -302,5 +303,35 @@ def check_design_cost(n_points: int, replications: int, caps: Caps | None = None
         issues.append(InputIssue(source, line, path, _rule(
             f"the design's simulated days ({_n(n_points)} points x {replications:,} replications x {days:g} days "
             f"incl. warm-up)", runs * days, "max_replication_days", caps.max_replication_days), shown))
+    if issues:
+        raise InputError(issues)
+
+
+# --------------------------------------------------------------------------- the command line
+
+#: help of the command-line option that lifts every cap
+ALLOW_LARGE_HELP = ("run even if the estimated cost is above a cap (runs 100,000, nurses 5,000, expected tasks "
+                    "25,000,000 a replication, simulated days 1,000,000; see experiments/README.md); "
+                    f"{ENV_PREFIX}MAX_RUNS and the like raise one cap")
+
+
+def cli_caps(args: Any) -> Caps:
+    """The caps of a command: none with ``--allow-large``, else the defaults with the environment's changes."""
+    return Caps.unlimited() if getattr(args, "allow_large", False) else Caps.from_env()
+
+
+def check_command(scenarios: list[tuple[Any, str]], args: Any) -> None:
+    """Check ``run`` (one scenario) or ``compare`` (two, run with the first one's replications) before
+    anything is built; a replication count given by ``--replications`` is blamed on that option."""
+    caps = cli_caps(args)
+    reps = int(_get(scenarios[0][0], "run.replications", 1))
+    issues: list[InputIssue] = []
+    for k, (scenario, source) in enumerate(scenarios):
+        side_caps = caps if k == 0 else replace(caps, max_runs=None, max_replication_days=None)
+        for issue in scenario_issues(scenario, replications=reps, caps=side_caps, source=source,
+                                     sides=len(scenarios)):
+            if issue.path == "run.replications" and getattr(args, "replications", None) is not None:
+                issue = replace(issue, source="--replications", path="replications")
+            issues.append(issue)
     if issues:
         raise InputError(issues)
