@@ -62,6 +62,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
                        help="override a base-scenario value for every point (repeatable)")
     sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    sweep.add_argument("--allow-large", action="store_true", help=_allow_large_help())
 
     analyze = sub.add_parser("analyze", help="effects, sensitivity indices or tables of a sweep's results")
     analyze.add_argument("dir", type=Path, help="a sweep's results folder")
@@ -86,6 +87,13 @@ def _add_run_options(parser: argparse.ArgumentParser, default: str, out: str) ->
     parser.add_argument("--workers", "-w", type=int, default=None,
                         help="processes to run replications in (default: every core)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.add_argument("--allow-large", action="store_true", help=_allow_large_help())
+
+
+def _allow_large_help() -> str:
+    from careos_sim.limits import ALLOW_LARGE_HELP
+
+    return ALLOW_LARGE_HELP
 
 
 def _run_overrides(args: argparse.Namespace) -> list[tuple[tuple[str, ...], Any, str]]:
@@ -122,6 +130,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _check_options(args)
     scenario = load_scenario(args.file, args.sets, extra=_run_overrides(args))
     label = str(args.file)
+    _check_cost([(scenario, label)], args)
     bar = _progress(scenario.run.replications, f"{scenario.name}", disable=args.quiet)
     try:
         result = run(scenario, workers=args.workers, progress=bar.update, event_log=args.events)
@@ -164,6 +173,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     _check_options(args)
     a, b = _load_pair(args)
+    _check_cost([(a, str(args.file_a)), (b, str(args.file_b))], args)
     _note_run_settings(a, b)
     bar = _progress(2 * a.run.replications, f"{a.name} vs {b.name}", disable=args.quiet)
     try:
@@ -263,10 +273,19 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_cost(scenarios: list[tuple[Scenario, str]], args: argparse.Namespace) -> None:
+    """Refuse a run whose estimated cost is above a cap (careos_sim.limits) before anything is built."""
+    from careos_sim.limits import check_command
+
+    check_command(scenarios, args)
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    from careos_sim.limits import cli_caps, using_caps
     from careos_sim.sweep import cli_sweep
 
-    return cli_sweep(args)
+    with using_caps(cli_caps(args)):  # load_experiment checks the design's cost before generating it
+        return cli_sweep(args)
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
