@@ -7,12 +7,64 @@ stands (or where it is missing), the dotted path, the rule and the value::
 
 :class:`InputError` carries one or more issues; the command line prints them on stderr and
 exits with status 2.
+
+Reading is hardened against hostile or mistaken input; each rule below is an ``InputIssue``,
+never a traceback, a hang or a silent change of meaning.
+
+Files. Only a regular file is opened (checked with ``os.stat`` first, then opened with
+``O_NONBLOCK`` and checked again with ``fstat``): a fifo, a device (``/dev/zero``), a socket,
+a directory, a symlink loop, a missing file or folder, a file that cannot be read (permission
+denied), one larger than :data:`MAX_FILE_BYTES` or one that is not UTF-8 is an issue naming the
+file (``<file>``; for bad UTF-8 the line of the first bad byte). The same holds for a file named
+by ``extends``, whose problems are reported at the ``extends`` line.
+
+Types. Plain scalars are read with YAML-1.2-core-like rules instead of YAML 1.1's:
+
+==========================  ==========================  ==============================================
+written                     YAML 1.1 (``safe_load``)    here
+==========================  ==========================  ==============================================
+``true`` ``false``          bool                        bool; but a number field refuses it ("must be
+                                                        a number, not true/false") and a true/false
+                                                        field accepts nothing else
+``yes no on off y n``       bool                        the string; a true/false field refuses it
+``1:4`` (base 60)           int 64                      the string ``'1:4'``; a number field refuses it
+``017``                     int 15 (octal)              the string; refused ("must be a decimal ...")
+``0o17`` ``0x1F`` ``0b11``  int (``0o17`` a string)     the string; refused likewise
+``1_000``                   int 1000                    the string; refused likewise
+``1e3``                     string                      float 1000.0 (as YAML 1.2)
+``.inf`` ``-.inf`` ``.nan``  float                       float; a number field refuses it ("must be a
+                                                        finite number")
+``2024-01-01``              date                        the string
+``=``                       error (no constructor)      the string
+``~`` ``null`` (empty)      None                        None
+==========================  ==========================  ==============================================
+
+A string given for a number field (``beds: "20"``, or ``{"unit.beds": "20"}`` from Python) is
+accepted only if it is written like a plain decimal number; pydantic alone would also take
+``" 20 "``, ``"1_000"`` or ``"inf"``. Explicit tags other than ``!!str !!int !!float !!bool
+!!null !!seq !!map`` are refused (``!!python/...``, ``!!binary``, ``!!set``, ``!foo``);
+``!!int``/``!!float``/``!!bool`` take only the decimal and true/false forms above.
+
+Size. Aliases and nesting are bounded so that a "billion laughs" document of a few hundred
+bytes, or ``[[[[...]]]]`` nested 10^5 deep, is a located issue within milliseconds:
+at most :data:`MAX_DEPTH` nested collections (counted while parsing, and again with every alias
+expanded), at most :data:`MAX_NODES` values with every alias counted as a full copy of what it
+names (this bounds alias expansion), an alias may not name the collection that contains it, and
+a file is at most :data:`MAX_FILE_BYTES`. The same reader (and caps) reads ``--set`` values.
 """
 
 from __future__ import annotations
 
 import difflib
+import errno
 import json
+import math
+import os
+import re
+import stat
+import types
+import typing
+import collections.abc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, TypeVar
@@ -26,6 +78,15 @@ __all__ = [
     "InputIssue", "InputError", "load_scenario", "load_document", "parse_set", "overrides_from",
     "apply_overrides", "validate_model", "scenario_json_schema", "document_files", "source_files",
 ]
+
+#: largest scenario or experiment file read, in bytes (the shipped ones are under 10 KiB)
+MAX_FILE_BYTES = 1 << 20
+#: deepest nesting of lists and mappings in one document (shipped files nest at most 5 deep)
+MAX_DEPTH = 50
+#: most values (scalars, lists, mappings, keys) in one document, each alias counted as a copy
+MAX_NODES = 100_000
+#: longest value echoed in an error message, in characters (longer ones are cut with "...")
+MAX_SHOWN = 200
 
 M = TypeVar("M", bound=BaseModel)
 Path_ = tuple[str | int, ...]
@@ -58,11 +119,13 @@ class InputError(Exception):
 
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return repr(value)
-    try:
-        return json.dumps(value, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
+        shown = repr(value)
+    else:
+        try:
+            shown = json.dumps(value, default=str)
+        except (TypeError, ValueError, RecursionError):
+            shown = repr(value)
+    return shown if len(shown) <= MAX_SHOWN else shown[: MAX_SHOWN - 3] + "..."
 
 
 def dotted(path: Iterable[str | int]) -> str:
@@ -103,10 +166,12 @@ def _node_lines(node: yaml.Node, source: str, prefix: Path_, out: dict[Path_, tu
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # a list or mapping as a key: construction refuses it, with its line
             key = key_node.value
             path = (*prefix, key)
             line = key_node.start_mark.line + 1
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE_TAG:
+            if key_node.tag != _MERGE_TAG:
                 if key in seen and issues is not None:
                     issues.append(InputIssue(source, line, dotted(path),
                                              f"duplicate key (first given on line {seen[key]})", key))
@@ -121,35 +186,295 @@ def _node_lines(node: yaml.Node, source: str, prefix: Path_, out: dict[Path_, tu
             _node_lines(item, source, path, out, issues)
 
 
-def _parse_yaml(path: Path, shown: str) -> Document:
+# --------------------------------------------------------------------------- reading YAML
+
+
+class _Loader(yaml.SafeLoader):
+    """``SafeLoader`` with YAML-1.2-core-like implicit types and bounded composition.
+
+    Only ``true``/``false`` (any of ``true True TRUE``) are booleans, ``null``/``~``/empty is
+    null, decimal integers (no leading zero, no ``_``) are ints, decimal numbers with a point
+    or exponent and ``.inf``/``.nan`` are floats; everything else stays a string. See the
+    module docstring for why. Composition counts the nesting depth (the composer recurses) and
+    refuses an alias to the collection that contains it.
+    """
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+        self._open: set[str] = set()
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open:
+                raise yaml.composer.ComposerError(
+                    None, None, f"alias *{event.anchor} refers to the collection that contains it", event.start_mark)
+            return super().compose_node(parent, index)
+        if not isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            return super().compose_node(parent, index)
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep",
+                                              event.start_mark)
+        self._depth += 1
+        anchor = event.anchor
+        if anchor is not None:
+            self._open.add(anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            self._open.discard(anchor)  # type: ignore[arg-type]
+
+
+_INT_RE = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_FLOAT_RE = re.compile(r"[-+]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_INF_RE = re.compile(r"([-+]?)\.(?:inf|Inf|INF)")
+_NAN_RE = re.compile(r"\.(?:nan|NaN|NAN)")
+_TRUE, _FALSE = ("true", "True", "TRUE"), ("false", "False", "FALSE")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _scalar_error(node: yaml.Node, what: str) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(None, None, f"cannot read {node.value!r} as {what}", node.start_mark)
+
+
+def _construct_bool(loader: _Loader, node: yaml.Node) -> bool:
+    value = loader.construct_scalar(node)
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise _scalar_error(node, "true or false")
+
+
+def _construct_int(loader: _Loader, node: yaml.Node) -> int:
+    value = loader.construct_scalar(node)
+    if _INT_RE.fullmatch(value):
+        return int(value)
+    raise _scalar_error(node, "a decimal integer")
+
+
+def _construct_float(loader: _Loader, node: yaml.Node) -> float:
+    value = loader.construct_scalar(node)
+    if _INT_RE.fullmatch(value) or _FLOAT_RE.fullmatch(value):
+        return float(value)
+    inf = _INF_RE.fullmatch(value)
+    if inf:
+        return -math.inf if inf.group(1) == "-" else math.inf
+    if _NAN_RE.fullmatch(value):
+        return math.nan
+    raise _scalar_error(node, "a decimal number")
+
+
+_Loader.yaml_implicit_resolvers = {}
+for _tag, _regexp, _first in [
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("int", rf"^{_INT_RE.pattern}$", "-+0123456789"),
+    ("float", rf"^(?:{_FLOAT_RE.pattern}|{_INF_RE.pattern}|{_NAN_RE.pattern})$", "-+0123456789."),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("merge", r"^(?:<<)$", "<"),
+]:
+    _Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_regexp), list(_first))
+_Loader.yaml_constructors = {
+    "tag:yaml.org,2002:null": yaml.SafeLoader.construct_yaml_null,
+    "tag:yaml.org,2002:bool": _construct_bool,
+    "tag:yaml.org,2002:int": _construct_int,
+    "tag:yaml.org,2002:float": _construct_float,
+    "tag:yaml.org,2002:str": yaml.SafeLoader.construct_yaml_str,
+    "tag:yaml.org,2002:seq": yaml.SafeLoader.construct_yaml_seq,
+    "tag:yaml.org,2002:map": yaml.SafeLoader.construct_yaml_map,
+    None: yaml.SafeLoader.construct_undefined,  # any other tag (!!python/..., !!binary, !!set, !foo)
+}
+
+
+class _YamlProblem(Exception):
+    """Why a YAML text cannot be read: the line (1-based) and a message."""
+
+    def __init__(self, line: int, message: str, snippet: str | None = None):
+        super().__init__(message)
+        self.line, self.message, self.snippet = line, message, snippet
+
+
+def _check_tree(root: yaml.Node) -> None:
+    """Walk the node graph as the loaded data will be (each alias expanded): at most
+    :data:`MAX_NODES` nodes and :data:`MAX_DEPTH` levels of collections; no lone surrogates."""
+    count = 0
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        line = node.start_mark.line + 1
+        if count > MAX_NODES:
+            raise _YamlProblem(line, f"more than {MAX_NODES} values (an alias counts as a copy of what it names)")
+        if isinstance(node, yaml.ScalarNode):
+            if _SURROGATE_RE.search(node.value):
+                raise _YamlProblem(line, "a string holds an unpaired surrogate escape (not a character)")
+            continue
+        if depth >= MAX_DEPTH:
+            raise _YamlProblem(line, f"nested more than {MAX_DEPTH} levels deep (aliases included)")
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        else:
+            for key, value in node.value:
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """Parse ``text`` into a checked node graph; raises :class:`_YamlProblem`."""
+    lines = text.splitlines()
+
+    def snippet(line: int) -> str:
+        return lines[line - 1].strip() if 0 < line <= len(lines) else "<end of file>"
+
+    loader = _Loader(text)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError([InputIssue(shown, 1, "<file>", "file not found", str(path))]) from None
-    except IsADirectoryError:
-        raise InputError([InputIssue(shown, 1, "<file>", "is a directory, not a scenario file", str(path))]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([InputIssue(shown, 1, "<file>", f"cannot be read: {exc}", str(path))]) from None
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise _YamlProblem(line, f"malformed YAML: character U+{ord(char):04X} is not allowed in YAML text",
+                           snippet(line)) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = "; ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise _YamlProblem(line, f"malformed YAML: {problem}", snippet(line)) from None
+    except yaml.YAMLError as exc:
+        raise _YamlProblem(1, f"malformed YAML: {exc}") from None
+    except RecursionError:  # not expected with MAX_DEPTH; never a traceback
+        raise _YamlProblem(1, f"malformed YAML: nested more than {MAX_DEPTH} levels deep") from None
+    if root is not None:
+        try:
+            _check_tree(root)
+        except _YamlProblem as exc:
+            exc.message, exc.snippet = f"malformed YAML: {exc.message}", snippet(exc.line)
+            raise
+    return root
+
+
+def _construct(root: yaml.Node | None, text: str) -> Any:
+    """The Python value of a node graph from :func:`_compose`; raises :class:`_YamlProblem`."""
+    if root is None:
+        return None
+    loader = _Loader("")
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        return loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         problem = "; ".join(str(p) for p in (exc.context, exc.problem) if p)
         lines = text.splitlines()
         got = lines[line - 1].strip() if 0 < line <= len(lines) else "<end of file>"
-        raise InputError([InputIssue(shown, line, "<document>", f"malformed YAML: {problem}", got)]) from None
-    except yaml.YAMLError as exc:
-        raise InputError([InputIssue(shown, 1, "<document>", f"malformed YAML: {exc}", has_value=False)]) from None
+        raise _YamlProblem(line, f"malformed YAML: {problem}", got) from None
+    except (yaml.YAMLError, RecursionError, TypeError, ValueError) as exc:
+        raise _YamlProblem(1, f"malformed YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def load_yaml_text(text: str) -> Any:
+    """The value of one YAML document, read as scenario files are (see the module docstring);
+    raises :class:`_YamlProblem` (use :func:`_parse_yaml` or :func:`parse_set` for located errors)."""
+    return _construct(_compose(text), text)
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be a scenario file, judged by ``os.stat`` without opening it; or None."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "file not found" if os.path.isdir(os.path.dirname(os.path.abspath(path))) else \
+            "file not found (its folder does not exist)"
+    except NotADirectoryError:
+        return "file not found (a folder in its path is a file)"
+    except PermissionError:
+        return "permission denied"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop (a link in its path points back to itself)"
+        return f"cannot be read: {exc.strerror or exc}"
+    except ValueError:  # e.g. an embedded NUL byte
+        return "not a valid file name"
+    return _kind_problem(st)
+
+
+def _kind_problem(st: os.stat_result) -> str | None:
+    if stat.S_ISDIR(st.st_mode):
+        return "is a directory, not a scenario file"
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a named pipe (fifo)" if stat.S_ISFIFO(st.st_mode) else
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        return f"is {kind}, not a regular file"
+    if st.st_size > MAX_FILE_BYTES:
+        return f"file is too large ({st.st_size} bytes; at most {MAX_FILE_BYTES})"
+    return None
+
+
+def _read_text(path: Path, shown: str) -> str:
+    """The text of a regular, UTF-8 file of at most :data:`MAX_FILE_BYTES`; anything else is a
+    located :class:`InputError`. Nothing but a regular file is opened, and it is opened
+    non-blocking, so a fifo swapped in after the check cannot hang the read."""
+    def fail(message: str, line: int = 1, has_value: bool = True) -> InputError:
+        return InputError([InputIssue(shown, line, "<file>", message, str(path), has_value)])
+
+    problem = _file_problem(path)
+    if problem:
+        raise fail(problem)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except PermissionError:
+        raise fail("permission denied") from None
+    except OSError as exc:
+        raise fail(_file_problem(path) or f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        problem = _kind_problem(os.fstat(fd))
+        if problem:
+            raise fail(problem)
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise fail(f"cannot be read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_FILE_BYTES:
+        raise fail(f"file is too large (more than {MAX_FILE_BYTES} bytes)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise fail(f"is not UTF-8 text (byte 0x{data[exc.start]:02X} at column {column})", line, False) from None
+
+
+def _parse_yaml(path: Path, shown: str) -> Document:
+    """Read one YAML file (a scenario or an experiment) into a located :class:`Document`."""
+    text = _read_text(Path(path), shown)
+    try:
+        root = _compose(text)
+        where: dict[Path_, tuple[str, int]] = {}
+        duplicates: list[InputIssue] = []
+        if root is not None:
+            _node_lines(root, shown, (), where, duplicates)
+        data = _construct(root, text)
+    except _YamlProblem as exc:
+        raise InputError([InputIssue(shown, exc.line, "<document>", exc.message, exc.snippet,
+                                     exc.snippet is not None)]) from None
     if data is None:
         raise InputError([InputIssue(shown, 1, "<document>", "file is empty; expected a mapping of scenario keys",
                                      text.strip())])
     if not isinstance(data, dict):
         raise InputError([InputIssue(shown, 1, "<document>", "must be a mapping of scenario keys", data)])
-    where: dict[Path_, tuple[str, int]] = {}
-    duplicates: list[InputIssue] = []
-    _node_lines(root, shown, (), where, duplicates)
     if duplicates:
         raise InputError(duplicates)
     return Document(data, where, shown)
@@ -182,6 +507,14 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
+def _resolve(path: Path) -> Path | None:
+    """``path`` with every symlink resolved, or None when that fails (a symlink loop, a NUL byte)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
 def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
     """Whether ``path`` (already resolved) lies in one of ``roots`` (resolved here)."""
     for root in roots:
@@ -203,7 +536,7 @@ def load_document(path: str | Path, _chain: tuple[Path, ...] = (), *,
     ``path`` itself is not checked (the caller chose it).
     """
     path = Path(path)
-    resolved = path.resolve()
+    resolved = _resolve(path) or Path(os.path.abspath(path))  # a loop: _parse_yaml reports it
     shown = _shown_path(path) if not _chain else _shown_path(resolved)
     doc = _parse_yaml(path, shown)
     parent = doc.data.pop("extends", None)
@@ -212,15 +545,22 @@ def load_document(path: str | Path, _chain: tuple[Path, ...] = (), *,
     line = doc.where.get(("extends",), (shown, 1))[1]
     if not isinstance(parent, str) or not parent.strip():
         raise InputError([InputIssue(shown, line, "extends", "must be a path to a scenario file", parent)])
-    parent_path = (resolved.parent / parent).resolve()
-    if allowed_roots is not None and not _inside(parent_path, tuple(allowed_roots)):
+    written = resolved.parent / parent
+    parent_path = _resolve(written)
+    if allowed_roots is not None and (parent_path is None or not _inside(parent_path, tuple(allowed_roots))):
         raise InputError([InputIssue(shown, line, "extends", "extends may only name a shipped preset", parent)])
+    if parent_path is None:
+        problem = _file_problem(written) or "cannot be resolved"
+        raise InputError([InputIssue(shown, line, "extends", f"{_shown_path(written)}: {problem}", parent)])
     chain = (*_chain, resolved)
     if parent_path in chain:
         cycle = " -> ".join(_shown_path(p) for p in (*chain, parent_path))
         raise InputError([InputIssue(shown, line, "extends", f"circular extends: {cycle}", parent)])
-    if not parent_path.is_file():
-        raise InputError([InputIssue(shown, line, "extends", f"file not found: {_shown_path(parent_path)}", parent)])
+    problem = _file_problem(parent_path)
+    if problem is not None:
+        message = (f"file not found: {_shown_path(parent_path)}" if problem == "file not found"
+                   else f"{_shown_path(parent_path)}: {problem}")
+        raise InputError([InputIssue(shown, line, "extends", message, parent)])
     base = load_document(parent_path, chain, allowed_roots=allowed_roots)
     doc.where = {p: w for p, w in doc.where.items() if p and p[0] != "extends"}
     return _merge(base, doc)
@@ -240,7 +580,8 @@ def source_files(path: str | Path, *, allowed_roots: Sequence[Path] | None = Non
 
 
 def parse_set(item: str) -> tuple[Path_, Any]:
-    """Parse one ``dotted.path=VALUE``; the value is read as YAML (``0.5``, ``true``, ``[1, 2]``)."""
+    """Parse one ``dotted.path=VALUE``; the value is read as YAML (``0.5``, ``true``, ``[1, 2]``),
+    with the same types and caps as a scenario file (``yes`` and ``1:4`` stay strings)."""
     issue = lambda msg, value=item: InputError([InputIssue("--set", None, key or "<set>", msg, value)])  # noqa: E731
     key, sep, raw = item.partition("=")
     key = key.strip()
@@ -250,9 +591,11 @@ def parse_set(item: str) -> tuple[Path_, Any]:
     if any(not p for p in parts):
         raise issue("empty component in dotted path")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        raise issue("value is not valid YAML", raw) from None
+        value = load_yaml_text(raw) if raw.strip() else None
+    except _YamlProblem as exc:
+        if exc.message.startswith("malformed YAML: while"):  # a syntax error: pydantic-free detail adds nothing
+            raise issue("value is not valid YAML", raw) from None
+        raise issue(f"value is not valid YAML: {exc.message.removeprefix('malformed YAML: ')}", raw) from None
     return tuple(parts), value
 
 
@@ -384,27 +727,115 @@ def _length_ok(value: Any, ctx: Mapping[str, Any]) -> bool:
     return ctx.get("min_length", 0) <= n <= ctx.get("max_length", n)
 
 
+def _field_kind(annotation: Any) -> tuple[str, Any]:
+    """What a field holds, for :func:`_type_issues`: ("number"/"integer"/"bool", None),
+    ("model", cls), ("items", annotation or tuple of them), ("values", annotation) or ("other", None)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _field_kind(typing.get_args(annotation)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        kinds = [_field_kind(a) for a in typing.get_args(annotation) if a is not type(None)]
+        names = {k for k, _ in kinds}
+        if len(kinds) == 1:
+            return kinds[0]
+        if names <= {"number", "integer"}:
+            return ("number", None)
+        return ("other", None)
+    if annotation is bool:
+        return ("bool", None)
+    if annotation is int:
+        return ("integer", None)
+    if annotation is float:
+        return ("number", None)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return ("model", annotation)
+    if origin in (tuple, list, collections.abc.Sequence):
+        args = typing.get_args(annotation)
+        if origin is tuple and args and (len(args) != 2 or args[1] is not Ellipsis):
+            return ("items", args)  # tuple[X, Y]: one annotation per position
+        return ("items", args[0] if args else Any)
+    if origin in (dict, collections.abc.Mapping):
+        args = typing.get_args(annotation)
+        return ("values", args[1] if len(args) == 2 else Any)
+    return ("other", None)
+
+
+def _type_issues(annotation: Any, value: Any, loc: Path_, out: dict[Path_, str]) -> None:
+    """Values pydantic's lax mode would coerce although the file means something else: a
+    true/false for a number (pydantic takes it as 1 or 0), a string for a number that is not
+    written as a plain decimal (``"1_000"``, ``" 20"``, ``"inf"``), a non-finite number, and
+    anything but true/false for a true/false field (pydantic takes ``"yes"``, ``"off"``, 1)."""
+    kind, arg = _field_kind(annotation)
+    if kind in ("number", "integer"):
+        noun = "a number" if kind == "number" else "an integer"
+        if isinstance(value, bool):
+            out[loc] = f"must be {noun}, not true/false"
+        elif isinstance(value, float) and not math.isfinite(value):
+            out[loc] = "must be a finite number"
+        elif isinstance(value, str) and not (_INT_RE.fullmatch(value) or _FLOAT_RE.fullmatch(value)):
+            looks_numeric = re.fullmatch(r"[-+]?(?:0[xXoObB]?[0-9a-fA-F_]+|[0-9][0-9_:.]*[0-9_]?)", value)
+            if looks_numeric or value.lower().lstrip("+-") in (".inf", "inf", "infinity", ".nan", "nan"):
+                out[loc] = f"must be {noun} written in decimal"
+            else:
+                out[loc] = f"must be {noun}"
+    elif kind == "bool":
+        if not isinstance(value, bool) and value is not None:
+            out[loc] = "must be true or false"
+    elif kind == "model" and isinstance(value, dict):
+        fields = arg.model_fields
+        for key, item in value.items():
+            field = fields.get(key) if isinstance(key, str) else None
+            if field is not None:
+                _type_issues(field.annotation, item, (*loc, key), out)
+    elif kind == "items" and isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if isinstance(arg, tuple):
+                if i < len(arg):
+                    _type_issues(arg[i], item, (*loc, i), out)
+            else:
+                _type_issues(arg, item, (*loc, i), out)
+    elif kind == "values" and isinstance(value, dict):
+        for key, item in value.items():
+            _type_issues(arg, item, (*loc, key), out)
+
+
 def validate_model(model: type[M], doc: Document) -> M:
-    """Validate ``doc`` against ``model``; convert every error to a located :class:`InputIssue`."""
+    """Validate ``doc`` against ``model``; convert every error to a located :class:`InputIssue`.
+
+    Besides pydantic's rules, a number field refuses true/false, non-finite numbers and strings
+    not written as plain decimals, and a true/false field refuses anything else (see
+    :func:`_type_issues`); these issues replace pydantic's at the same path."""
+    strict: dict[Path_, str] = {}
+    _type_issues(model, doc.data, (), strict)
     try:
-        return model.model_validate(doc.data)
+        result = model.model_validate(doc.data)
     except ValidationError as exc:
-        issues = []
-        for err in exc.errors(include_url=False):
-            loc: Path_ = tuple(err["loc"])
-            source, line = doc.locate(loc)
-            present, value = _value_at(doc.data, loc)
-            if err["type"] in ("too_short", "too_long") and present and _length_ok(value, err.get("ctx") or {}):
-                continue  # pydantic counts only the items that validated; the bad items are reported
-            if err["type"] == "missing":
-                present = False
-            elif not present:
-                value, present = err.get("input"), True
-            issues.append(InputIssue(source, line, dotted(loc), _message(err, model, loc), value, present))
-        # files in the order of their lines, then --set (pydantic reports in the model's field order)
-        rank = {src: n for n, src in reversed(list(enumerate(i.source for i in issues)))}
-        issues.sort(key=lambda i: (i.line is None, rank[i.source], i.line or 0))
-        raise InputError(issues) from None
+        errors = exc.errors(include_url=False)
+    else:
+        if not strict:
+            return result
+        errors = []
+    issues = []
+    for loc, message in strict.items():
+        source, line = doc.locate(loc)
+        issues.append(InputIssue(source, line, dotted(loc), message, _value_at(doc.data, loc)[1]))
+    for err in errors:
+        loc: Path_ = tuple(err["loc"])
+        if any(loc[: len(k)] == k for k in strict):
+            continue
+        source, line = doc.locate(loc)
+        present, value = _value_at(doc.data, loc)
+        if err["type"] in ("too_short", "too_long") and present and _length_ok(value, err.get("ctx") or {}):
+            continue  # pydantic counts only the items that validated; the bad items are reported
+        if err["type"] == "missing":
+            present = False
+        elif not present:
+            value, present = err.get("input"), True
+        issues.append(InputIssue(source, line, dotted(loc), _message(err, model, loc), value, present))
+    # files in the order of their lines, then --set (pydantic reports in the model's field order)
+    rank = {src: n for n, src in reversed(list(enumerate(i.source for i in issues)))}
+    issues.sort(key=lambda i: (i.line is None, rank[i.source], i.line or 0))
+    raise InputError(issues) from None
 
 
 def load_scenario(
