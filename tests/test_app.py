@@ -39,7 +39,7 @@ staff:
 @pytest.fixture(autouse=True)
 def _no_limit_env(monkeypatch):
     for var in ("CAREOS_APP_MAX_HORIZON_DAYS", "CAREOS_APP_MAX_REPLICATIONS", "CAREOS_APP_MAX_REPLICATION_DAYS",
-                "CAREOS_SCENARIOS_DIR"):
+                "CAREOS_APP_MAX_NURSES", "CAREOS_APP_MAX_BEDS", "CAREOS_APP_MAX_UPLOAD_BYTES", "CAREOS_SCENARIOS_DIR"):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -158,7 +158,7 @@ def test_a_bad_upload_gives_the_loaders_lines_naming_the_file_not_the_temporary_
     _, _, errors = logic.load_upload("broken.yml", b"unit: [beds\n", tmp_path)
     assert len(errors) == 1 and errors[0].startswith("broken.yml:") and "malformed YAML" in errors[0]
     _, _, errors = logic.load_upload("big.yaml", b"#" * (logic.MAX_UPLOAD_BYTES + 1), tmp_path)
-    assert "larger than" in errors[0]
+    assert "larger than this app's limit of 256 KiB" in errors[0]
 
 
 def test_an_upload_may_extend_a_preset_and_a_strange_name_is_made_safe(tmp_path):
@@ -280,7 +280,8 @@ def test_careos_sim_app_prints_its_address_and_starts_streamlit_headless(monkeyp
     assert command[1:4] == ["-m", "streamlit", "run"] and command[4] == str(APP_SCRIPT) and APP_SCRIPT.is_file()
     flags = dict(zip(command[5::2], command[6::2]))
     assert flags == {"--server.port": "8765", "--server.address": "localhost", "--server.headless": "true",
-                     "--browser.gatherUsageStats": "false", "--client.toolbarMode": "minimal"}
+                     "--browser.gatherUsageStats": "false", "--client.toolbarMode": "minimal",
+                     "--client.showErrorDetails": "none", "--server.maxUploadSize": "1"}
     assert main(["app", "--port", "0"]) == 2
 
 
@@ -392,9 +393,10 @@ def test_a_bad_uploaded_scenario_shows_the_error_lines(app):
     app.file_uploader(key="a.upload").set_value(("my-unit.yaml", BAD_SCENARIO, "application/x-yaml")).run()
     assert not app.exception
     (error,) = app.error
-    assert "**my-unit.yaml** is not a valid scenario" in error.value
-    assert "my-unit.yaml:4: unit.bedz: unknown key; did you mean 'beds'? (got 3)" in error.value
-    assert "my-unit.yaml:8: staff.nurses.ratio.day: must be > 0 (got 0)" in error.value
+    assert r"**my\-unit\.yaml** is not a valid scenario" in error.value  # the name Markdown-escaped
+    (lines,) = app.code  # the loader's lines as plain text
+    assert "my-unit.yaml:4: unit.bedz: unknown key; did you mean 'beds'? (got 3)" in lines.value
+    assert "my-unit.yaml:8: staff.nurses.ratio.day: must be > 0 (got 0)" in lines.value
     assert app.button(key="run.compare").disabled
 
     good = b"extends: telling.yaml\nname: ward 7\nleadership:\n  quality_team:\n    fte: 2\n"

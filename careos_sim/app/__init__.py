@@ -17,19 +17,45 @@ from pathlib import Path
 
 from careos_sim.loader import InputError, InputIssue
 
-__all__ = ["APP_SCRIPT", "cli_app", "streamlit_command"]
+__all__ = ["APP_SCRIPT", "cli_app", "streamlit_command", "error_details_off", "upload_size_mb"]
 
 #: the Streamlit script the app runs
 APP_SCRIPT = Path(__file__).with_name("streamlit_app.py")
 
 
+def error_details_off() -> str | bool:
+    """The value of Streamlit's ``client.showErrorDetails`` that shows no error details on the page
+    (no traceback, exception type or message; they go to the server's log): ``"none"`` where
+    Streamlit takes a level (1.4x and later; there ``false`` still shows the traceback), else ``False``."""
+    try:
+        from streamlit import config
+
+        default = config._config_options_template["client.showErrorDetails"].default_val
+    except Exception:  # noqa: BLE001 - no Streamlit, or another layout of its config: the old switch
+        return False
+    return False if isinstance(default, bool) else "none"
+
+
+def upload_size_mb(env=None) -> int:
+    """Streamlit's ``server.maxUploadSize`` for the app, in whole MB: the app's upload limit
+    (:class:`careos_sim.app.logic.Limits`, 256 KiB unless ``CAREOS_APP_MAX_UPLOAD_BYTES`` says
+    otherwise) rounded up, at least 1. The app checks the exact limit itself and says so."""
+    from careos_sim.app.logic import Limits
+
+    limit = Limits.from_env(env)[0].max_upload_bytes
+    return max(1, -(-int(limit) // (1024 * 1024)))
+
+
 def streamlit_command(port: int) -> list[str]:
     """The command that serves the app on ``localhost:port``, headless, without usage statistics
-    or Streamlit's developer menu."""
+    or Streamlit's developer menu, with no error details on the page and uploads capped."""
+    details = error_details_off()
     return [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
             "--server.port", str(port), "--server.address", "localhost",
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--client.toolbarMode", "minimal"]
+            "--client.toolbarMode", "minimal",
+            "--client.showErrorDetails", details if isinstance(details, str) else "false",
+            "--server.maxUploadSize", str(upload_size_mb())]
 
 
 def cli_app(args: argparse.Namespace) -> int:

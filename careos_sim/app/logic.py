@@ -32,10 +32,13 @@ import pandas as pd
 from careos_sim.loader import InputError, InputIssue, load_scenario, source_files
 from careos_sim.metrics import BY_NAME
 from careos_sim.scenario import Scenario
+from careos_sim.text import ECHO_LIMIT, bounded, for_markdown
 
 __all__ = [
     "PRESET_NAMES", "Presets", "find_presets", "Setting", "SIDE_SETTINGS", "RUN_SETTINGS", "settings_docs",
-    "setting_values", "build_scenario", "side_label", "Limits", "check_limits", "save_upload", "load_upload",
+    "setting_values", "build_scenario", "side_label", "Limits", "check_limits", "check_scenario_limits",
+    "check_run", "LimitHit", "LimitError", "MAX_UPLOAD_BYTES", "safe_upload_name", "guard_file", "save_upload",
+    "load_upload",
     "issue_lines", "Demo", "DemoSide", "DEMOS", "demo_scenarios", "ResultCache", "CachedRun", "run_comparison",
     "key_findings", "findings_table", "scorecard_view", "paired_of", "artefacts", "Artefacts", "workers_for", "estimate_seconds", "RUN_GATE",
 ]
@@ -203,19 +206,26 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def build_scenario(source: str | Path, values: Mapping[str, Any], name: str | None = None) -> Scenario:
+def build_scenario(source: str | Path, values: Mapping[str, Any], name: str | None = None,
+                   root: str | Path | None = None) -> Scenario:
     """The scenario in ``source`` with each setting set to its value (and renamed), validated as
-    ``--set`` is; raises :class:`InputError` naming the file, line or setting at fault."""
+    ``--set`` is; raises :class:`InputError` naming the file, line or setting at fault. With a
+    ``root``, the file and its ``extends`` chain may reach only files inside it (:func:`guard_file`)."""
     overrides: dict[str, Any] = {path: _clean(v) for path, v in values.items()}
     if name is not None:
         overrides["name"] = name
-    return load_scenario(source, overrides)
+    return _load(source, overrides, root)
 
 
 def side_label(base: str, values: Mapping[str, Any], original: Mapping[str, Any]) -> str:
     """The side's name: its source's, marked "adjusted" once a setting differs from the source."""
     changed = any(not math.isclose(float(values[k]), float(original[k]), abs_tol=1e-9) for k in values if k in original)
+    base = bounded(" ".join(str(base).split()), MAX_LABEL_CHARS)  # a name from a file: one line, short
     return f"{base} (adjusted)" if changed else base
+
+
+#: Longest scenario name shown as a side's label.
+MAX_LABEL_CHARS = 60
 
 
 def distinct_labels(a: str, b: str) -> tuple[str, str]:
@@ -229,20 +239,34 @@ _ENV = {
     "max_horizon_days": "CAREOS_APP_MAX_HORIZON_DAYS",
     "max_replications": "CAREOS_APP_MAX_REPLICATIONS",
     "max_replication_days": "CAREOS_APP_MAX_REPLICATION_DAYS",
+    "max_nurses": "CAREOS_APP_MAX_NURSES",
+    "max_beds": "CAREOS_APP_MAX_BEDS",
+    "max_upload_bytes": "CAREOS_APP_MAX_UPLOAD_BYTES",
 }
+_INTEGER_LIMITS = ("max_replications", "max_nurses", "max_beds", "max_upload_bytes")
+
+#: Largest scenario file the app accepts, in bytes (256 KiB; a scenario file is a few kB).
+#: Overridden by ``$CAREOS_APP_MAX_UPLOAD_BYTES``.
+MAX_UPLOAD_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
 class Limits:
     """What one run of the app may ask of the machine, so that one user cannot tie it up.
 
-    ``max_replication_days`` caps replications x horizon for each side (the default, 7,300, is
-    the main comparison: 10 replications of 730 days, about a minute on two cores).
+    ``max_replication_days`` caps replications x (warm-up + horizon) for each side (the default,
+    7,300, is the main comparison: 10 replications of 730 days, about a minute on two cores).
+    ``max_nurses`` caps a side's nursing headcount and ``max_beds`` its beds (the presets: 26
+    nurses, 30 beds), since the work of a simulated day grows with both. ``max_upload_bytes``
+    caps an uploaded scenario file.
     """
 
     max_horizon_days: float = 730.0
     max_replications: int = 20
     max_replication_days: float = 7300.0
+    max_nurses: int = 150
+    max_beds: int = 120
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> tuple["Limits", list[str]]:
@@ -261,7 +285,7 @@ class Limits:
             except ValueError:
                 problems.append(f"{var}={raw!r} is not a positive number; using {getattr(cls(), name):g}.")
                 continue
-            values[name] = int(value) if name == "max_replications" else value
+            values[name] = int(value) if name in _INTEGER_LIMITS else value
         return cls(**values), problems
 
 
@@ -273,11 +297,15 @@ class LimitHit:
     message: str
 
 
-def check_limits(horizon_days: float, replications: int, limits: Limits) -> list[LimitHit]:
-    """Every limit the run would go over (an empty list: it may run)."""
-    why = "so that one user cannot tie up the machine the app runs on for everyone else"
-    cli = ("For longer studies use the command line, e.g. `careos-sim compare scenarios/telling.yaml "
-           "scenarios/listening.yaml --horizon-days 730 --replications 40`.")
+_WHY = "so that one user cannot tie up the machine the app runs on for everyone else"
+_CLI = ("For longer studies use the command line, e.g. `careos-sim compare scenarios/telling.yaml "
+        "scenarios/listening.yaml --horizon-days 730 --replications 40`.")
+
+
+def check_limits(horizon_days: float, replications: int, limits: Limits, warmup_days: float = 0.0) -> list[LimitHit]:
+    """Every limit the run would go over (an empty list: it may run). ``warmup_days`` are simulated
+    as well, so they count in replications x days."""
+    why, cli = _WHY, _CLI
     hits = []
     if horizon_days > limits.max_horizon_days:
         hits.append(LimitHit("run.horizon_days", (
@@ -287,14 +315,81 @@ def check_limits(horizon_days: float, replications: int, limits: Limits) -> list
         hits.append(LimitHit("run.replications", (
             f"{replications} replications are above this app's limit of {limits.max_replications} "
             f"(environment variable {_ENV['max_replications']}), {why}. {cli}")))
-    if not hits and replications * horizon_days > limits.max_replication_days:
+    days = horizon_days + max(0.0, float(warmup_days or 0.0))
+    if not hits and replications * days > limits.max_replication_days:
+        spelled = f"{horizon_days:g} days" if not warmup_days else f"({warmup_days:g} days warm-up + {horizon_days:g} days)"
         hits.append(LimitHit("run.replications", (
-            f"{replications} replications x {horizon_days:g} days = {replications * horizon_days:,.0f} simulated "
+            f"{replications} replications x {spelled} = {replications * days:,.0f} simulated "
             f"days a side, above this app's limit of {limits.max_replication_days:,.0f} "
             f"(environment variable {_ENV['max_replication_days']}), {why}. Use fewer replications or a shorter "
-            f"horizon: {int(limits.max_replication_days // horizon_days)} replications fit in {horizon_days:g} days. "
+            f"horizon: {int(limits.max_replication_days // days)} replications fit in {days:g} days. "
             f"{cli}")))
     return hits
+
+
+def check_scenario_limits(scenario: Scenario, limits: Limits, side: str = "") -> list[LimitHit]:
+    """The limits a scenario itself may go over: its beds and its nursing headcount (an uploaded file
+    can ask for 500 beds at one patient per nurse), since the work of a simulated day grows with both."""
+    from careos_sim.nurses import headcount
+
+    who = f"Side {side.upper()}: " if side else ""
+    hits = []
+    beds = scenario.unit.beds
+    if beds > limits.max_beds:
+        hits.append(LimitHit("unit.beds", (
+            f"{who}{beds} beds are above this app's limit of {limits.max_beds} "
+            f"(environment variable {_ENV['max_beds']}), {_WHY}. {_CLI}")))
+    nurses = headcount(scenario)
+    if nurses > limits.max_nurses:
+        hits.append(LimitHit("staff.nurses", (
+            f"{who}a headcount of {nurses} nurses (from the beds, the patients per nurse and the shifts a nurse "
+            f"works) is above this app's limit of {limits.max_nurses} "
+            f"(environment variable {_ENV['max_nurses']}), {_WHY}. {_CLI}")))
+    return hits
+
+
+def check_run(scenarios: Iterable[Scenario], limits: Limits) -> list[LimitHit]:
+    """Every limit a comparison of these scenarios goes over, checked on the server before anything is
+    built or run: horizon, replications and replications x (warm-up + horizon) (:func:`check_limits`,
+    with the longest warm-up of the sides), each side's beds and headcount
+    (:func:`check_scenario_limits`) and, where it is installed, :func:`careos_sim.limits.check_run_cost`."""
+    scenarios = list(scenarios)
+    if not scenarios:
+        return []
+    hits = check_limits(max(s.run.horizon_days for s in scenarios), max(s.run.replications for s in scenarios),
+                        limits, max(s.run.warmup_days for s in scenarios))
+    for side, scenario in zip("ab", scenarios):
+        hits += check_scenario_limits(scenario, limits, side)
+        hits += _shared_cost_limits(scenario, side)
+    return hits
+
+
+def _shared_cost_limits(scenario: Scenario, side: str) -> list[LimitHit]:
+    try:
+        from careos_sim import limits as shared
+    except ImportError:  # not there yet: the app's own limits above stand alone
+        return []
+    check = getattr(shared, "check_run_cost", None)
+    caps_type = getattr(shared, "Caps", None)
+    if check is None or caps_type is None:
+        return []
+    caps = caps_type.from_env() if hasattr(caps_type, "from_env") else caps_type()
+    if isinstance(caps, tuple):  # from_env may also return the variables it ignored
+        caps = caps[0]
+    try:
+        check(scenario, replications=scenario.run.replications, caps=caps)
+    except InputError as exc:
+        return [LimitHit(i.path, f"Side {side.upper()}: {for_markdown(i.message, 2 * ECHO_LIMIT)}")
+                for i in exc.issues]
+    return []
+
+
+class LimitError(InputError):
+    """A run that goes over the app's limits (raised by :func:`run_comparison` on the server side)."""
+
+    def __init__(self, hits: list[LimitHit]):
+        self.hits = hits
+        super().__init__([InputIssue("limits", None, h.setting, h.message, has_value=False) for h in hits])
 
 
 #: seconds one simulated day of one replication takes, measured and updated as runs finish
@@ -331,57 +426,292 @@ RUN_GATE = threading.BoundedSemaphore(_concurrent_runs(os.environ))
 
 # --------------------------------------------------------------------------- uploads
 
-MAX_UPLOAD_BYTES = 1_000_000
+#: Longest uploaded file name kept (the rest of a longer one is cut, its suffix kept).
+MAX_NAME_CHARS = 80
+#: Most YAML nodes an uploaded file may expand to (anchors and aliases counted as often as they are
+#: used), so that a few kB of aliases cannot make the loader walk billions of values.
+MAX_YAML_NODES = 100_000
+#: Most problems shown for one file.
+MAX_ISSUES_SHOWN = 30
+
+
+def safe_upload_name(name: str) -> str:
+    """An uploaded file's name as a plain file name: no folder (``/`` or ``\\``), no ``..``, no NUL
+    or other control characters, only letters, digits, ``.``, ``_`` and ``-``, not hidden, at most
+    :data:`MAX_NAME_CHARS` characters, ending ``.yaml`` or ``.yml``."""
+    base = re.split(r"[/\\]", str(name).replace("\x00", "/"))[-1]
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", base)
+    safe = re.sub(r"\.{2,}", ".", safe).lstrip("._-")
+    stem, dot, suffix = safe.rpartition(".")
+    if not dot or suffix.lower() not in ("yaml", "yml"):
+        stem, suffix = safe, "yaml"
+    stem = stem.rstrip(".")[: MAX_NAME_CHARS - len(suffix) - 1] or "scenario"
+    return f"{stem}.{suffix}"
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` as a new regular file: whatever stood there (a symbolic link, a
+    file) is removed first, and the file is opened without following links."""
+    if path.is_symlink() or path.exists():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
 
 
 def save_upload(name: str, data: bytes, folder: str | Path, presets: Presets | None = None) -> Path:
     """Write an uploaded scenario file into ``folder`` under its own (sanitised) name, beside
-    copies of the presets, so that ``extends: default.yaml`` resolves as it does in ``scenarios/``."""
+    copies of the presets, so that ``extends: default.yaml`` resolves as it does in ``scenarios/``.
+
+    The folder then holds only the presets (regular files, copied: a link in the presets folder
+    pointing elsewhere is not copied) and the upload; no file is written through a symbolic link."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).lstrip(".") or "scenario.yaml"
+    if folder.is_symlink():
+        raise InputError([InputIssue("upload", None, "<folder>", "the upload folder is a symbolic link",
+                                     has_value=False)])
+    safe = safe_upload_name(name)
     if presets is not None:
+        home = presets.folder.resolve()
         for preset in sorted(presets.folder.glob("*.yaml")):
-            if preset.name != safe:
-                shutil.copyfile(preset, folder / preset.name)
+            if preset.name == safe or not preset.is_file():
+                continue
+            if preset.is_symlink() and preset.resolve().parent != home:
+                continue
+            _write_new(folder / preset.name, preset.read_bytes())
     path = folder / safe
-    path.write_bytes(data)
+    _write_new(path, data)
     return path
+
+
+def _short_value(value: Any) -> tuple[Any, bool]:
+    """An issue's value cut to a length fit to show (a YAML file can make a value of any size)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value, True
+    if isinstance(value, str):
+        return bounded(value, ECHO_LIMIT), True
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxdict, short.maxtuple, short.maxset = 2, 6, 6, 6, 6
+    short.maxstring, short.maxother = 60, 60
+    return _Shown(bounded(short.repr(value), ECHO_LIMIT)), True
+
+
+class _Shown(str):
+    """A value already made short, shown as it is (not quoted again)."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def issue_lines(exc: InputError, folder: str | Path | None = None) -> list[str]:
     """The error's lines, ``FILE:LINE: key: message (got VALUE)``, with the upload folder left out
-    so that they name the file as the user knows it."""
+    so that they name the file as the user knows it; values cut to a length fit to show, and at
+    most :data:`MAX_ISSUES_SHOWN` lines."""
     lines = []
     prefixes = []
     if folder is not None:
         prefixes = [str(Path(folder)) + os.sep, str(Path(folder).resolve()) + os.sep]
-    for issue in exc.issues:
-        source = issue.source
+    for issue in exc.issues[:MAX_ISSUES_SHOWN]:
+        source, message = issue.source, issue.message
         for prefix in prefixes:
-            if source.startswith(prefix):
-                source = source[len(prefix):]
-                break
-        lines.append(str(InputIssue(source, issue.line, issue.path, issue.message, issue.value, issue.has_value)))
+            source = source.removeprefix(prefix)
+            message = message.replace(prefix, "")
+        value, _ = _short_value(issue.value)
+        lines.append(str(InputIssue(bounded(source, ECHO_LIMIT), issue.line, bounded(issue.path, ECHO_LIMIT),
+                                    bounded(message, 2 * ECHO_LIMIT), value, issue.has_value)))
+    if len(exc.issues) > MAX_ISSUES_SHOWN:
+        lines.append(f"... and {len(exc.issues) - MAX_ISSUES_SHOWN} more problems")
     return lines
 
 
-def load_upload(name: str, data: bytes, folder: str | Path,
-                presets: Presets | None = None) -> tuple[Path | None, Scenario | None, list[str]]:
-    """Save and validate an uploaded scenario: (path, scenario, []) or (path or None, None, error lines)."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        return None, None, [f"{Path(name).name}: <file>: is larger than {MAX_UPLOAD_BYTES // 1000} kB; "
-                            f"a scenario file is a few kB (got {len(data):,} bytes)"]
-    path = save_upload(name, data, folder, presets)
+def _yaml_size_issue(text: str, shown: str) -> InputIssue | None:
+    """A problem with a file's YAML that would make reading it costly: aliases expanding to more than
+    :data:`MAX_YAML_NODES` values, or a recursive alias, or nesting too deep; else None (and None for
+    malformed YAML, which the loader reports with its line)."""
+    import yaml
+
     try:
-        return path, load_scenario(path), []
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    except RecursionError:
+        return InputIssue(shown, 1, "<document>", "is nested too deeply to be a scenario file", has_value=False)
+    if root is None:
+        return None
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:  # the expanded size of every node, once each, without recursion
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else (
+            list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if done:
+            open_.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[id(node)] > MAX_YAML_NODES:
+                return InputIssue(shown, node.start_mark.line + 1, "<document>",
+                                  f"expands to more than {MAX_YAML_NODES:,} values (YAML aliases); a scenario "
+                                  "file has a few hundred", has_value=False)
+            continue
+        if id(node) in open_:
+            return InputIssue(shown, node.start_mark.line + 1, "<document>", "has a recursive YAML alias",
+                              has_value=False)
+        open_.add(id(node))
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_:
+                return InputIssue(shown, child.start_mark.line + 1, "<document>", "has a recursive YAML alias",
+                                  has_value=False)
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return None
+
+
+def _extends_of(text: str) -> tuple[Any, int] | None:
+    """A file's ``extends`` value and its line, read from the file's own YAML (None: no ``extends``,
+    or YAML the loader will report)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    if not isinstance(data, dict) or "extends" not in data or not isinstance(root, yaml.MappingNode):
+        return None
+    line = next((k.start_mark.line + 1 for k, _ in root.value if getattr(k, "value", None) == "extends"), None)
+    return data["extends"], line
+
+
+def guard_file(path: str | Path, root: str | Path, shown: str | None = None) -> None:
+    """Check a scenario file and its ``extends`` chain stay inside ``root`` before the loader reads
+    them; raise :class:`InputError` otherwise.
+
+    Every file of the chain must be a regular file in ``root`` (its real path too: a symbolic link
+    is refused) and may not be costly to read (:func:`_yaml_size_issue`). A target that is refused
+    is never opened, and the error echoes only what the file wrote (``extends: /etc/passwd``),
+    never anything of the target."""
+    root_abs = Path(os.path.abspath(root))
+    root_real = Path(root).resolve()
+    current = Path(os.path.abspath(path))
+    first = current
+    shown = shown or current.name
+    seen: set[Path] = set()
+    while current not in seen:  # a circular chain ends here: the loader reports it
+        seen.add(current)
+        problem = _outside(current, root_abs, root_real)
+        if problem is not None:  # the upload itself: every parent is checked below, before it is opened
+            raise InputError([InputIssue(shown, None, "<file>", problem, has_value=False)])
+        try:
+            if current.stat().st_size > 4 * MAX_UPLOAD_BYTES:
+                raise InputError([InputIssue(shown, None, "<file>", "is too large to be a scenario file",
+                                             has_value=False)])
+            text = current.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return  # the loader reports a file it cannot read
+        issue = _yaml_size_issue(text, shown)
+        if issue is not None:
+            raise InputError([issue])
+        found = _extends_of(text)
+        if found is None or not isinstance(found[0], str) or not found[0].strip():
+            return  # no extends, or one the loader reports as malformed
+        parent, line = found
+        target = Path(os.path.normpath(os.path.join(current.parent, parent)))
+        why = _outside(target, root_abs, root_real)
+        if why is not None:
+            names = ", ".join(sorted(p.name for p in root_abs.glob("*.yaml")
+                                     if p != first and p.is_file() and not p.is_symlink()))
+            raise InputError([InputIssue(shown, line, "extends", (
+                f"may name only a preset beside the upload ({names}): {why}"), bounded(parent, ECHO_LIMIT))])
+        current, shown = target, target.name
+
+
+def _outside(path: Path, root_abs: Path, root_real: Path) -> str | None:
+    """Why ``path`` may not be read as part of an upload (None: it may): outside the root, a symbolic
+    link, or not a regular file."""
+    if "\x00" in str(path):
+        return "a file name cannot hold a NUL character"
+    try:
+        inside = path.relative_to(root_abs)
+    except ValueError:
+        return "that file is outside the folder of the presets and the upload"
+    step = root_abs
+    for part in inside.parts:  # no link anywhere below the root
+        step = step / part
+        if step.is_symlink():
+            return "that file is a symbolic link"
+    try:
+        path.resolve(strict=True).relative_to(root_real)
+    except OSError:
+        return "no such preset"
+    except ValueError:
+        return "that file is outside the folder of the presets and the upload"
+    if not path.is_file():
+        return "that is not a file"
+    return None
+
+
+def _load(path: str | Path, overrides: Mapping[str, Any] | None = None, root: str | Path | None = None,
+          shown: str | None = None) -> Scenario:
+    """:func:`careos_sim.loader.load_scenario` confined to ``root``: the chain is checked first
+    (:func:`guard_file`), and the loader is told the root as well, where it takes one."""
+    if root is None:
+        return load_scenario(path, overrides)
+    guard_file(path, root, shown)
+    if _loader_takes_roots():
+        return load_scenario(path, overrides, allowed_roots=[Path(root).resolve()])  # type: ignore[call-arg]
+    return load_scenario(path, overrides)
+
+
+@cache
+def _loader_takes_roots() -> bool:
+    import inspect
+
+    return "allowed_roots" in inspect.signature(load_scenario).parameters
+
+
+def load_upload(name: str, data: bytes, folder: str | Path, presets: Presets | None = None,
+                max_bytes: int | None = None) -> tuple[Path | None, Scenario | None, list[str]]:
+    """Save and validate an uploaded scenario: (path, scenario, []) or (path or None, None, error lines).
+
+    The upload may be at most ``max_bytes`` (default: :class:`Limits` from the environment,
+    :data:`MAX_UPLOAD_BYTES`), and it and its ``extends`` chain may reach only the copies of the
+    presets beside it (:func:`guard_file`)."""
+    if max_bytes is None:
+        max_bytes = Limits.from_env()[0].max_upload_bytes
+    shown = safe_upload_name(name)
+    if len(data) > max_bytes:
+        return None, None, [f"{shown}: <file>: is larger than this app's limit of {_size(max_bytes)} "
+                            f"(environment variable {_ENV['max_upload_bytes']}); a scenario file is a few kB "
+                            f"(got {len(data):,} bytes)"]
+    try:
+        path = save_upload(name, data, folder, presets)
+    except (OSError, InputError):
+        return None, None, [f"{shown}: <file>: could not be saved on the server"]
+    try:
+        return path, _load(path, root=path.parent), []
     except InputError as exc:
         return path, None, issue_lines(exc, folder)
 
 
-def scenario_files(path: str | Path) -> list[Path]:
-    """The file and every file of its ``extends`` chain (for the manifest's hashes)."""
+def _size(n: int) -> str:
+    return f"{n / 1024:g} KiB" if n % 1024 == 0 and n < 1024 * 1024 else f"{n:,} bytes"
+
+
+def scenario_files(path: str | Path, root: str | Path | None = None) -> list[Path]:
+    """The file and every file of its ``extends`` chain (for the manifest's hashes); only within
+    ``root`` when one is given."""
     try:
+        if root is not None:
+            guard_file(path, root)
         return source_files(path)
     except InputError:
         return [Path(path)]
@@ -516,8 +846,8 @@ def demo_scenarios(demo: Demo, presets: Presets | None = None) -> tuple[Scenario
     """The two scenarios a demonstration runs, with its horizon, replications and seed."""
     presets = presets or find_presets()
     run = {"run.horizon_days": demo.horizon_days, "run.replications": demo.replications, "run.seed": demo.seed}
-    a = build_scenario(presets.path(demo.a.preset), {**demo.a.overrides, **run}, demo.a.label)
-    b = build_scenario(presets.path(demo.b.preset), {**demo.b.overrides, **run}, demo.b.label)
+    a = build_scenario(presets.path(demo.a.preset), {**demo.a.overrides, **run}, demo.a.label, presets.folder)
+    b = build_scenario(presets.path(demo.b.preset), {**demo.b.overrides, **run}, demo.b.label, presets.folder)
     return a, b, (demo.a.label, demo.b.label)
 
 
@@ -566,17 +896,18 @@ def _units(unit: str) -> tuple[str, str]:
 def key_findings(paired: pd.DataFrame, metrics: Iterable[str], labels: tuple[str, str]) -> list[str]:
     """One plain sentence per outcome: both values, the difference, and whether it is clear."""
     sentences = []
+    shown = tuple(for_markdown(x, MAX_LABEL_CHARS + 20) for x in labels)  # names are Markdown-escaped
     for row in findings_table(paired, metrics, labels).to_dict("records"):
         direction = BY_NAME[row["metric"]].direction
         unit, diff_unit = _units(row["unit"])
-        head = (f"**{row['outcome']}**: {labels[0]} {row[labels[0]]}{unit}, {labels[1]} {row[labels[1]]}{unit} "
+        head = (f"**{row['outcome']}**: {shown[0]} {row[labels[0]]}{unit}, {shown[1]} {row[labels[1]]}{unit} "
                 f"(B - A = {row['B - A']}{diff_unit}, 95% CI {row['95% CI of B - A']})")
         if direction is None:
             tail = "."
         elif row["better"].startswith("neither"):
             tail = "; with these replications the difference is not clear (its interval includes zero)."
         else:
-            tail = f"; {direction} is better, so **{row['better']}** is better here."
+            tail = f"; {direction} is better, so **{for_markdown(row['better'], MAX_LABEL_CHARS + 20)}** is better here."
         sentences.append(head + tail)
     return sentences
 
@@ -675,11 +1006,13 @@ class ResultCache:
 def run_comparison(a: Scenario, b: Scenario, labels: tuple[str, str], cache: ResultCache,
                    progress: Callable[[int, int], None] | None = None,
                    sources: tuple[Path | None, Path | None] = (None, None),
-                   workers: int | None = None) -> CachedRun:
+                   workers: int | None = None, limits: Limits | None = None) -> CachedRun:
     """Compare A and B on common random numbers and write the results folder; reuse a cached one.
 
     ``progress(done, total)`` is called as each of the 2 x replications finishes. ``sources``
-    are the scenario files the sides came from (hashed into the manifest).
+    are the scenario files the sides came from (hashed into the manifest; only files in a
+    source's own folder are read). With ``limits``, a run over them raises :class:`LimitError`
+    before anything is built or run.
     """
     from careos_sim.compare import compare
     from careos_sim.output import write_comparison
@@ -688,6 +1021,10 @@ def run_comparison(a: Scenario, b: Scenario, labels: tuple[str, str], cache: Res
     hit = cache.get(key)
     if hit is not None:
         return hit
+    if limits is not None:
+        hits = check_run((a, b), limits)
+        if hits:
+            raise LimitError(hits)
     n, horizon = a.run.replications, a.run.horizon_days
     total, done = 2 * n, [0]
 
@@ -709,7 +1046,7 @@ def run_comparison(a: Scenario, b: Scenario, labels: tuple[str, str], cache: Res
     seconds = time.perf_counter() - started
     _SPEED["seconds_per_replication_day"] = seconds * workers / max(1.0, 2 * n * horizon)
     folder = cache.folder_for(key)
-    files = tuple(scenario_files(s) if s is not None else [] for s in sources)
+    files = tuple(scenario_files(s, Path(s).parent) if s is not None else [] for s in sources)
     write_comparison(comparison, folder, labels, ["careos-sim", "app"], scenario_files=files)  # type: ignore[arg-type]
     entry = CachedRun(key, folder, labels, seconds, n, horizon)
     cache.put(entry)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import inspect
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -14,8 +16,12 @@ from typing import Any, NamedTuple
 import streamlit as st
 
 from careos_sim.app import logic
-from careos_sim.loader import InputError, load_scenario
+from careos_sim.app import error_details_off
+from careos_sim.loader import InputError
 from careos_sim.scenario import Scenario
+from careos_sim.text import for_markdown
+
+log = logging.getLogger("careos_sim.app")
 
 COMPARE, TEACH = "Compare two systems", "Teaching mode"
 SOURCES = {"telling": "Telling preset", "listening": "Listening preset", "upload": "A scenario file I upload"}
@@ -36,29 +42,54 @@ def session_folder() -> Path:
     return Path(st.session_state.upload_folder)
 
 
+def show_problems(heading: str, lines: list[str]) -> None:
+    """An error box with ``heading`` (Markdown, its user strings already escaped), and the problem
+    lines below it as plain text: a file's lines may hold anything, and are never read as Markdown."""
+    st.error(heading)
+    if lines:
+        st.code("\n".join(lines), language=None, wrap_lines=True)
+
+
+def show_limits(hits: list[logic.LimitHit]) -> None:
+    for hit in hits:
+        st.warning(hit.message, icon=":material/block:")
+
+
 # --------------------------------------------------------------------------- running
 
 
-def run(a, b, labels: tuple[str, str], sources=(None, None)) -> logic.CachedRun | None:
-    """The comparison, from the cache or run now with a progress bar (one run at a time per server)."""
+def run(a, b, labels: tuple[str, str], limits: logic.Limits, sources=(None, None)) -> logic.CachedRun | None:
+    """The comparison, from the cache or run now with a progress bar (one run at a time per server).
+    The limits are checked again here, on the server, before anything is built or run."""
     cache = result_cache()
     hit = cache.get(logic.settings_key(a, b, labels))
     if hit is not None:
         return hit
+    hits = logic.check_run((a, b), limits)
+    if hits:
+        show_limits(hits)
+        return None
     total = 2 * a.run.replications
     bar = st.progress(0.0, text=f"Starting {total} replications…")
     while not logic.RUN_GATE.acquire(timeout=0.5):
         bar.progress(0.0, text="Another comparison is running on this server; yours starts as soon as it ends…")
     try:
         entry = logic.run_comparison(
-            a, b, labels, cache, sources=sources,
+            a, b, labels, cache, sources=sources, limits=limits,
             progress=lambda done, n: bar.progress(done / n, text=f"{done} of {n} replications done…"))
-    except InputError as exc:  # e.g. a results folder the report cannot read
-        st.error("The comparison could not be run:\n\n" + "\n".join(f"- `{x}`" for x in logic.issue_lines(exc)))
+    except logic.LimitError as exc:
+        bar.empty()
+        show_limits(exc.hits)
         return None
-    except Exception as exc:  # noqa: BLE001 - an internal error: say so on the page, with the traceback
-        st.error(f"The comparison failed with an internal error: {exc}. Please report it with the traceback below.")
-        st.exception(exc)
+    except InputError as exc:  # e.g. a results folder the report cannot read
+        bar.empty()
+        show_problems("The comparison could not be run:", logic.issue_lines(exc))
+        return None
+    except Exception:  # noqa: BLE001 - an internal error: a short message here, the traceback in the server's log
+        bar.empty()
+        log.exception("careos-sim app: the comparison failed")
+        st.error("The comparison failed with an internal error, so there are no results. The details are in "
+                 "the server's log; please report the settings you used.")
         return None
     finally:
         logic.RUN_GATE.release()
@@ -70,7 +101,7 @@ def show_results(entry: logic.CachedRun, heading: str = "Results") -> None:
     """The summary, scorecard, time series and equity figures, and the downloads of one comparison."""
     with st.spinner("Drawing the figures…"):
         art = logic.artefacts(entry)
-    a, b = entry.labels
+    a, b = (for_markdown(x) for x in entry.labels)
     st.header(heading)
     st.caption(f"A: **{a}** against B: **{b}**, {entry.replications} paired replications of "
                f"{entry.horizon_days:g} days on common random numbers (run took {entry.seconds:.1f} s).")
@@ -124,7 +155,14 @@ class SidePick(NamedTuple):
     base: Scenario  # the scenario file as it stands
 
 
-def side_panel(side: str, default: str, presets: logic.Presets) -> SidePick | None:
+def _upload_size(limits: logic.Limits) -> dict[str, int]:
+    """The uploader's own size limit (in whole MB, so at least 1), where this Streamlit has one."""
+    if "max_upload_size" in inspect.signature(st.file_uploader).parameters:
+        return {"max_upload_size": max(1, -(-limits.max_upload_bytes // (1024 * 1024)))}
+    return {}
+
+
+def side_panel(side: str, default: str, presets: logic.Presets, limits: logic.Limits) -> SidePick | None:
     """One side's source and settings, or None when it cannot run (no file yet, or a bad one)."""
     st.subheader(f"{side.upper()}")
     choice = st.selectbox("Start from", list(SOURCES), index=list(SOURCES).index(default),
@@ -132,24 +170,28 @@ def side_panel(side: str, default: str, presets: logic.Presets) -> SidePick | No
                           help="A preset scenario from scenarios/, or your own scenario file (YAML, as for "
                                "careos-sim compare; it may extend default.yaml, telling.yaml or listening.yaml).")
     if choice == "upload":
-        upload = st.file_uploader("Scenario file (YAML)", type=["yaml", "yml"], key=f"{side}.upload")
+        upload = st.file_uploader("Scenario file (YAML)", type=["yaml", "yml"], key=f"{side}.upload",
+                                  help=f"At most {logic._size(limits.max_upload_bytes)}; it may extend a preset "
+                                       "by name (extends: telling.yaml) and nothing else.",
+                                  **_upload_size(limits))
         if upload is None:
             st.info("Upload a scenario file to use it on this side.")
             return None
         data = upload.getvalue()
-        path, base, errors = logic.load_upload(upload.name, data, session_folder() / side, presets)
+        path, base, errors = logic.load_upload(upload.name, data, session_folder() / side, presets,
+                                               max_bytes=limits.max_upload_bytes)
         if errors:
-            st.error(f"**{upload.name}** is not a valid scenario, so nothing can run:\n\n"
-                     + "\n".join(f"- `{line}`" for line in errors))
+            show_problems(f"**{for_markdown(upload.name, logic.MAX_NAME_CHARS)}** is not a valid scenario, so "
+                          "nothing can run:", errors)
             return None
         source_id = hashlib.sha256(data).hexdigest()[:12]
         name = base.name
     else:
         path = presets.path(choice)
         try:
-            base = load_scenario(path)
+            base = logic.build_scenario(path, {}, root=presets.folder)
         except InputError as exc:
-            st.error("The preset is not a valid scenario:\n\n" + "\n".join(f"- `{x}`" for x in logic.issue_lines(exc)))
+            show_problems("The preset is not a valid scenario:", logic.issue_lines(exc))
             return None
         source_id, name = choice, choice
     original = logic.setting_values(base)
@@ -172,7 +214,7 @@ def compare_mode(presets: logic.Presets, limits: logic.Limits) -> None:
     picks = {}
     for side, col, default in (("a", columns[0], "telling"), ("b", columns[1], "listening")):
         with col:
-            picks[side] = side_panel(side, default, presets)
+            picks[side] = side_panel(side, default, presets, limits)
 
     st.subheader("Run")
     st.caption("Both sides run with these settings, paired replication by replication. The app starts at 365 "
@@ -189,9 +231,8 @@ def compare_mode(presets: logic.Presets, limits: logic.Limits) -> None:
             run_values[path] = int(st.number_input(setting.label, int(setting.low), int(setting.high),
                                                    int(defaults[path]), 1, help=setting.help, key=path))
     horizon, replications = run_values["run.horizon_days"], run_values["run.replications"]
-    hits = logic.check_limits(horizon, replications, limits)
-    for hit in hits:
-        st.warning(hit.message, icon=":material/block:")
+    warmup = max((p.base.run.warmup_days for p in picks.values() if p), default=0.0)
+    hits = logic.check_limits(horizon, replications, limits, warmup)
 
     scenarios, labels, problems = None, None, []
     if picks["a"] and picks["b"]:
@@ -199,13 +240,16 @@ def compare_mode(presets: logic.Presets, limits: logic.Limits) -> None:
         built = []
         for pick, label in zip((picks["a"], picks["b"]), labels):
             try:
-                built.append(logic.build_scenario(pick.path, {**pick.values, **run_values}, label))
+                built.append(logic.build_scenario(pick.path, {**pick.values, **run_values}, label,
+                                                  root=pick.path.parent))
             except InputError as exc:
                 problems += logic.issue_lines(exc, pick.path.parent)  # the file as the user knows it
         if problems:
-            st.error("These settings are not valid:\n\n" + "\n".join(f"- `{line}`" for line in problems))
+            show_problems("These settings are not valid:", problems)
         else:
             scenarios = tuple(built)
+            hits = logic.check_run(scenarios, limits)  # warm-up, beds and headcount of the sides as well
+    show_limits(hits)
     ready = scenarios is not None and not hits
     workers = logic.workers_for(horizon, replications)
     if ready:
@@ -214,7 +258,7 @@ def compare_mode(presets: logic.Presets, limits: logic.Limits) -> None:
                    f"on this machine. Changing a setting while it runs stops the run.")
     clicked = st.button("Run comparison", type="primary", disabled=not ready, key="run.compare")
     if clicked and ready:
-        entry = run(*scenarios, labels, sources=(picks["a"].path, picks["b"].path))
+        entry = run(*scenarios, labels, limits, sources=(picks["a"].path, picks["b"].path))
         if entry is not None:
             st.session_state.compare_result = entry.key
     current = logic.settings_key(*scenarios, labels) if ready else None
@@ -252,15 +296,14 @@ def teaching_mode(presets: logic.Presets, limits: logic.Limits) -> None:
                     + "".join(f", `{k}` = {v:g}" for k, v in demo.b.overrides.items()))
         st.markdown(f"- {demo.replications} paired replications of {demo.horizon_days:g} days, seed {demo.seed}")
         st.markdown(f"**What to look for.** {demo.look_for}")
-        hits = logic.check_limits(demo.horizon_days, demo.replications, limits)
-        for hit in hits:
-            st.warning(hit.message, icon=":material/block:")
+        hits = logic.check_run((a, b), limits)
+        show_limits(hits)
         seconds = logic.estimate_seconds(demo.horizon_days, demo.replications)
         clicked = st.button("Run this demonstration", type="primary", disabled=bool(hits), key=f"demo.run.{key}",
                             help=f"About {max(1, round(seconds))} s the first time; kept afterwards.")
         entry = result_cache().get(logic.settings_key(a, b, labels))
         if clicked and entry is None and not hits:
-            entry = run(a, b, labels, sources=(presets.path(demo.a.preset), presets.path(demo.b.preset)))
+            entry = run(a, b, labels, limits, sources=(presets.path(demo.a.preset), presets.path(demo.b.preset)))
     if entry is None:
         return
     st.header("What happened")
@@ -276,6 +319,17 @@ def teaching_mode(presets: logic.Presets, limits: logic.Limits) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="careos-sim: telling or listening", page_icon=":hospital:", layout="wide")
+    # however the app was started: an uncaught error shows no traceback, type or message on the page
+    st.set_option("client.showErrorDetails", error_details_off())
+    try:
+        page()
+    except Exception:  # noqa: BLE001 - an internal error: a short message here, the traceback in the server's log
+        log.exception("careos-sim app: the page failed")
+        st.error("Something went wrong on the server while drawing this page. The details are in the server's "
+                 "log; please report what you did.")
+
+
+def page() -> None:
     presets = logic.find_presets()
     limits, limit_problems = logic.Limits.from_env()
     with st.sidebar:
@@ -284,8 +338,9 @@ def main() -> None:
         st.markdown("A discrete-event simulation of one inpatient unit under a *telling* leadership system "
                     "or a *listening* care operating system.")
         st.caption(f"Limits of this app: horizon up to {limits.max_horizon_days:g} days, up to "
-                   f"{limits.max_replications} replications, and at most {limits.max_replication_days:,.0f} "
-                   "simulated days a side (replications x horizon).")
+                   f"{limits.max_replications} replications, at most {limits.max_replication_days:,.0f} "
+                   f"simulated days a side (replications x (warm-up + horizon)), {limits.max_beds} beds and "
+                   f"{limits.max_nurses} nurses a side, and uploads of {logic._size(limits.max_upload_bytes)}.")
     for problem in limit_problems:
         st.warning(problem)
     if presets.fallback:
