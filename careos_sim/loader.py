@@ -326,8 +326,8 @@ def _compose(text: str) -> yaml.Node | None:
     def snippet(line: int) -> str:
         return lines[line - 1].strip() if 0 < line <= len(lines) else "<end of file>"
 
-    loader = _Loader(text)
     try:
+        loader = _Loader(text)  # the reader refuses control characters here
         try:
             root = loader.get_single_node()
         finally:
@@ -773,8 +773,8 @@ def _type_issues(annotation: Any, value: Any, loc: Path_, out: dict[Path_, str])
         elif isinstance(value, float) and not math.isfinite(value):
             out[loc] = "must be a finite number"
         elif isinstance(value, str) and not (_INT_RE.fullmatch(value) or _FLOAT_RE.fullmatch(value)):
-            looks_numeric = re.fullmatch(r"[-+]?(?:0[xXoObB]?[0-9a-fA-F_]+|[0-9][0-9_:.]*[0-9_]?)", value)
-            if looks_numeric or value.lower().lstrip("+-") in (".inf", "inf", "infinity", ".nan", "nan"):
+            looks_numeric = re.fullmatch(r"[-+]?(?:0[xXoObB]?[0-9a-fA-F_]+|[0-9][0-9_:.]*[0-9_]?)", value.strip())
+            if looks_numeric or value.strip().lower().lstrip("+-") in (".inf", "inf", "infinity", ".nan", "nan"):
                 out[loc] = f"must be {noun} written in decimal"
             else:
                 out[loc] = f"must be {noun}"
