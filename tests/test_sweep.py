@@ -449,3 +449,30 @@ def test_an_effect_of_a_factor_that_changes_nothing_is_exactly_zero(tmp_path):
     wait = effects[(effects["metric"] == "timeliness.call_light_wait_min_mean")].set_index("term")
     assert wait.loc["valuing", "effect"] == 0.0 and wait.loc["valuing:ratio", "effect"] == 0.0
     assert wait.loc["ratio", "effect"] > 0
+
+
+def test_a_small_sobol_sweep_runs_only_when_allowed_and_its_indices_are_flagged(tmp_path, capsys):
+    """Below MIN_SOBOL_SAMPLES a Sobol design is refused at load; allowed, the manifest records it and
+    the analysis flags every index small-sample (column flag of sobol.csv, and the notes)."""
+    text = f"""\
+        name: small
+        base: {SCENARIOS / 'verification' / 'mmc.yaml'}
+        design: {{type: sobol, samples: 4}}
+        factors:
+          - {{path: patients.call_lights_per_hour, name: calls, low: 0.2, high: 0.5}}
+          - {{path: staff.nurses.on_duty, name: nurses, low: 2, high: 4}}
+        replications: 1
+        seed: 3
+        horizon_days: 1
+        metrics: [timeliness.call_light_wait_min_mean]
+        """
+    assert sweep(write(tmp_path, text), "--out", tmp_path / "no") == 2
+    assert "a sobol design needs at least 64 base samples N" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+    exp = write(tmp_path, text.replace("samples: 4}", "samples: 4, allow_small_samples: true}"), "ok.yaml")
+    assert sweep(exp, "--out", tmp_path / "o", "--workers", "1") == 0
+    assert json.loads((tmp_path / "o" / "manifest.json").read_text())["design"]["allow_small_samples"] is True
+    assert main(["analyze", str(tmp_path / "o")]) == 0
+    assert "small-sample" in capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "o" / "analysis" / "sobol.csv")
+    assert len(table) == 2 and (table["flag"] == "small-sample").all()
