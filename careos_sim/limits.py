@@ -322,7 +322,8 @@ def cli_caps(args: Any) -> Caps:
 
 def check_command(scenarios: list[tuple[Any, str]], args: Any) -> None:
     """Check ``run`` (one scenario) or ``compare`` (two, run with the first one's replications) before
-    anything is built; a replication count given by ``--replications`` is blamed on that option."""
+    anything is built; a replication count or horizon given by ``--replications`` or ``--horizon-days``
+    is blamed on that option."""
     caps = cli_caps(args)
     reps = int(_get(scenarios[0][0], "run.replications", 1))
     issues: list[InputIssue] = []
@@ -332,6 +333,8 @@ def check_command(scenarios: list[tuple[Any, str]], args: Any) -> None:
                                      sides=len(scenarios)):
             if issue.path == "run.replications" and getattr(args, "replications", None) is not None:
                 issue = replace(issue, source="--replications", path="replications")
+            elif issue.path == "run.horizon_days" and getattr(args, "horizon_days", None) is not None:
+                issue = replace(issue, source="--horizon-days", path="horizon_days")
             issues.append(issue)
     if issues:
         raise InputError(issues)

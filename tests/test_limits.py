@@ -62,7 +62,8 @@ def line_of(path: Path, needle: str, nth: int = 1) -> int:
 
 def grid_file(folder: Path, factors: int, levels: int, replications: int = 1, extra: str = "",
               name: str = "exp.yaml") -> Path:
-    paths = [f"leadership.elements.{e}" for e in ELEMENTS] + ["leadership.listening", "leadership.pressure_to_work_harder"]
+    paths = [f"leadership.elements.{e}" for e in ELEMENTS] + ["leadership.listening",
+                                                                "leadership.pressure_to_work_harder"]
     values = ", ".join(f"{v / levels:.3f}" for v in range(levels))
     body = "\n".join(f"  - {{path: {paths[i]}, name: f{i}, levels: [{values}]}}" for i in range(factors))
     return write(folder, f"name: huge\nbase: {DEFAULT}\ndesign: {{type: grid}}\nfactors:\n{body}\n"
@@ -182,6 +183,11 @@ def test_expected_tasks_cap_names_beds_when_the_unit_is_large(capsys):
     err = refused(capsys, ["run", DEFAULT, "--set", "unit.beds=500", "--horizon-days", "3650", "-r", "1", "--quiet"])
     assert f"{DEFAULT}: unit.beds: the expected tasks of one replication" in err
     assert "above the cap max_expected_tasks = 25,000,000" in err and "(got 500)" in err
+
+
+def test_expected_tasks_cap_names_a_long_horizon_given_on_the_command_line(capsys):
+    err = refused(capsys, ["run", DEFAULT, "--set", "unit.beds=250", "--horizon-days", "3650", "-r", "1", "--quiet"])
+    assert "--horizon-days: horizon_days: the expected tasks of one replication" in err and "(got 3650" in err
 
 
 def test_expected_tasks_cap_names_call_lights_when_they_dominate(capsys):
