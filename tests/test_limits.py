@@ -341,6 +341,26 @@ def test_a_bundle_that_sets_another_factors_path_is_refused_at_its_key(tmp_path,
             f"staff.nurses.ratio.day, which factor 'ratio' (factors[0]) already sets") in err
 
 
+def test_two_bundles_setting_one_path_are_refused(tmp_path, capsys):
+    exp = write(tmp_path, f"""\
+        base: {DEFAULT}
+        design: {{type: grid}}
+        factors:
+          - name: system
+            levels:
+              telling: {{leadership.listening: 0}}
+              listening: {{leadership.listening: 1}}
+          - name: huddles
+            levels:
+              none: {{leadership.mechanisms.huddle_minutes_per_shift: 0}}
+              daily: {{leadership.listening: 1, leadership.mechanisms.huddle_minutes_per_shift: 15}}
+        replications: 1
+        """)
+    err = refused(capsys, ["sweep", exp, "--quiet"])
+    assert (f"{exp}:11: factors[1].levels.daily.leadership.listening: factor 'huddles' has a level that sets "
+            f"leadership.listening, which factor 'system' (factors[0])") in err
+
+
 def test_a_path_inside_another_factors_path_is_refused(tmp_path, capsys):
     exp = write(tmp_path, f"""\
         base: {DEFAULT}
