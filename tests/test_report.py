@@ -394,7 +394,7 @@ TINY = {
         horizon_days: 14
         """,
     "morris": """
-        design: {type: morris, samples: 2, levels: 4}
+        design: {type: morris, samples: 2, levels: 4, allow_small_samples: true}
         factors:
           - {path: defects.initial, name: initial_defects, low: 30, high: 90}
           - {path: staff.nurses.ratio.day, name: ratio_day, low: 4, high: 7}
@@ -402,7 +402,7 @@ TINY = {
         horizon_days: 7
         """,
     "sobol": """
-        design: {type: sobol, samples: 4}
+        design: {type: sobol, samples: 4, allow_small_samples: true}
         factors:
           - {path: defects.initial, name: initial_defects, low: 30, high: 90}
           - {path: staff.nurses.ratio.day, name: ratio_day, low: 4, high: 7}

@@ -15,7 +15,7 @@ from typing import Any
 
 from careos_sim.loader import InputError, InputIssue
 from careos_sim.output import write_atomic  # noqa: F401  (part of this module's API)
-from careos_sim.report.document import Block, Bullets, Code, Heading, Note, Para, Table
+from careos_sim.report.document import Block, Bullets, Code, Heading, Note, Para, Table, code, literal
 
 __all__ = ["KINDS", "DIMENSIONS", "LABELS", "read_manifest", "folder_issue", "write_atomic", "fmt", "signed",
            "interval", "plain", "with_unit", "label", "dimension_of", "reproducibility_blocks", "sha256_file"]
@@ -208,9 +208,9 @@ def _files_table(hashes: dict[str, Any], caption: str) -> Table | None:
     rows = []
     for key, value in hashes.items():
         if isinstance(value, dict):  # compare: {side: {file: sha}}
-            rows += [[f"{key.upper()}: `{f}`", f"`{h}`"] for f, h in value.items()]
+            rows += [[f"{literal(str(key).upper())}: {code(f)}", code(h)] for f, h in value.items()]
         else:
-            rows.append([f"`{key}`", f"`{value}`"])
+            rows.append([code(key), code(value)])
     return Table(["file", "SHA-256"], rows, caption=caption) if rows else None
 
 
@@ -229,10 +229,10 @@ def reproducibility_blocks(folder: Path, manifest: dict[str, Any], settings: lis
                                 "experimentation, implementation, code access).")]
     commit = manifest.get("git_commit")
     rows = [*settings,
-            ("package version", f"careos-sim {manifest.get('package_version', 'not recorded')}"),
-            ("git commit", f"`{commit}`" if commit else "not recorded (not run from a git checkout)"),
-            *([("pandas", str(manifest["pandas"]))] if manifest.get("pandas") else []),
-            ("written at", str(manifest.get("written_at") or manifest.get("last_stopped_at") or "not recorded"))]
+            ("package version", f"careos-sim {literal(manifest.get('package_version', 'not recorded'))}"),
+            ("git commit", code(commit) if commit else "not recorded (not run from a git checkout)"),
+            *([("pandas", literal(manifest["pandas"]))] if manifest.get("pandas") else []),
+            ("written at", literal(manifest.get("written_at") or manifest.get("last_stopped_at") or "not recorded"))]
     blocks.append(Table(["item", "value"], [list(r) for r in rows], caption="Run settings and software"))
     files = manifest.get("scenario_files_sha256") or {}
     if manifest.get("experiment_file"):
@@ -250,10 +250,10 @@ def reproducibility_blocks(folder: Path, manifest: dict[str, Any], settings: lis
             same = "yes" if actual == recorded else ("file missing" if actual is None else "**no: changed since**")
             if actual != recorded:
                 mismatched.append(name)
-            rows.append([f"`{name}`", f"`{recorded}`", same])
+            rows.append([code(name), code(recorded), same])
         blocks.append(Table(["file in this folder", "SHA-256 recorded", "matches"], rows, caption=resolved_caption))
         if mismatched:
-            blocks.append(Note(f"{', '.join(mismatched)} no longer match the hash recorded when the results were "
+            blocks.append(Note(f"{literal(', '.join(mismatched))} no longer match the hash recorded when the results were "
                                "written: the file was edited or replaced afterwards."))
     command = manifest.get("command")
     if isinstance(command, list) and command:

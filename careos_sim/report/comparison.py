@@ -23,7 +23,9 @@ from careos_sim.report.common import (
     DIMENSIONS, dimension_of, fmt, folder_issue, interval, label, plain,
     with_unit, read_manifest, reproducibility_blocks, signed,
 )
-from careos_sim.report.document import Block, Bullets, Heading, Image, Note, Para, Table, blocks_markdown, png_bytes
+from careos_sim.report.document import (
+    NAME_LIMIT, Block, Bullets, Heading, Image, Note, Para, Table, blocks_markdown, code, for_plot, literal, png_bytes,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -82,11 +84,11 @@ def _read_parquet(folder: Path, name: str, problems: list[str], needs: tuple[str
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # a truncated or foreign file: report it, keep the rest of the report
-        problems.append(f"`{name}` cannot be read ({type(exc).__name__}: {exc})")
+        problems.append(f"`{name}` cannot be read ({type(exc).__name__}: {literal(exc)})")
         return None
     absent = [c for c in needs if c not in frame.columns]
     if absent:
-        problems.append(f"`{name}` has no column {', '.join(absent)}")
+        problems.append(f"`{name}` has no column {literal(', '.join(map(str, absent)))}")
         return None
     return frame
 
@@ -99,7 +101,7 @@ def _read_scenario(folder: Path, side: str, problems: list[str]) -> dict[str, An
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        problems.append(f"`{path.name}` cannot be read ({exc})")
+        problems.append(f"`{path.name}` cannot be read ({literal(exc)})")
         return None
     if not isinstance(data, dict):
         problems.append(f"`{path.name}` is not a mapping of scenario keys")
@@ -179,8 +181,13 @@ def scorecard_table(folder: str | Path) -> pd.DataFrame:
     return _scorecard(load_compare(folder))
 
 
+def _name(data: CompareFolder, side: str) -> str:
+    """A side's scenario name as report text (escaped and bounded: it is the user's)."""
+    return literal(data.names[side], NAME_LIMIT)
+
+
 def _side_name(data: CompareFolder, side: str) -> str:
-    return f"{side.upper()} ({data.names[side]})"
+    return f"{side.upper()} ({_name(data, side)})"
 
 
 def _verdict(data: CompareFolder, better: str, n: float) -> str:
@@ -256,7 +263,7 @@ def _brief_blocks(data: CompareFolder, card: pd.DataFrame) -> list[Block]:
     wa, wb = warm.get("a"), warm.get("b")
     warmup = "no warm-up" if not wa and not wb else (
         f"after {plain(wa)} days of warm-up" if wa == wb else f"after warm-ups of {plain(wa)} (A) and {plain(wb)} (B) days")
-    who = " and ".join(f"**{_side_name(data, s)}**" + (f" (`{files[s]}`)" if s in files else "") for s in "ab")
+    who = " and ".join(f"**{_side_name(data, s)}**" + (f" ({code(files[s])})" if s in files else "") for s in "ab")
     blocks: list[Block] = [
         Heading(2, "Brief", "brief"),
         Para(f"This report compares {who} on common random numbers: the same admissions, patients and initial "
@@ -275,7 +282,7 @@ def _brief_blocks(data: CompareFolder, card: pd.DataFrame) -> list[Block]:
                                "in outcomes is chance (and the paired intervals should include zero)."))
         else:
             shown = settings.head(12)
-            items = [f"`{r.path}`: {r.a} in A, {r.b} in B" for r in shown.itertuples()]
+            items = [f"{code(r.path)}: {literal(r.a)} in A, {literal(r.b)} in B" for r in shown.itertuples()]
             if len(settings) > len(shown):
                 items.append(f"and {len(settings) - len(shown)} more (see Scenarios)")
             blocks.append(Para(f"The resolved scenarios differ in {len(settings)} setting"
@@ -284,7 +291,7 @@ def _brief_blocks(data: CompareFolder, card: pd.DataFrame) -> list[Block]:
             outside = [p for p in settings["path"] if not p.startswith("leadership.")]
             if outside and any(p.startswith("leadership.") for p in settings["path"]):
                 blocks.append(Note("The scenarios differ outside the leadership block as well ("
-                                   + ", ".join(f"`{p}`" for p in outside[:5]) + (", ..." if len(outside) > 5 else "")
+                                   + ", ".join(code(p) for p in outside[:5]) + (", ..." if len(outside) > 5 else "")
                                    + "): a difference in outcomes cannot be credited to leadership alone."))
     blocks.append(Heading(3, "What changes, and by how much", "brief-changes"))
     scored = card[card["direction"].notna()]
@@ -558,7 +565,8 @@ def equity_figure(summary: pd.DataFrame, paired: pd.DataFrame, names: dict[str, 
 def _figures(data: CompareFolder, card: pd.DataFrame) -> dict[str, Figure]:
     n = data.replication_count
     figures: dict[str, Figure] = {}
-    fig = scorecard_figure(card, data.names, n)
+    names = {side: for_plot(name) for side, name in data.names.items()}  # no mathematics from a user's name
+    fig = scorecard_figure(card, names, n)
     if fig is not None:
         figures["scorecard"] = fig
     if data.weekly is not None:
@@ -567,11 +575,11 @@ def _figures(data: CompareFolder, card: pd.DataFrame) -> dict[str, Figure]:
         if not weekly["a"].empty and not weekly["b"].empty:
             titles = {m: label(m) for m in TIME_SERIES}
             titles["learning.active_defects_end"] = "Active workflow defects at the end of each week"
-            fig = time_series_from_frames(weekly, data.names, units, n, TIME_SERIES, titles)
+            fig = time_series_from_frames(weekly, names, units, n, TIME_SERIES, titles)
             if fig is not None:
                 figures["time_series"] = fig
     if data.replications is not None:
-        fig = equity_figure(equity_summary(data.replications), data.paired, data.names)
+        fig = equity_figure(equity_summary(data.replications), data.paired, names)
         if fig is not None:
             figures["equity"] = fig
     return figures
@@ -590,7 +598,7 @@ _CLASS = {"a": "better-a", "b": "better-b", "neither": "neither"}
 
 
 def _scorecard_blocks(data: CompareFolder, card: pd.DataFrame, fig: Figure | None) -> list[Block]:
-    names = data.names
+    names = {side: _name(data, side) for side in "ab"}
     blocks: list[Block] = [
         Heading(2, "Scorecard", "scorecard"),
         Para(f"Every outcome of the six quality dimensions, the workforce and the unit's learning: A "
@@ -655,7 +663,7 @@ def _equity_blocks(data: CompareFolder, fig: Figure | None) -> list[Block]:
     rows = []
     for r in summary.to_dict("records"):
         title, unit = _EQUITY_PANELS[r["measure"]]
-        rows.append([f"{r['side'].upper()} ({data.names[r['side']]})", title, r["group"], unit, fmt(r["mean"]),
+        rows.append([_side_name(data, r["side"]), title, r["group"], unit, fmt(r["mean"]),
                      interval(r["ci_low"], r["ci_high"]), str(r["n"])])
     if rows:
         blocks.append(Table(["side", "outcome", "patients", "unit", "mean", "95% CI", "n"], rows,
@@ -672,7 +680,7 @@ def _other_blocks(data: CompareFolder) -> list[Block]:
     rest = data.paired[data.paired["metric"].map(dimension_of).isna()]
     if rest.empty:
         return []
-    rows = [[label(r["metric"]), f"`{r['metric']}`", r["unit"], fmt(r["a_mean"]), fmt(r["b_mean"]),
+    rows = [[literal(label(r["metric"])), code(r["metric"]), literal(r["unit"]), fmt(r["a_mean"]), fmt(r["b_mean"]),
              signed(r["diff_mean"]), interval(r["diff_ci_low"], r["diff_ci_high"], sign=True)]
             for r in rest.to_dict("records")]
     return [Heading(2, "Volumes and flow", "flow"),
@@ -692,7 +700,8 @@ def _scenario_blocks(data: CompareFolder) -> list[Block]:
     if diffs.empty:
         blocks.append(Para("None: the two resolved scenarios are identical."))
     else:
-        blocks.append(Table(["setting", "A", "B"], [[f"`{r.path}`", r.a, r.b] for r in diffs.itertuples()]))
+        blocks.append(Table(["setting", "A", "B"], [[code(r.path), literal(r.a), literal(r.b)]
+                                                    for r in diffs.itertuples()]))
     return blocks
 
 
@@ -702,8 +711,8 @@ def _reproducibility(data: CompareFolder) -> list[Block]:
     warm = m.get("warmup_days") or {}
     settings = [
         ("kind", "compare: two scenarios on common random numbers, paired by replication"),
-        ("A", f"`{files.get('a', 'not recorded')}` ({data.names['a']})"),
-        ("B", f"`{files.get('b', 'not recorded')}` ({data.names['b']})"),
+        ("A", f"{code(files.get('a', 'not recorded'))} ({_name(data, 'a')})"),
+        ("B", f"{code(files.get('b', 'not recorded'))} ({_name(data, 'b')})"),
         ("replications", str(m.get("replications", "not recorded"))),
         ("seed", str(m.get("seed", "not recorded"))),
         ("horizon", f"{plain(m.get('horizon_days'))} days after the warm-up"),
@@ -729,5 +738,5 @@ def comparison_blocks(data: CompareFolder) -> tuple[str, list[Block]]:
     blocks += _other_blocks(data)
     blocks += _scenario_blocks(data)
     blocks += _reproducibility(data)
-    title = f"{data.names['b']} (B) against {data.names['a']} (A)"
+    title = f"{_name(data, 'b')} (B) against {_name(data, 'a')} (A)"
     return title, blocks

@@ -4,8 +4,11 @@ The HTML embeds every figure as a base64 PNG data URI and carries its own styles
 opens offline and makes no request to the network. The Markdown refers to the same figures
 as files in ``figures/`` beside it.
 
-Text in blocks may use two inline marks, ``**bold**`` and ```code```; everything else is
-escaped for HTML (and ``|`` in Markdown table cells).
+Text in blocks (and the title) may use two inline marks, ``**bold**`` and ```code```, and
+Markdown's backslash escapes (``\\*`` is a literal star); everything else is escaped for HTML
+(and ``|`` in Markdown table cells). Text a user wrote (a scenario's name, a file name, a value
+from a file, an error message) goes in through :func:`literal` or :func:`code`, never as it is,
+so that it can neither add marks, links, images or HTML to either rendering nor run long.
 """
 
 from __future__ import annotations
@@ -17,10 +20,46 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence, Union
 
+from careos_sim.text import ECHO_LIMIT, for_terminal
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Heading", "Para", "Bullets", "Table", "Image", "Code", "Note", "Block", "Document", "png_bytes", "blocks_markdown"]
+__all__ = ["Heading", "Para", "Bullets", "Table", "Image", "Code", "Note", "Block", "Document", "png_bytes",
+           "blocks_markdown", "literal", "code", "for_plot", "NAME_LIMIT"]
+
+#: Longest scenario or experiment name shown in a report, in characters.
+NAME_LIMIT = 80
+
+# Characters that can start Markdown (CommonMark and GitHub's) or HTML inline: escaped with a
+# backslash by literal(). "_" only where it can open or close emphasis (not inside snake_case).
+_MD_SPECIAL = re.compile(r"[\\`*\[\]<>|~$&!#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def literal(text: object, limit: int = ECHO_LIMIT) -> str:
+    """Untrusted text as block text that both renderings show exactly as written: one line,
+    control characters shown as ``\\xNN``, at most ``limit`` characters, and every Markdown or HTML
+    metacharacter backslash-escaped (the HTML rendering turns the escapes back into the characters,
+    then HTML-escapes them). Only inline marks are escaped: report text puts a user's text inside
+    a sentence or a table cell, never at the start of a line, where it could start a list."""
+    s = for_terminal(text, limit).replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(), s)
+
+
+def code(text: object, limit: int = ECHO_LIMIT) -> str:
+    """Untrusted text as a code span (shown literally by both renderings); as :func:`literal` text
+    where a code span cannot hold it (a backtick in it)."""
+    s = for_terminal(text, limit).replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    if not s.strip() or "`" in s:
+        return literal(s, limit)
+    return f"`{s}`"
+
+
+def for_plot(text: object, limit: int = NAME_LIMIT) -> str:
+    """Untrusted text for a figure's labels: one line, bounded, and ``$`` escaped so that matplotlib
+    does not read it as mathematics (which fails on a name like ``$\\frac``)."""
+    s = for_terminal(text, limit).replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    return s.replace("$", r"\$")
 
 
 @dataclass
@@ -82,23 +121,55 @@ def png_bytes(fig: Figure) -> bytes:
 
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
-_CODE = re.compile(r"`([^`]+)`")
+# left to right, as Markdown reads them: a backslash escape (of any ASCII punctuation), or a code span
+_TOKEN = re.compile(r"\\([!-/:-@\[-`{-~])|`([^`]+)`")
+_HELD = re.compile("\x00([0-9]+)\x00")
 
 
 def _inline_html(text: str) -> str:
-    # code spans first, so ** inside code stays literal
-    parts = _CODE.split(text)
-    out = []
-    for i, part in enumerate(parts):
-        if i % 2:
-            out.append(f"<code>{html.escape(part)}</code>")
-        else:
-            out.append(_BOLD.sub(lambda m: f"<strong>{m.group(1)}</strong>", html.escape(part)))
+    """Block text as HTML: code spans and escaped characters literal, ``**bold**`` bold, the rest escaped."""
+    text = text.replace("\x00", "\ufffd")  # the placeholder below cannot come from the text
+    held: list[str] = []
+    out, plain, last = [], [], 0
+
+    def flush() -> None:
+        escaped = html.escape("".join(plain))
+        escaped = _BOLD.sub(lambda m: f"<strong>{m.group(1)}</strong>", escaped)
+        out.append(_HELD.sub(lambda m: held[int(m.group(1))], escaped))
+        plain.clear()
+
+    for m in _TOKEN.finditer(text):
+        plain.append(text[last:m.start()])
+        last = m.end()
+        if m.group(1) is not None:  # an escaped character: held aside, so it cannot make a mark
+            held.append(html.escape(m.group(1)))
+            plain.append(f"\x00{len(held) - 1}\x00")
+        else:  # a code span ends the bold run before it, as before
+            flush()
+            out.append(f"<code>{html.escape(m.group(2))}</code>")
+    plain.append(text[last:])
+    flush()
     return "".join(out)
 
 
+def _plain_text(text: str) -> str:
+    """Block text as plain text (for the HTML ``<title>``): marks dropped, escapes resolved."""
+    text = _TOKEN.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text.replace("**", ""))
+    return text
+
+
+_PIPE = re.compile(r"(?<!\\)((?:\\\\)*)\|")
+
+
 def _cell_md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A table cell: an unescaped ``|`` escaped (one already escaped by :func:`literal` stays as it is)."""
+    return _PIPE.sub(lambda m: m.group(1) + "\\|", text).replace("\n", " ")
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in ``text``, so that the text cannot close it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 STYLE = """
@@ -143,7 +214,8 @@ def blocks_markdown(blocks: Sequence[Block], figures_dir: str = "figures") -> st
         elif isinstance(block, Bullets):
             out += [f"* {item}" for item in block.items] + [""]
         elif isinstance(block, Code):
-            out += ["```", block.text, "```", ""]
+            fence = _fence(block.text)
+            out += [fence, block.text, fence, ""]
         elif isinstance(block, Image):
             out += [f"![{block.alt}]({figures_dir}/{block.name})", ""]
             if block.caption:
@@ -184,8 +256,8 @@ class Document:
     def html(self) -> str:
         out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
                '<meta name="viewport" content="width=device-width, initial-scale=1">',
-               f"<title>{html.escape(self.title)}</title>", f"<style>{STYLE}</style>", "</head>", "<body>", "<main>",
-               f"<h1>{html.escape(self.title)}</h1>"]
+               f"<title>{html.escape(_plain_text(self.title))}</title>", f"<style>{STYLE}</style>", "</head>",
+               "<body>", "<main>", f"<h1>{_inline_html(self.title)}</h1>"]
         toc = [b for b in self.blocks if isinstance(b, Heading) and b.level == 2 and b.anchor]
         if toc:
             out.append('<nav><ul>' + "".join(f'<li><a href="#{html.escape(h.anchor)}">{_inline_html(h.text)}</a></li>'

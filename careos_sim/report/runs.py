@@ -17,7 +17,7 @@ from careos_sim.plots import COLOURS, TIME_SERIES, new_figure, weekly_band
 from careos_sim.report.common import (
     DIMENSIONS, dimension_of, fmt, folder_issue, interval, label, plain, reproducibility_blocks,
 )
-from careos_sim.report.document import Block, Heading, Image, Note, Para, Table, png_bytes
+from careos_sim.report.document import NAME_LIMIT, Block, Heading, Image, Note, Para, Table, code, for_plot, literal, png_bytes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -71,19 +71,21 @@ def run_blocks(folder: Path, manifest: dict[str, Any]) -> tuple[str, list[Block]
         scenario = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8"))
         name = scenario.get("name", name) if isinstance(scenario, dict) else name
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        problems.append(f"`scenario.yaml` cannot be read ({exc})")
+        problems.append(f"`scenario.yaml` cannot be read ({literal(exc)})")
     weekly = None
     try:
         weekly = pd.read_parquet(folder / "weekly.parquet")
     except Exception as exc:
         problems.append(f"`weekly.parquet` cannot be read ({type(exc).__name__})")
     n = manifest.get("replications")
+    plot_name, name = for_plot(name), literal(name, NAME_LIMIT)  # the scenario's name is the user's
+    scenario_file = code(manifest.get("scenario", "not recorded"))
     blocks: list[Block] = []
     if problems:
         blocks.append(Note("This folder is incomplete, so parts of the report are missing: " + "; ".join(problems)
                            + "."))
     blocks += [Heading(2, "Brief", "brief"),
-               Para(f"One scenario, **{name}** (`{manifest.get('scenario', 'not recorded')}`): {plain(n)} replications "
+               Para(f"One scenario, **{name}** ({scenario_file}): {plain(n)} replications "
                     f"of {plain(manifest.get('horizon_days'))} simulated days (after {plain(manifest.get('warmup_days'))} "
                     f"days warm-up), seed {plain(manifest.get('seed'))}. Means over replications with 95% confidence "
                     "intervals. To see what a change does, compare two scenarios on common random numbers "
@@ -101,17 +103,17 @@ def run_blocks(folder: Path, manifest: dict[str, Any]) -> tuple[str, list[Block]
     blocks += [Heading(2, "Outcomes", "outcomes"),
                Table(["outcome", "unit", "mean", "95% CI"], rows, classes, numeric={2, 3})]
     if weekly is not None:
-        fig = run_series_figure(weekly, dict(zip(summary["metric"], summary["unit"])), name, int(n or 0))
+        fig = run_series_figure(weekly, dict(zip(summary["metric"], summary["unit"])), plot_name, int(n or 0))
         if fig is not None:
             blocks += [Heading(2, "Over time", "time-series"),
                        Image("run_time_series.png", png_bytes(fig), "Weekly series with 95% bands",
                              "Weekly mean over replications with its 95% band.")]
     settings = [("kind", "run: replications of one scenario"),
-                ("scenario", f"`{manifest.get('scenario', 'not recorded')}` ({name})"),
+                ("scenario", f"{scenario_file} ({name})"),
                 ("replications", plain(n)), ("seed", plain(manifest.get("seed"))),
                 ("horizon", f"{plain(manifest.get('horizon_days'))} days after the warm-up"),
                 ("warm-up", f"{plain(manifest.get('warmup_days'))} days")]
     resolved = {"scenario.yaml": manifest["resolved_scenario_sha256"]} if manifest.get("resolved_scenario_sha256") \
         else None
     blocks += reproducibility_blocks(folder, manifest, settings, resolved)
-    return f"Run: {Path(str(manifest.get('scenario', folder.name))).name} ({name})", blocks
+    return f"Run: {literal(Path(str(manifest.get('scenario', folder.name))).name, NAME_LIMIT)} ({name})", blocks

@@ -28,7 +28,9 @@ import pandas as pd
 from careos_sim.metrics import BY_NAME
 from careos_sim.plots import OKABE_ITO, new_figure
 from careos_sim.report.common import fmt, interval, label, plain, reproducibility_blocks, signed, with_unit
-from careos_sim.report.document import Block, Bullets, Code, Heading, Image, Note, Para, Table, png_bytes
+from careos_sim.report.document import (
+    NAME_LIMIT, Block, Bullets, Code, Heading, Image, Note, Para, Table, code, literal, png_bytes,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -77,8 +79,8 @@ def _slug(text: str) -> str:
 
 def _factor_values(f: dict[str, Any]) -> str:
     if f.get("levels") is not None:
-        return ", ".join(plain(v) for v in f["levels"])
-    return f"{plain(f.get('low'))} to {plain(f.get('high'))}"
+        return literal(", ".join(plain(v) for v in f["levels"]))
+    return literal(f"{plain(f.get('low'))} to {plain(f.get('high'))}")
 
 
 def _metrics(store: Store) -> list[str]:
@@ -551,7 +553,7 @@ def _status_blocks(store: Store, manifest: dict[str, Any]) -> list[Block]:
                            f"{n_ok} finished runs; complete the sweep with `careos-sim sweep EXP --out DIR --resume`."))
         if n_missing:
             by_point = store.missing.groupby("point")["replication"].apply(list)
-            items = [f"point {p} ({_point_names(store).get(int(p), '')}): replication"
+            items = [f"point {p} ({literal(_point_names(store).get(int(p), ''))}): replication"
                      f"{'s' if len(reps) > 1 else ''} {', '.join(map(str, reps))}"
                      for p, reps in by_point.head(20).items()]
             if len(by_point) > 20:
@@ -560,9 +562,9 @@ def _status_blocks(store: Store, manifest: dict[str, Any]) -> list[Block]:
             blocks.append(Bullets(items))
     if n_failed:
         failed = store.failed
-        rows = [[str(r["point"]), str(r["replication"]), ", ".join(f"{f}={plain(r[f])}" for f in store.factors
-                                                                    if f in r),
-                 f"`{str(r.get('error') or '').splitlines()[0] if r.get('error') else 'no message'}`"]
+        rows = [[str(r["point"]), str(r["replication"]), literal(", ".join(f"{f}={plain(r[f])}" for f in store.factors
+                                                                            if f in r)),
+                 code(str(r.get('error') or '').splitlines()[0] if r.get('error') else 'no message')]
                 for r in failed.head(20).to_dict("records")]
         blocks.append(Note(f"{n_failed} run(s) failed and are left out of every table and figure."))
         blocks.append(Table(["point", "replication", "factors", "error"], rows))
@@ -588,10 +590,11 @@ def _ranking_blocks(analysis: Analysis, order: list[str]) -> list[Block]:
         g = g.sort_values("rank")
         moving = g[g["importance"].abs() > 0]
         still = g[~(g["importance"].abs() > 0)]
-        text = "; ".join(f"{int(r['rank'])}. {r['factor']} ({fmt(r['importance'])})" for r in moving.to_dict("records"))
+        text = "; ".join(f"{int(r['rank'])}. {literal(r['factor'])} ({fmt(r['importance'])})"
+                         for r in moving.to_dict("records"))
         if len(still):
-            text += ("; " if text else "") + "no change: " + ", ".join(still["factor"])
-        rows.append([_metric_title(metric), text, str(g["measure"].iloc[0])])
+            text += ("; " if text else "") + "no change: " + literal(", ".join(map(str, still["factor"])))
+        rows.append([literal(_metric_title(metric)), text, literal(g["measure"].iloc[0])])
     blocks.append(Para("Factors ranked per metric, most important first, by the measure named in the last column "
                        "(its value in brackets)."))
     blocks.append(Table(["metric", "factors, most important first", "measure"], rows))
@@ -604,13 +607,14 @@ def _brief_blocks(store: Store, analysis: Analysis) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Brief", "brief")]
     desc = m.get("description")
     blocks.append(Para(
-        f"Experiment **{m.get('experiment', 'unnamed')}**" + (f": {desc.strip().rstrip('.')}" if desc else "") + ". "
-        f"Design: {DESIGN_WORDS.get(design, design)}; {plain(m.get('points'))} design points x "
+        f"Experiment **{literal(m.get('experiment', 'unnamed'), NAME_LIMIT)}**"
+        + (f": {literal(str(desc).strip().rstrip('.'), 600)}" if desc else "") + ". "
+        f"Design: {DESIGN_WORDS.get(design, literal(design))}; {plain(m.get('points'))} design points x "
         f"{plain(m.get('replications'))} replications of {plain(m.get('horizon_days'))} simulated days "
         f"(after {plain(m.get('warmup_days'))} days warm-up), seed {plain(m.get('seed'))}; replication r of "
         "every point uses the same random numbers, so points differ mostly by their factors."))
-    rows = [[f["name"], f"`{f['path']}`" if f.get("path") else "(named settings)", _factor_values(f),
-             f.get("unit") or ""] for f in m.get("factors", [])]
+    rows = [[literal(f["name"], NAME_LIMIT), code(f["path"]) if f.get("path") else "(named settings)",
+             _factor_values(f), literal(f.get("unit") or "")] for f in m.get("factors", [])]
     if rows:
         blocks.append(Table(["factor", "scenario setting", "levels or range", "unit"], rows,
                             caption="What was varied"))
@@ -623,7 +627,8 @@ def _brief_blocks(store: Store, analysis: Analysis) -> list[Block]:
             if not abs(top["importance"]) > 0:
                 items.append(f"**{label(metric)}**: no factor changes it in these runs")
                 continue
-            text = f"**{label(metric)}**: largest {top['measure']}: {top['factor']} ({fmt(top['importance'])}"
+            text = (f"**{literal(label(metric))}**: largest {literal(top['measure'])}: {literal(top['factor'])} "
+                    f"({fmt(top['importance'])}")
             if effects is not None and len(effects):
                 e = effects[(effects["metric"] == metric) & (effects["term"] == top["factor"])]
                 if len(e):
@@ -647,7 +652,7 @@ def _brief_blocks(store: Store, analysis: Analysis) -> list[Block]:
                        "simulation's noise adds to what they attribute to the factors, and bootstrap intervals "
                        "are wide with few samples.")
     if analysis.notes:
-        caveats += [f"Analysis: {n}" for n in analysis.notes]
+        caveats += [f"Analysis: {literal(n, 600)}" for n in analysis.notes]
     blocks.append(Para("Caveats:"))
     blocks.append(Bullets(caveats))
     return blocks
@@ -662,11 +667,12 @@ def _table_blocks(analysis: Analysis, store: Store) -> list[Block]:
         has_alias = "aliases" in e.columns and e["aliases"].astype(str).str.len().gt(0).any()
         rows = []
         for r in e.to_dict("records"):
-            row = [_metric_title(r["metric"]), r["term"].replace(":", " x "), "main" if r["order"] == 1 else "interaction",
+            row = [_metric_title(r["metric"]), literal(str(r["term"]).replace(":", " x ")),
+                   "main" if r["order"] == 1 else "interaction",
                    signed(r["effect"]), interval(r["ci_low"], r["ci_high"], sign=True), str(r["n"]),
                    {"better": "improves", "worse": "worsens", "neither": "-"}[_effect_side(r)]]
             if has_alias:
-                row.append(str(r.get("aliases") or ""))
+                row.append(literal(r.get("aliases") or ""))
             rows.append(row)
         classes = [{"improves": "better-b", "worsens": "better-a"}.get(row[6]) for row in rows]
         cols = ["metric", "term", "kind", "effect (high - low)", "95% CI", "n", "outcome"]
@@ -678,9 +684,9 @@ def _table_blocks(analysis: Analysis, store: Store) -> list[Block]:
     if kind == "grid" and "grid" in tables and len(tables["grid"]):
         g = tables["grid"]
         factors = store.factors
-        rows = [[_metric_title(r["metric"]), *[plain(r[f]) for f in factors], fmt(r["mean"]),
+        rows = [[_metric_title(r["metric"]), *[literal(plain(r[f])) for f in factors], fmt(r["mean"]),
                  interval(r["ci_low"], r["ci_high"]), str(r["n"])] for r in g.to_dict("records")]
-        blocks.append(Table(["metric", *factors, "mean", "95% CI", "n"], rows,
+        blocks.append(Table(["metric", *[literal(f, NAME_LIMIT) for f in factors], "mean", "95% CI", "n"], rows,
                             numeric={len(factors) + 1, len(factors) + 2, len(factors) + 3},
                             caption="Mean over replications at each grid point"))
     for name, cols in (("sobol", ["S1", "S1_ci_low", "S1_ci_high", "ST", "ST_ci_low", "ST_ci_high"]),
@@ -689,7 +695,7 @@ def _table_blocks(analysis: Analysis, store: Store) -> list[Block]:
         t = tables.get(name)
         if kind in ("sobol", "morris", "lhs") and t is not None and len(t):
             present = [c for c in cols if c in t.columns]
-            rows = [[_metric_title(r["metric"]), r["factor"], *[fmt(r[c]) for c in present]]
+            rows = [[_metric_title(r["metric"]), literal(r["factor"]), *[fmt(r[c]) for c in present]]
                     for r in t.to_dict("records")]
             blocks.append(Table(["metric", "factor", *present], rows, numeric=set(range(2, 2 + len(present)))))
     return blocks
@@ -702,16 +708,18 @@ def _reproducibility(store: Store) -> list[Block]:
         design.pop("levels", None)  # the Morris grid's levels; other designs ignore it
     settings = [
         ("kind", "sweep: every design point, replicated, on common random numbers"),
-        ("experiment", f"{m.get('experiment', 'not recorded')} (`{m.get('experiment_file', 'not recorded')}`)"),
-        ("design", ", ".join(f"{k} {plain(v)}" for k, v in design.items() if v is not None) or "not recorded"),
+        ("experiment", f"{literal(m.get('experiment', 'not recorded'), NAME_LIMIT)} "
+                       f"({code(m.get('experiment_file', 'not recorded'))})"),
+        ("design", literal(", ".join(f"{k} {plain(v)}" for k, v in design.items() if v is not None))
+         or "not recorded"),
         ("points x replications", f"{plain(m.get('points'))} x {plain(m.get('replications'))} = "
                                   f"{plain(m.get('runs_total'))} runs"),
         ("seed", plain(m.get("seed"))),
         ("horizon", f"{plain(m.get('horizon_days'))} days after the warm-up"),
         ("warm-up", f"{plain(m.get('warmup_days'))} days"),
-        ("overrides (--set)", ", ".join(f"`{s}`" for s in m.get("sets") or []) or "none"),
-        ("scheduler, workers", f"{plain(m.get('scheduler'))}, {plain(m.get('workers'))}"),
-        ("started, finished", f"{plain(m.get('started_at'))}, {plain(m.get('finished_at'))}"),
+        ("overrides (--set)", ", ".join(code(s) for s in m.get("sets") or []) or "none"),
+        ("scheduler, workers", literal(f"{plain(m.get('scheduler'))}, {plain(m.get('workers'))}")),
+        ("started, finished", literal(f"{plain(m.get('started_at'))}, {plain(m.get('finished_at'))}")),
     ]
     resolved = {"experiment.yaml": m["experiment_sha256"]} if m.get("experiment_sha256") else None
     blocks = reproducibility_blocks(store.folder, m, settings, resolved,
@@ -746,20 +754,20 @@ def sweep_blocks(folder: Path, manifest: dict[str, Any]) -> tuple[str, list[Bloc
     from careos_sim.loader import InputError
     from careos_sim.sweep import DamagedStore, load_store
 
-    title = f"Sweep: {manifest.get('experiment', folder.name)}"
+    title = f"Sweep: {literal(manifest.get('experiment', folder.name), NAME_LIMIT)}"
     try:
         store = load_store(folder)
     except DamagedStore as exc:  # a damaged table: say so, and keep what the manifest tells
-        blocks: list[Block] = [Note(f"The sweep's results cannot be read ({exc}); only "
+        blocks: list[Block] = [Note(f"The sweep's results cannot be read ({literal(exc)}); only "
                                     "what the manifest records is shown.")]
-        blocks += reproducibility_blocks(folder, manifest, [("experiment", plain(manifest.get("experiment")))])
+        blocks += reproducibility_blocks(folder, manifest, [("experiment", literal(plain(manifest.get("experiment"))))])
         return title, blocks
     except InputError:
         raise
     except Exception as exc:  # any other damage: say so, and keep what the manifest tells
-        blocks: list[Block] = [Note(f"The sweep's results cannot be read ({type(exc).__name__}: {exc}); only "
+        blocks: list[Block] = [Note(f"The sweep's results cannot be read ({type(exc).__name__}: {literal(exc)}); only "
                                     "what the manifest records is shown.")]
-        blocks += reproducibility_blocks(folder, manifest, [("experiment", plain(manifest.get("experiment")))])
+        blocks += reproducibility_blocks(folder, manifest, [("experiment", literal(plain(manifest.get("experiment"))))])
         return title, blocks
     analysis = _cleaned(analyze(store), store)
     blocks = []
@@ -771,7 +779,10 @@ def sweep_blocks(folder: Path, manifest: dict[str, Any]) -> tuple[str, list[Bloc
     blocks += _status_blocks(store, store.manifest)
     if len(store.ok):
         blocks += _ranking_blocks(analysis, _metrics(store))
-        figures = sweep_figures(store, analysis)
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False}):  # factor and level names are the user's
+            figures = sweep_figures(store, analysis)
         blocks.append(Heading(2, "Results", "results"))
         for key, fig in figures.items():
             blocks.append(Heading(3, _FIGURE_TITLES[key]))
