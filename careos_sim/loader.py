@@ -50,7 +50,9 @@ bytes, or ``[[[[...]]]]`` nested 10^5 deep, is a located issue within millisecon
 at most :data:`MAX_DEPTH` nested collections (counted while parsing, and again with every alias
 expanded), at most :data:`MAX_NODES` values with every alias counted as a full copy of what it
 names (this bounds alias expansion), an alias may not name the collection that contains it, and
-a file is at most :data:`MAX_FILE_BYTES`. The same reader (and caps) reads ``--set`` values.
+a file is at most :data:`MAX_FILE_BYTES`, and an ``extends`` chain at most :data:`MAX_EXTENDS`
+files. The same reader (and caps) reads ``--set`` values. Reading is pure Python: a file at
+the size cap packed with values is refused at the value cap after about 3 s.
 """
 
 from __future__ import annotations
@@ -85,6 +87,8 @@ MAX_FILE_BYTES = 1 << 20
 MAX_DEPTH = 50
 #: most values (scalars, lists, mappings, keys) in one document, each alias counted as a copy
 MAX_NODES = 100_000
+#: longest ``extends`` chain: files reached from the one named (the shipped presets use 1)
+MAX_EXTENDS = 20
 #: longest value echoed in an error message, in characters (longer ones are cut with "...")
 MAX_SHOWN = 200
 
@@ -195,36 +199,67 @@ class _Loader(yaml.SafeLoader):
     Only ``true``/``false`` (any of ``true True TRUE``) are booleans, ``null``/``~``/empty is
     null, decimal integers (no leading zero, no ``_``) are ints, decimal numbers with a point
     or exponent and ``.inf``/``.nan`` are floats; everything else stays a string. See the
-    module docstring for why. Composition counts the nesting depth (the composer recurses) and
-    refuses an alias to the collection that contains it.
+    module docstring for why. Composition (which recurses) stops at the first node beyond a
+    cap: :data:`MAX_DEPTH` nested collections, also counting what an alias expands to, and
+    :data:`MAX_NODES` values, an alias counting as a copy of what it names; an alias to the
+    collection that contains it is refused (it would be an infinite expansion).
     """
 
     def __init__(self, stream: str):
         super().__init__(stream)
-        self._depth = 0
-        self._open: set[str] = set()
+        self._depth = 0  # collections open around the node being composed
+        self._count = 0  # values composed so far, each alias counted as a copy of what it names
+        self._open: set[str] = set()  # anchors of the collections being composed
+        self._heights: list[int] = [0]  # per open collection: the tallest child so far
+        self._expanded: dict[int, tuple[int, int]] = {}  # id(anchored node) -> (values, height)
+
+    def _problem(self, message: str, mark: Any) -> yaml.composer.ComposerError:
+        return yaml.composer.ComposerError(None, None, message, mark)
+
+    def _counted(self, n: int, mark: Any) -> None:
+        self._count += n
+        if self._count > MAX_NODES:
+            raise self._problem(f"more than {MAX_NODES} values (an alias counts as a copy of what it names)", mark)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in self._open:
-                raise yaml.composer.ComposerError(
-                    None, None, f"alias *{event.anchor} refers to the collection that contains it", event.start_mark)
-            return super().compose_node(parent, index)
-        if not isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-            return super().compose_node(parent, index)
-        if self._depth >= MAX_DEPTH:
-            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep",
-                                              event.start_mark)
-        self._depth += 1
-        anchor = event.anchor
+                raise self._problem(f"alias *{event.anchor} refers to the collection that contains it",
+                                    event.start_mark)
+            node = super().compose_node(parent, index)  # the anchored node (or "found undefined alias")
+            values, height = self._expanded.get(id(node), (1, 0))
+            self._counted(values, event.start_mark)
+            if self._depth + height > MAX_DEPTH:
+                raise self._problem(f"nested more than {MAX_DEPTH} levels deep (aliases included)", event.start_mark)
+            self._heights[-1] = max(self._heights[-1], height)
+            return node
+        anchor = getattr(event, "anchor", None)
+        before = self._count
+        if isinstance(event, yaml.ScalarEvent):
+            self._counted(1, event.start_mark)
+            if _SURROGATE_RE.search(event.value):
+                raise self._problem("a string holds an unpaired surrogate escape (not a character)", event.start_mark)
+            node = super().compose_node(parent, index)
+            height = 0
+        else:  # a sequence or mapping
+            if self._depth >= MAX_DEPTH:
+                raise self._problem(f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+            self._counted(1, event.start_mark)
+            self._depth += 1
+            self._heights.append(0)
+            if anchor is not None:
+                self._open.add(anchor)
+            try:
+                node = super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+                height = self._heights.pop() + 1
+                self._open.discard(anchor)  # type: ignore[arg-type]
+        self._heights[-1] = max(self._heights[-1], height)
         if anchor is not None:
-            self._open.add(anchor)
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-            self._open.discard(anchor)  # type: ignore[arg-type]
+            self._expanded[id(node)] = (self._count - before, height)
+        return node
 
 
 _INT_RE = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
@@ -294,31 +329,6 @@ class _YamlProblem(Exception):
         self.line, self.message, self.snippet = line, message, snippet
 
 
-def _check_tree(root: yaml.Node) -> None:
-    """Walk the node graph as the loaded data will be (each alias expanded): at most
-    :data:`MAX_NODES` nodes and :data:`MAX_DEPTH` levels of collections; no lone surrogates."""
-    count = 0
-    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
-    while stack:
-        node, depth = stack.pop()
-        count += 1
-        line = node.start_mark.line + 1
-        if count > MAX_NODES:
-            raise _YamlProblem(line, f"more than {MAX_NODES} values (an alias counts as a copy of what it names)")
-        if isinstance(node, yaml.ScalarNode):
-            if _SURROGATE_RE.search(node.value):
-                raise _YamlProblem(line, "a string holds an unpaired surrogate escape (not a character)")
-            continue
-        if depth >= MAX_DEPTH:
-            raise _YamlProblem(line, f"nested more than {MAX_DEPTH} levels deep (aliases included)")
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend((child, depth + 1) for child in node.value)
-        else:
-            for key, value in node.value:
-                stack.append((key, depth + 1))
-                stack.append((value, depth + 1))
-
-
 def _compose(text: str) -> yaml.Node | None:
     """Parse ``text`` into a checked node graph; raises :class:`_YamlProblem`."""
     lines = text.splitlines()
@@ -346,12 +356,6 @@ def _compose(text: str) -> yaml.Node | None:
         raise _YamlProblem(1, f"malformed YAML: {exc}") from None
     except RecursionError:  # not expected with MAX_DEPTH; never a traceback
         raise _YamlProblem(1, f"malformed YAML: nested more than {MAX_DEPTH} levels deep") from None
-    if root is not None:
-        try:
-            _check_tree(root)
-        except _YamlProblem as exc:
-            exc.message, exc.snippet = f"malformed YAML: {exc.message}", snippet(exc.line)
-            raise
     return root
 
 
@@ -556,6 +560,9 @@ def load_document(path: str | Path, _chain: tuple[Path, ...] = (), *,
     if parent_path in chain:
         cycle = " -> ".join(_shown_path(p) for p in (*chain, parent_path))
         raise InputError([InputIssue(shown, line, "extends", f"circular extends: {cycle}", parent)])
+    if len(chain) > MAX_EXTENDS:
+        raise InputError([InputIssue(shown, line, "extends",
+                                     f"extends chain is longer than {MAX_EXTENDS} files", parent)])
     problem = _file_problem(parent_path)
     if problem is not None:
         message = (f"file not found: {_shown_path(parent_path)}" if problem == "file not found"

@@ -520,3 +520,108 @@ def test_cli_set_value_exits_2_without_traceback(capsys):
         "--set unit.beds=yes: unit.beds: must be an integer (got 'yes')"]
     assert cli_errors(capsys, "validate", str(DEFAULT), "--set", "name=" + "[" * 5000)[0].startswith(
         f"--set: name: value is not valid YAML: nested more than {MAX_DEPTH} levels deep")
+
+
+# --------------------------------------------------------------------------- property-based: InputError or a Scenario, quickly
+
+
+def _leaf_paths(data, prefix=()):
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            yield from _leaf_paths(value, (*prefix, key))
+        else:
+            yield (*prefix, key)
+
+
+LEAVES = sorted(_leaf_paths(Scenario().model_dump(mode="json")))
+TRICKY = ["yes", "no", "on", "off", "y", "n", "true", "false", "True", "NO", "1:4", "-1:30", "0x1F", "0o17", "017",
+          "0b11", "1_000", ".inf", "-.inf", ".nan", "1e3", "1e999", "-0", "0", "1", "-1", "0.5", "1.", ".5", "~",
+          "null", "", "=", "<<", "2024-01-01", "12:30:00", "'20'", '"x"', "[]", "{}", "[1, 2]", "{a: 1}", "&a 1",
+          "*a", "!!int 3", "!!float x", "!!python/object:os.system x", "!!binary AA==", "|\n  x", ">-\n  y",
+          "\"\\ud800\"", "\"\\0\"", "- 1", "? x", "%YAML 1.1", "---", "...", "@x", "`x", "#", "'unclosed", "[1",
+          "9" * 400, "1e308", "-1e308", "4.9e-324"]
+SETTINGS = settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", 100)), deadline=2000, database=None,
+                    derandomize="HOSTILE_EXAMPLES" not in os.environ,  # a long hunt: random seeds
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def load_or_input_error(path: Path, overrides=None) -> None:
+    """The property: a Scenario or an InputError (any other exception fails the test)."""
+    try:
+        assert isinstance(load_scenario(path, overrides), Scenario)
+    except InputError as exc:
+        assert exc.issues and all(str(i) for i in exc.issues)
+
+
+@SETTINGS
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=300))
+def test_random_text_gives_a_scenario_or_input_error(text):
+    path = Path("r.yaml")
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    load_or_input_error(path)
+
+
+@SETTINGS
+@given(st.binary(max_size=300))
+def test_random_bytes_give_a_scenario_or_input_error(data):
+    path = Path("r.yaml")
+    path.write_bytes(data)
+    load_or_input_error(path)
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
+                     st.sampled_from(TRICKY))
+_trees = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=5),
+    st.dictionaries(st.one_of(st.sampled_from([p[-1] for p in LEAVES] + ["unit", "staff", "run", "extends"]),
+                              st.text(max_size=10)), inner, max_size=5)), max_leaves=30)
+
+
+@SETTINGS
+@given(st.dictionaries(st.sampled_from(["name", "unit", "patients", "tasks", "staff", "run", "extends", "x"]),
+                       _trees, max_size=4), st.sampled_from(["block", "flow", "canonical"]))
+def test_random_structures_give_a_scenario_or_input_error(doc, style):
+    text = yaml.safe_dump(doc, default_flow_style={"block": False, "flow": True, "canonical": None}[style],
+                          canonical=style == "canonical", allow_unicode=True)
+    path = Path("r.yaml")
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    load_or_input_error(path)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(LEAVES), st.one_of(st.sampled_from(TRICKY), st.text(max_size=12))),
+                min_size=1, max_size=4))
+def test_random_scalars_at_scenario_keys_give_a_scenario_or_input_error(assignments):
+    lines = []
+    for path, raw in assignments:
+        value = raw.replace("\n", "\n" + "  " * len(path))
+        lines.append("\n".join(f"{'  ' * i}{key}:" for i, key in enumerate(path)) + f" {value}")
+    path = Path("r.yaml")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogatepass")
+    load_or_input_error(path)
+
+
+@SETTINGS
+@given(st.one_of(
+    st.text(max_size=60),
+    st.builds(lambda p, v: ".".join(p) + "=" + v, st.sampled_from(LEAVES), st.sampled_from(TRICKY)),
+    st.builds(lambda p, v: ".".join(p) + "=" + v, st.sampled_from(LEAVES), st.text(max_size=30)),
+))
+def test_random_set_strings_give_a_scenario_or_input_error(item):
+    load_or_input_error(DEFAULT, [item])
+    try:
+        parse_set(item)
+    except InputError:
+        pass
+
+
+def test_long_extends_chain_is_refused():
+    from careos_sim.loader import MAX_EXTENDS
+
+    for i in range(MAX_EXTENDS + 5):
+        write(f"c{i}.yaml", f"extends: c{i + 1}.yaml\n")
+    write(f"c{MAX_EXTENDS + 5}.yaml", "name: end\n")
+    [message] = errors("c0.yaml")
+    assert message == (f"c{MAX_EXTENDS}.yaml:1: extends: extends chain is longer than {MAX_EXTENDS} files "
+                       f"(got 'c{MAX_EXTENDS + 1}.yaml')")
+    assert load_scenario(f"c{5}.yaml").name == "end"
