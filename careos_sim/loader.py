@@ -20,24 +20,27 @@ by ``extends``, whose problems are reported at the ``extends`` line.
 
 Types. Plain scalars are read with YAML-1.2-core-like rules instead of YAML 1.1's:
 
-==========================  ==========================  ==============================================
-written                     YAML 1.1 (``safe_load``)    here
-==========================  ==========================  ==============================================
-``true`` ``false``          bool                        bool; but a number field refuses it ("must be
-                                                        a number, not true/false") and a true/false
-                                                        field accepts nothing else
-``yes no on off y n``       bool                        the string; a true/false field refuses it
-``1:4`` (base 60)           int 64                      the string ``'1:4'``; a number field refuses it
-``017``                     int 15 (octal)              the string; refused ("must be a decimal ...")
-``0o17`` ``0x1F`` ``0b11``  int (``0o17`` a string)     the string; refused likewise
-``1_000``                   int 1000                    the string; refused likewise
-``1e3``                     string                      float 1000.0 (as YAML 1.2)
-``.inf`` ``-.inf`` ``.nan``  float                       float; a number field refuses it ("must be a
-                                                        finite number")
-``2024-01-01``              date                        the string
-``=``                       error (no constructor)      the string
-``~`` ``null`` (empty)      None                        None
-==========================  ==========================  ==============================================
+============================  =========================  ============================================
+written                       YAML 1.1 (``safe_load``)   here
+============================  =========================  ============================================
+``true`` ``false``            bool                       bool; but a number field refuses it ("must
+                                                         be a number, not true/false") and a
+                                                         true/false field accepts nothing else
+``yes no on off y n``         bool                       the string; a true/false field refuses it
+``1:4`` (base 60)             int 64                     the string ``'1:4'``; a number field
+                                                         refuses it ("must be a number written in
+                                                         decimal")
+``017``                       int 15 (octal)             the string; refused likewise (YAML 1.2
+                                                         would read 17: ambiguous, so neither)
+``0o17`` ``0x1F`` ``0b11``    string, int 31, int 3      the string; refused likewise
+``1_000``                     int 1000                   the string; refused likewise
+``1e3``                       string                     float 1000.0 (as YAML 1.2)
+``.inf`` ``-.inf`` ``.nan``   float                      float; a number field refuses it ("must be
+                                                         a finite number")
+``2024-01-01``                date                       the string
+``=``                         error (no constructor)     the string
+``~`` ``null`` (empty)        None                       None
+============================  =========================  ============================================
 
 A string given for a number field (``beds: "20"``, or ``{"unit.beds": "20"}`` from Python) is
 accepted only if it is written like a plain decimal number; pydantic alone would also take
@@ -57,6 +60,7 @@ the size cap packed with values is refused at the value cap after about 3 s.
 
 from __future__ import annotations
 
+import collections.abc
 import difflib
 import errno
 import json
@@ -66,7 +70,6 @@ import re
 import stat
 import types
 import typing
-import collections.abc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, TypeVar
@@ -78,7 +81,8 @@ from careos_sim.scenario import Scenario
 
 __all__ = [
     "InputIssue", "InputError", "load_scenario", "load_document", "parse_set", "overrides_from",
-    "apply_overrides", "validate_model", "scenario_json_schema", "document_files", "source_files",
+    "apply_overrides", "validate_model", "scenario_json_schema", "document_files", "source_files", "load_yaml_text",
+    "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_NODES", "MAX_EXTENDS",
 ]
 
 #: largest scenario or experiment file read, in bytes (the shipped ones are under 10 KiB)
@@ -373,16 +377,24 @@ def _construct(root: yaml.Node | None, text: str) -> Any:
         lines = text.splitlines()
         got = lines[line - 1].strip() if 0 < line <= len(lines) else "<end of file>"
         raise _YamlProblem(line, f"malformed YAML: {problem}", got) from None
-    except (yaml.YAMLError, RecursionError, TypeError, ValueError) as exc:
+    except (yaml.YAMLError, RecursionError, TypeError, ValueError) as exc:  # a safety net: never a traceback
         raise _YamlProblem(1, f"malformed YAML: {exc}") from None
     finally:
         loader.dispose()
 
 
-def load_yaml_text(text: str) -> Any:
-    """The value of one YAML document, read as scenario files are (see the module docstring);
-    raises :class:`_YamlProblem` (use :func:`_parse_yaml` or :func:`parse_set` for located errors)."""
+def _yaml_value(text: str) -> Any:
     return _construct(_compose(text), text)
+
+
+def load_yaml_text(text: str, source: str = "<text>") -> Any:
+    """The value of one YAML document, read as scenario files are (types and caps as in the
+    module docstring); a problem is an :class:`InputError` at ``source`` and the line."""
+    try:
+        return _yaml_value(text)
+    except _YamlProblem as exc:
+        raise InputError([InputIssue(source, exc.line, "<document>", exc.message, exc.snippet,
+                                     exc.snippet is not None)]) from None
 
 
 def _file_problem(path: Path) -> str | None:
@@ -525,7 +537,7 @@ def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
         try:
             if path.is_relative_to(Path(root).resolve()):
                 return True
-        except (OSError, RuntimeError):  # a root that cannot be resolved admits nothing
+        except (OSError, RuntimeError, ValueError):  # a root that cannot be resolved admits nothing
             continue
     return False
 
@@ -598,9 +610,9 @@ def parse_set(item: str) -> tuple[Path_, Any]:
     if any(not p for p in parts):
         raise issue("empty component in dotted path")
     try:
-        value = load_yaml_text(raw) if raw.strip() else None
+        value = _yaml_value(raw) if raw.strip() else None
     except _YamlProblem as exc:
-        if exc.message.startswith("malformed YAML: while"):  # a syntax error: pydantic-free detail adds nothing
+        if exc.message.startswith("malformed YAML: while"):  # a syntax error: as before, no detail
             raise issue("value is not valid YAML", raw) from None
         raise issue(f"value is not valid YAML: {exc.message.removeprefix('malformed YAML: ')}", raw) from None
     return tuple(parts), value

@@ -312,9 +312,10 @@ def test_nesting_at_the_cap_is_read():
 
 def test_deep_nesting_through_aliases_is_refused():
     text = "a0: &a0 " + "[" * 40 + "]" * 40 + "\n" + "a1: &a1 " + "[" * 20 + "*a0" + "]" * 20 + "\n"
-    with pytest.raises(loader._YamlProblem) as info:
-        load_yaml_text(text)
-    assert info.value.message == f"malformed YAML: nested more than {MAX_DEPTH} levels deep (aliases included)"
+    with pytest.raises(InputError) as info:
+        load_yaml_text(text, "t.yaml")
+    assert str(info.value) == (f"t.yaml:2: <document>: malformed YAML: nested more than {MAX_DEPTH} levels deep "
+                               f"(aliases included) (got {text.splitlines()[1]!r})")
 
 
 def test_deep_set_value_is_refused():
