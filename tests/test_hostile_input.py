@@ -483,6 +483,8 @@ def _cli_case(kind: str) -> tuple[str, str]:
     if kind == "symlink-loop":
         os.symlink("s.yaml", "s.yaml")
         return "s.yaml", "s.yaml:1: <file>: symlink loop (a link in its path points back to itself) (got 's.yaml')"
+    if kind == "missing":
+        return "nope.yaml", "nope.yaml:1: <file>: file not found (got 'nope.yaml')"
     if kind == "missing-folder":
         return "no/s.yaml", "no/s.yaml:1: <file>: file not found (its folder does not exist) (got 'no/s.yaml')"
     if kind == "non-utf8":
@@ -507,7 +509,7 @@ def _cli_case(kind: str) -> tuple[str, str]:
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["fifo", "device", "directory", "symlink-loop", "missing-folder", "non-utf8",
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory", "symlink-loop", "missing", "missing-folder", "non-utf8",
                                   "billion-laughs", "deep-nesting", "boolean", "base-60", "extends-fifo"])
 def test_cli_validate_exits_2_without_traceback(kind, capsys):
     path, expected = _cli_case(kind)
