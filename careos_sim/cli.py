@@ -73,6 +73,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
     app = sub.add_parser("app", help="start the interactive app on localhost (needs careos-sim[app])")
     app.add_argument("--port", type=int, default=8501, help="port to serve on (default: 8501)")
+
+    from careos_sim.calibrate.command import add_arguments as calibrate_arguments
+
+    calibrate_arguments(sub.add_parser("calibrate", help="fit free parameters to target bands: history matching "
+                                                         "with Gaussian-process emulators, resumable"))
     return parser
 
 
@@ -312,9 +317,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.argv = list(sys.argv[1:] if argv is None else argv)  # for the manifest
     except SystemExit as exc:  # usage errors (2), --help and --version (0): return, as for every other outcome
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    from careos_sim.calibrate.command import cli_calibrate
+
     handler = {"run": _cmd_run, "compare": _cmd_compare, "validate": _cmd_validate,
                "schema": _cmd_schema, "sweep": _cmd_sweep, "analyze": _cmd_analyze, "report": _cmd_report,
-               "app": _cmd_app}[args.command]
+               "app": _cmd_app, "calibrate": cli_calibrate}[args.command]
     try:
         return handler(args)
     except InputError as exc:
