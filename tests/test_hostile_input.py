@@ -328,7 +328,8 @@ def test_file_too_large():
     path = Path("big.yaml")
     path.write_bytes(b"# " + b"x" * MAX_FILE_BYTES + b"\n")
     assert errors(path) == [
-        f"big.yaml:1: <file>: file is too large ({MAX_FILE_BYTES + 3} bytes; at most {MAX_FILE_BYTES}) (got 'big.yaml')"]
+        f"big.yaml:1: <file>: file is too large ({MAX_FILE_BYTES + 3} bytes; at most {MAX_FILE_BYTES})"
+        " (got 'big.yaml')"]
 
 
 def test_long_values_are_cut_in_messages():
@@ -509,7 +510,8 @@ def _cli_case(kind: str) -> tuple[str, str]:
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["fifo", "device", "directory", "symlink-loop", "missing", "missing-folder", "non-utf8",
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory", "symlink-loop", "missing", "missing-folder",
+                                  "non-utf8",
                                   "billion-laughs", "deep-nesting", "boolean", "base-60", "extends-fifo"])
 def test_cli_validate_exits_2_without_traceback(kind, capsys):
     path, expected = _cli_case(kind)
@@ -525,7 +527,7 @@ def test_cli_set_value_exits_2_without_traceback(capsys):
         f"--set: name: value is not valid YAML: nested more than {MAX_DEPTH} levels deep")
 
 
-# --------------------------------------------------------------------------- property-based: InputError or a Scenario, quickly
+# --------------------------------------------------------------------------- property-based: Scenario or InputError
 
 
 def _leaf_paths(data, prefix=()):
