@@ -32,9 +32,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from careos_sim.nurses import Nurse
     from careos_sim.tasks import Task
 
-__all__ = ["Defect", "DefectSystem"]
+__all__ = ["Defect", "DefectSystem", "UNIT"]
 
 DAY = 1440.0
+#: The owner of a defect the unit can fix itself.
+UNIT = "unit"
 N_TYPES = len(TASK_TYPES)
 DOCUMENTATION = TASK_TYPES.index("documentation")
 
@@ -43,10 +45,14 @@ class Defect:
     """One latent workflow defect."""
 
     __slots__ = ("id", "category", "cat", "rate", "base_rate", "effort_hours", "impact", "dims", "active",
-                 "fixed", "known", "first_encounter", "reports", "report_times", "open_reports", "in_work")
+                 "fixed", "known", "first_encounter", "reports", "report_times", "open_reports", "in_work",
+                 "owner", "escalated")
 
-    def __init__(self, defect_id: int, category: int, cat: DefectCategory, rate: float, effort_hours: float):
+    def __init__(self, defect_id: int, category: int, cat: DefectCategory, rate: float, effort_hours: float,
+                 owner: str = UNIT):
         self.id = defect_id
+        self.owner = owner  # UNIT, or the name of the department that owns it
+        self.escalated = False  # escalated to its department and not yet answered
         self.category = category
         self.cat = cat
         self.rate = rate  # per-task encounter probability now
@@ -80,6 +86,7 @@ class DefectSystem:
         self.origins = {origin: streams.stream(f"defects.{origin}") for origin in ("initial", "complexity", "mandate")}
         self.arrivals = {origin: streams.stream(f"defects.{origin}.times") for origin in ("complexity", "mandate")}
         self.regressions = streams.stream("defects.regression")
+        self.fix_effects = streams.stream("defects.fix_effect")
         self.cats = [c for _, c in self.cfg.categories.items()]
         self._share_cum = list(itertools.accumulate(c.share for c in self.cats))
         self.defects: list[Defect] = []
@@ -123,7 +130,8 @@ class DefectSystem:
         z = s.normal() if u_rate is None else float(NormalDist().inv_cdf(min(max(u_rate, 1e-12), 1 - 1e-12)))
         rate = min(1.0, self.cfg.encounter_probability * cat.rate_factor * math.exp(sigma * z - 0.5 * sigma * sigma))
         effort = s.lognormal(cat.fix_hours, 1.0)
-        defect = Defect(self._next_id, c, cat, rate, effort)
+        owner = UNIT if s.random() < cat.unit_owned_share else cat.owner
+        defect = Defect(self._next_id, c, cat, rate, effort, owner)
         self._next_id += 1
         self.defects.append(defect)
         self._dirty = True
@@ -154,10 +162,18 @@ class DefectSystem:
             self._dirty = True
             self.rec.defect_removed(self.env.now, fixed=defect.fixed)
 
+    def fix_reduction(self) -> float:
+        """The share of a defect's rate that one working fix removes: beta-distributed around
+        ``fix_reduction_mean``, so a fix rarely removes all of it."""
+        m, k = self.cfg.fix_reduction_mean, self.cfg.fix_reduction_concentration
+        if m <= 0.0 or m >= 1.0:
+            return m
+        return float(self.fix_effects.generator.beta(m * k, (1.0 - m) * k))
+
     def fix(self, defect: Defect, sustained: bool) -> None:
-        """A working fix: the encounter rate falls to the residual; an unsustained fix decays later."""
+        """A working fix: the encounter rate falls by a drawn share; an unsustained fix decays later."""
         defect.fixed = True
-        defect.rate = defect.base_rate * self.cfg.fix_residual
+        defect.rate = defect.base_rate * (1.0 - self.fix_reduction())
         defect.report_times = []  # the backlog's data on it is closed
         self._dirty = True
         self.rec.defect_fixed(self.env.now, defect.first_encounter)

@@ -23,13 +23,15 @@ resolved mechanisms (``mechanisms.py``):
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import TYPE_CHECKING, Iterator
 
 import simpy
 
-from careos_sim.defects import Defect, DefectSystem
-from careos_sim.mechanisms import Resolved
+from careos_sim.defects import UNIT, Defect, DefectSystem
+from careos_sim.departments import DepartmentDesk, escalation_strength
+from careos_sim.mechanisms import Resolved, novelty
 from careos_sim.recorder import Recorder
 from careos_sim.scenario import DIMENSIONS, Scenario
 from careos_sim.streams import Streams
@@ -82,6 +84,9 @@ class LearningSystem:
         self.pressure = 0.0  # effective pressure now, 0-1
         qt = self.lead.quality_team
         self.fix_hours_per_week = qt.fte * qt.hours_per_fte_week * mech.fixing_share + self.lead.leader_fix_hours_per_week
+        self.desks = {name: DepartmentDesk(env, name, cfg, streams.stream(f"departments.{name}"), recorder, defects,
+                                           on_fixed=self._fixed, on_closed=lambda d: None)
+                      for name, cfg in scenario.departments.items()}
         defects.on_encounter = self.encounter
 
     def start(self) -> None:
@@ -94,6 +99,8 @@ class LearningSystem:
         self.env.process(self._expire_reports())
         if self.fix_hours_per_week > 0:
             self.env.process(self._fixer())
+        for desk in self.desks.values():
+            desk.start()
 
     # ------------------------------------------------------------------ surfacing
     def encounter(self, nurse: "Nurse", defect: Defect, now: float) -> float:
@@ -156,6 +163,7 @@ class LearningSystem:
             hours = self.mech.committee_hours_per_month * self.mech.reprioritise_days / 30.4375
             self.rec.committee(hours)
             self.rec.cost("leadership", hours * self.sc.staff.nurses.hourly_wage)
+            self.rec.implementation(hours * self.sc.staff.nurses.hourly_wage)
             yield self.env.timeout(every)
 
     def rank(self) -> None:
@@ -183,10 +191,27 @@ class LearningSystem:
             scored.append(((1.0 - w) * tickets + w * integrated, d.id, d))
         scored.sort(key=lambda x: (-x[0], x[1]))
         self.ranking = [d for score, _, d in scored if score > 0]
+        self._escalate()
+
+    def _escalate(self) -> None:
+        """Escalate the top-ranked defects the unit does not own to their departments, up to
+        ``escalation_limit`` open escalations with each; each costs leader hours."""
+        limit = self.lead.escalation_limit
+        cost = self.lead.escalation_hours * self.lead.leader_hourly_cost
+        for d in self.ranking:
+            if d.owner == UNIT or d.escalated or d.fixed or not d.active:
+                continue
+            desk = self.desks[d.owner]
+            if desk.open >= limit:
+                continue
+            desk.escalate(d, escalation_strength(d.reports, self.mech.escalation_clarity))
+            self.rec.cost("leadership", cost)
+            self.rec.implementation(cost)
 
     def _next_defect(self) -> Defect | None:
+        """The top-ranked defect the unit owns and can fix itself."""
         for d in self.ranking:
-            if d.active and not d.fixed and not d.in_work:
+            if d.owner == UNIT and d.active and not d.fixed and not d.in_work:
                 return d
         return None
 
@@ -207,9 +232,13 @@ class LearningSystem:
                 continue
             if self.fixing.random() < self.mech.fix_success:
                 self.defects.fix(defect, sustained=self.fixing.random() < self.mech.fix_sustain)
-                for report in defect.open_reports:
-                    self._answer(report, visible=self.fixing.random() < self.mech.fix_visibility)
-                defect.open_reports = []
+                self._fixed(defect)
+
+    def _fixed(self, defect: Defect) -> None:
+        """A working fix (the unit's or a department's): its reporters may see it."""
+        for report in defect.open_reports:
+            self._answer(report, visible=self.fixing.random() < self.mech.fix_visibility)
+        defect.open_reports = []
 
     # ------------------------------------------------------------------ pressure
     def _pressure(self) -> Iterator[simpy.Event]:
@@ -229,11 +258,24 @@ class LearningSystem:
 
     # ------------------------------------------------------------------ costs
     def _weekly_costs(self) -> Iterator[simpy.Event]:
-        """Leader and quality-team time, charged week by week."""
+        """Leader and quality-team time, charged week by week; training during the launch."""
         qt = self.lead.quality_team
         leader_hours = self.lead.leader_fix_hours_per_week + self.mech.leader_rounding_hours_per_week
-        per_week = qt.fte * qt.hours_per_fte_week * qt.hourly_cost + leader_hours * self.lead.leader_hourly_cost
+        leaders = leader_hours * self.lead.leader_hourly_cost
+        per_week = qt.fte * qt.hours_per_fte_week * qt.hourly_cost + leaders
+        launch_weeks = int(math.ceil(self.lead.launch_weeks))
+        training_per_week = (self.lead.training_hours_per_nurse * novelty(self.lead)
+                             / max(self.lead.launch_weeks, 1.0))
+        week = 0
         while True:
             self.rec.cost("leadership", per_week)
+            self.rec.implementation(leaders)
+            if week < launch_weeks and training_per_week > 0:
+                hours = training_per_week * self.rec.positions.level  # nurses on the establishment
+                usd = hours * self.sc.staff.nurses.hourly_wage
+                self.rec.training_hours += hours
+                self.rec.cost("training", usd)
+                self.rec.implementation(usd)
+            week += 1
             yield self.env.timeout(WEEK)
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass, fields
 
 from careos_sim.scenario import Leadership
 
-__all__ = ["MAPPING", "Mapping", "Resolved", "resolve"]
+__all__ = ["MAPPING", "Mapping", "Resolved", "resolve", "novelty", "launch_factor"]
+
+WEEK = 7 * 1440.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ MAPPING: dict[str, Mapping] = {
                                              "change management", FREE),
     "float_nurses": Mapping("appreciating_complexity", 0.0, 1.0, "nurses", "resilience", FREE),
     "recognition": Mapping("valuing_people", 0.1, 1.0, "dial", "recognition", FREE),
+    "escalation_clarity": Mapping("clinical_language", 0.5, 1.0, "x", "fix success",
+                                  "free parameter (escalations in improvement jargon against clinical language)"),
 }
 
 
@@ -86,6 +90,7 @@ class Resolved:
     mandate_documentation_minutes: float
     float_nurses: float
     recognition: float
+    escalation_clarity: float
 
 
 def dial_value(leadership: Leadership, dial: str) -> float:
@@ -100,3 +105,20 @@ def resolve(leadership: Leadership) -> Resolved:
         mapping = MAPPING[f.name]
         values[f.name] = float(direct) if direct is not None else mapping.at(dial_value(leadership, mapping.dial))
     return Resolved(**values)
+
+
+def novelty(lead: Leadership) -> float:
+    """How much of the leadership system is new to a unit that ran telling-style before: the mean
+    of listening and the six element dials (0 for the telling preset, 1 for the listening one)."""
+    dials = [lead.listening, *(getattr(lead.elements, f) for f in type(lead.elements).model_fields)]
+    return sum(dials) / len(dials)
+
+
+def launch_factor(lead: Leadership, now_min: float) -> float:
+    """Huddle length as a multiple of its steady length: ``launch_huddle_factor`` at time 0,
+    falling linearly to 1 at the end of the launch; 1 for a system that is not new."""
+    weeks = lead.launch_weeks
+    if weeks <= 0 or novelty(lead) <= 0:
+        return 1.0
+    left = max(0.0, 1.0 - now_min / (weeks * WEEK))
+    return 1.0 + (lead.launch_huddle_factor - 1.0) * left

@@ -119,10 +119,10 @@ METRICS: tuple[Metric, ...] = (
            "100 x nurse-minutes on defect workarounds / nurse-minutes on duty",
            lambda f: ratio(f.workaround_minutes, f.on_duty_area, 100.0)),
     Metric("efficiency.cost_per_patient_day", "USD", "lower",
-           "(regular wages + overtime + agency + departures x replacement cost + quality team and leader time) "
-           "/ patient-days",
-           lambda f: ratio(f.cost_regular + f.cost_overtime + f.cost_agency + f.cost_turnover + f.cost_leadership,
-                           f.patient_minutes / DAY)),
+           "(regular wages + overtime + agency + departures x replacement cost + quality team and leader time "
+           "+ training) / patient-days",
+           lambda f: ratio(f.cost_regular + f.cost_overtime + f.cost_agency + f.cost_turnover + f.cost_leadership
+                           + f.cost_training, f.patient_minutes / DAY)),
     Metric("safety.harm_per_1000_patient_days", "per 1000 patient-days", "lower",
            "1000 x harm events (all sources) / patient-days",
            lambda f: ratio(f.harm.sum(), f.patient_minutes / DAY, 1000.0)),
@@ -222,6 +222,9 @@ METRICS: tuple[Metric, ...] = (
            lambda f: ratio(f.fixes, f.minutes / MONTH)),
     Metric("learning.regressions_per_month", "1/month", "lower", "fixes that decayed and let the defect return / "
            "months", lambda f: ratio(f.regressions, f.minutes / MONTH)),
+    Metric("learning.department_fixes_per_month", "1/month", "higher",
+           "working fixes made by the departments that own the defects / months (part of fixes)",
+           lambda f: ratio(f.department_fixes, f.minutes / MONTH)),
     Metric("counts.patient_days", "patient-days", "lower",
            "integral of the census over time / 1440 min (bed-days used; for the same admissions, fewer is "
            "better: shorter stays)",
@@ -232,6 +235,14 @@ METRICS: tuple[Metric, ...] = (
 )
 
 DIAGNOSTICS: tuple[Metric, ...] = (
+    Metric("flow.implementation_cost_per_patient_day", "USD", None,
+           "(huddle nurse-time at wage + leader rounding and barrier-removal hours + escalation hours + committee "
+           "hours + training) / patient-days: the part of cost per patient-day that runs the leadership system's "
+           "practices (a diagnostic: it is already inside cost per patient-day)",
+           lambda f: ratio(f.implementation_usd, f.patient_minutes / DAY)),
+    Metric("flow.escalations_per_month", "1/month", None,
+           "defects escalated to the department that owns them / months (a diagnostic)",
+           lambda f: ratio(f.escalations, f.minutes / MONTH)),
     Metric("flow.mean_census", "patients", None, "integral of the census / minutes",
            lambda f: ratio(f.patient_minutes, f.minutes)),
     Metric("flow.admissions_per_day", "1/day", None, "admissions / days",

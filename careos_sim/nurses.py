@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 import simpy
 
+from careos_sim.mechanisms import launch_factor
 from careos_sim.recorder import Recorder
 from careos_sim.scenario import Scenario
 from careos_sim.tasks import Task, TaskQueue
@@ -240,10 +241,13 @@ class Staff:
         logging = rec.events is not None
         if logging:
             rec.log(env.now, "on", nurse=nurse.id, value=end)
-        lead_in = handoff + (self.huddle_minutes if handoff > 0 else 0.0)
+        huddle = self.huddle_minutes * launch_factor(self.sc.leadership, env.now) if handoff > 0 else 0.0
+        lead_in = handoff + huddle
         if lead_in > 0:
             rec.handoff(env.now, handoff, True)
-            rec.huddle_minutes += lead_in - handoff
+            if huddle > 0:
+                rec.huddle_minutes += huddle
+                rec.implementation(huddle / 60.0 * self.sc.staff.nurses.hourly_wage)
             yield env.timeout(lead_in)
             rec.handoff(env.now, handoff, False)
             nurse.shift_busy += lead_in

@@ -77,6 +77,10 @@ _SCALARS = (
     "new_defects",
     "retired_defects",
     "mandates",
+    "escalations",  # defects the unit escalated to their owning department
+    "department_fixes",  # working fixes made by departments (included in fixes)
+    "implementation_usd",  # what the leadership system's implementation costs (inside the cost lines)
+    "training_hours",
     "defects_area",  # integral of the number of active, unfixed defects
     "active_defects_last",  # active, unfixed defects at the end of the period (not summed)
     "pressure_area",  # integral of leaders' effective pressure (0-1)
@@ -102,6 +106,7 @@ _SCALARS = (
     "cost_agency",
     "cost_turnover",
     "cost_leadership",
+    "cost_training",
 )
 _BY_TYPE = ("started", "missed", "cancelled", "work_minutes")
 _BY_GROUP = ("cl_n", "cl_wait_sum", "cl_over10", "required", "missed_g", "harm_g", "patient_minutes_g")
@@ -405,6 +410,17 @@ class Recorder:
     def defect_regressed(self, now: float) -> None:
         self.regressions += 1
         self.active_defects.change(now, 1)
+
+    def escalated(self) -> None:
+        self.escalations += 1
+
+    def department_fixed(self) -> None:
+        self.department_fixes += 1
+
+    def implementation(self, usd: float) -> None:
+        """Cost of running the leadership system's practices (huddles, rounding, barrier removal,
+        escalations, training); each is also charged to its own cost line."""
+        self.implementation_usd += usd
 
     def mandate(self) -> None:
         self.mandates += 1

@@ -33,6 +33,9 @@ __all__ = [
     "Shifts",
     "Overtime",
     "RunSettings",
+    "Department",
+    "Departments",
+    "DEPARTMENTS",
     "TASK_TYPES",
     "SCHEDULED_TASK_TYPES",
 ]
@@ -253,6 +256,9 @@ class Nurses(_Frozen):
         le=7,
     )
     hourly_wage: float = _f(50.0, "Loaded hourly wage of a staff nurse.", "USD/hour", ge=0, le=1000)
+    initial_voice_efficacy: float = _f(
+        0.3, "Voice efficacy of every nurse at time 0 (share of her recent reports that led to a fix she saw); "
+             "new hires start here too.", "fraction", ge=0, le=1)
 
 
 class Shifts(_Frozen):
@@ -293,15 +299,15 @@ class Exhaustion(_Frozen):
                                  le=1)
     baseline: float = _f(-2.2, "Logit of the target E of an average nurse under no demands.", "logit", ge=-10,
                          le=10)
-    individual_sd: float = _f(1.6, "Spread of nurses' vulnerability to exhaustion on the logit scale.", "logit", ge=0, le=5)
-    load: float = _f(4.0, "Weight of the shift's busy share above 0.75.", "logit/share", ge=0, le=50)
+    individual_sd: float = _f(2.2, "Spread of nurses' vulnerability to exhaustion on the logit scale.", "logit", ge=0, le=5)
+    load: float = _f(2.0, "Weight of the shift's busy share above 0.75.", "logit/share", ge=0, le=50)
     workaround: float = _f(6.0, "Weight of the share of the shift spent on workarounds.", "logit/share", ge=0,
                            le=100)
-    missed_care: float = _f(0.08, "Weight of each missed task per nurse in the shift (moral distress).",
-                            "logit/task", ge=0, le=10)
+    missed_care: float = _f(0.35, "Weight of log(1 + missed tasks per nurse in the shift) (moral distress, "
+                                  "growing less with each further missed task).", "logit", ge=0, le=10)
     overtime: float = _f(0.5, "Weight of each hour of overtime in the shift.", "logit/hour", ge=0, le=10)
     pressure: float = _f(0.5, "Weight of leaders' pressure to work harder (0-1).", "logit", ge=0, le=10)
-    departures: float = _f(0.3, "Weight of each colleague who left in the last 30 days.", "logit/departure", ge=0,
+    departures: float = _f(0.1, "Weight of each colleague who left in the last 30 days.", "logit/departure", ge=0,
                            le=10)
     rest: float = _f(0.4, "Relief from rest before the shift, per day off (up to 3).", "logit/day", ge=0, le=10)
     recognition: float = _f(0.3, "Relief from recognition received in the shift (0-1).", "logit", ge=0, le=10)
@@ -371,7 +377,12 @@ DIMENSIONS = ("safety", "timeliness", "effectiveness", "efficiency", "equity", "
 CATEGORIES = ("supplies", "equipment", "orders_information", "medications", "handoffs_staffing", "ehr",
               "interpreter_access")
 
+#: Hospital departments that own most defects (calibration.md, defect ownership).
+DEPARTMENTS = ("pharmacy", "supply_chain", "biomedical_engineering", "it", "language_services", "medical_staff",
+               "staffing_office")
+
 TaskType = Literal[TASK_TYPES]  # type: ignore[valid-type]
+DepartmentName = Literal[DEPARTMENTS]  # type: ignore[valid-type]
 Dimension = Literal[DIMENSIONS]  # type: ignore[valid-type]
 
 
@@ -394,32 +405,43 @@ class DefectCategory(_Frozen):
     dimensions: tuple[Dimension, ...] = _f(("efficiency",), "Quality dimensions a defect of this category hurts.",
                                            min_length=1)
     fix_hours: float = _f(16.0, "Mean effort to fix one defect (lognormal, CV 1).", "hours", gt=0, le=2000)
+    owner: DepartmentName = _f("pharmacy", "The hospital department that owns the defects of this category that "
+                                           "the unit does not own itself.")
+    unit_owned_share: float = _f(0.25, "Share of this category's defects that the unit owns and can fix with its "
+                                       "own capacity; the rest must be escalated to the owner.", "fraction",
+                                 ge=0, le=1)
 
 
-def _cat(share, tasks, wa, harm, miss, dims, fix, lep=False, los=0.0, rate=1.0) -> DefectCategory:
+def _cat(share, tasks, wa, harm, miss, dims, fix, lep=False, los=0.0, rate=1.0, owner="pharmacy",
+         unit_share=0.25) -> DefectCategory:
     return DefectCategory(share=share, task_types=tasks, workaround_minutes=wa, harm_probability=harm,
                           miss_probability=miss, dimensions=dims, fix_hours=fix, lep_only=lep,
-                          los_extension_days=los, rate_factor=rate)
+                          los_extension_days=los, rate_factor=rate, owner=owner, unit_owned_share=unit_share)
 
 
 class DefectCategories(_Frozen):
     """The seven categories of workflow defects and their defaults."""
 
     supplies: DefectCategory = _cat(0.22, ("hygiene_mobility", "medication", "assessment", "admission"), 6.5,
-                                    0.002, 0.03, ("efficiency", "timeliness", "patient_centeredness"), 8.0)
+                                    0.002, 0.03, ("efficiency", "timeliness", "patient_centeredness"), 8.0,
+                                    owner="supply_chain", unit_share=0.25)
     equipment: DefectCategory = _cat(0.13, ("assessment", "hygiene_mobility", "call_light"), 7.5, 0.004, 0.02,
-                                     ("safety", "efficiency"), 16.0)
+                                     ("safety", "efficiency"), 16.0, owner="biomedical_engineering",
+                                     unit_share=0.2)
     orders_information: DefectCategory = _cat(
         0.18, ("medication", "coordination", "admission", "discharge", "assessment"), 7.0, 0.005, 0.01,
-        ("safety", "timeliness", "effectiveness"), 20.0)
-    medications: DefectCategory = _cat(0.16, ("medication",), 7.5, 0.008, 0.03, ("safety", "timeliness"), 16.0)
+        ("safety", "timeliness", "effectiveness"), 20.0, owner="medical_staff", unit_share=0.3)
+    medications: DefectCategory = _cat(0.16, ("medication",), 7.5, 0.008, 0.03, ("safety", "timeliness"), 16.0,
+                                       owner="pharmacy", unit_share=0.2)
     handoffs_staffing: DefectCategory = _cat(0.10, ("coordination", "documentation", "discharge"), 6.0, 0.004,
-                                             0.01, ("safety", "efficiency"), 24.0)
+                                             0.01, ("safety", "efficiency"), 24.0, owner="staffing_office",
+                                             unit_share=0.7)
     ehr: DefectCategory = _cat(0.15, ("documentation", "medication", "admission", "discharge"), 5.5, 0.002,
-                               0.01, ("efficiency", "effectiveness"), 30.0)
+                               0.01, ("efficiency", "effectiveness"), 30.0, owner="it", unit_share=0.1)
     interpreter_access: DefectCategory = _cat(
         0.06, ("communication", "admission", "discharge", "assessment"), 10.0, 0.02, 0.3,
-        ("equity", "safety", "patient_centeredness"), 12.0, lep=True, los=1.0, rate=4.0)
+        ("equity", "safety", "patient_centeredness"), 12.0, lep=True, los=1.0, rate=4.0,
+        owner="language_services", unit_share=0.3)
 
     def items(self) -> tuple[tuple[str, DefectCategory], ...]:
         return tuple((name, getattr(self, name)) for name in CATEGORIES)
@@ -439,8 +461,12 @@ class Defects(_Frozen):
                               "1/month", ge=0, le=1000)
     lifetime_days: float = _f(1460.0, "Mean time until a defect disappears by itself (the process it lives in "
                                       "changes).", "days", gt=0, le=100000)
-    fix_residual: float = _f(0.1, "A fixed defect's encounter rate as a share of its rate before the fix.",
-                             "fraction", ge=0, le=1)
+    fix_reduction_mean: float = _f(
+        0.6, "Mean share of a defect's encounter rate that a working fix removes (drawn per fix from a beta "
+             "distribution: a fix rarely removes all of it).", "fraction", ge=0, le=1)
+    fix_reduction_concentration: float = _f(
+        6.0, "Concentration (a + b) of the beta distribution of the share a fix removes: larger, less spread.",
+        "", gt=0, le=1000)
     regression_days: float = _f(120.0, "Mean time until a fix that was not sustained decays and the defect "
                                        "returns.", "days", gt=0, le=10000)
     workaround_cv: float = _f(0.8, "Coefficient of variation of workaround minutes.", "ratio", ge=0, le=5)
@@ -452,6 +478,39 @@ class Defects(_Frozen):
         if total <= 0:
             raise ValueError("defect category shares must have a positive sum")
         return self
+
+
+# --------------------------------------------------------------------------- departments
+
+
+class Department(_Frozen):
+    """A hospital department that owns defects: its fix capacity for this unit's escalations and its pace."""
+
+    fix_hours_per_week: float = _f(
+        2.0, "Hours a week the department spends fixing defects this unit escalated (its capacity for the unit).",
+        "hours", ge=0, le=1000)
+    response_days: float = _f(
+        60.0, "Mean days before the department takes up an escalation of ordinary strength (one clear report); "
+              "stronger escalations (more reports, clinical language) are taken up sooner.", "days", gt=0,
+        le=3650)
+    fix_success: float = _f(0.6, "Chance a finished department fix works.", "probability", ge=0, le=1)
+    fix_sustain: float = _f(0.8, "Chance a working department fix lasts.", "probability", ge=0, le=1)
+
+
+class Departments(_Frozen):
+    """The departments that own most defects (calibration.md, defect ownership). Each fixes what it owns
+    at its own pace and capacity, once the unit escalates it."""
+
+    pharmacy: Department = Department()
+    supply_chain: Department = Department()
+    biomedical_engineering: Department = Department()
+    it: Department = Department(fix_hours_per_week=1.5, response_days=90.0)
+    language_services: Department = Department(fix_hours_per_week=1.0)
+    medical_staff: Department = Department(response_days=75.0)
+    staffing_office: Department = Department()
+
+    def items(self) -> tuple[tuple[str, Department], ...]:
+        return tuple((name, getattr(self, name)) for name in DEPARTMENTS)
 
 
 # --------------------------------------------------------------------------- safety
@@ -538,6 +597,9 @@ class Mechanisms(_Frozen):
     float_nurses: float | None = _f(None, "Float nurses that can be called to a surge.", "nurses", ge=0, le=20)
     recognition: float | None = _f(None, "Strength of recognition when a report leads to a fix (0-1).", "dial",
                                    ge=0, le=1)
+    escalation_clarity: float | None = _f(None, "Strength of the unit's escalations to departments per report "
+                                                "(evidence stated in clinical language, with the frontline's "
+                                                "account).", "x", ge=0, le=10)
 
 
 class Leadership(_Frozen):
@@ -568,6 +630,20 @@ class Leadership(_Frozen):
                                   ge=0, le=100)
     goal_rotation_months: float = _f(6.0, "Months the top-down goal stays on one quality dimension.", "months",
                                      gt=0, le=120)
+    escalation_limit: int = _f(3, "Most escalations the unit keeps open with each department at once.",
+                               "escalations", ge=0, le=1000)
+    escalation_hours: float = _f(1.0, "Leader hours one escalation to a department costs.", "hours", ge=0,
+                                 le=100)
+    launch_weeks: float = _f(
+        12.0, "Weeks of the launch period of a care operating system (training; first huddles longer).", "weeks",
+        ge=0, le=520)
+    launch_huddle_factor: float = _f(
+        2.0, "Huddle length at the start of the launch, as a multiple of its steady length (falls linearly to 1 "
+             "over the launch).", "x", ge=1, le=10)
+    training_hours_per_nurse: float = _f(
+        8.0, "Paid training hours per nurse for a care operating system fully new to the unit, spent during the "
+             "launch (scaled by how much of the system is new: the mean of listening and the six elements).",
+        "hours", ge=0, le=200)
     mechanisms: Mechanisms = Mechanisms()
 
 
@@ -591,6 +667,7 @@ class Scenario(_Frozen):
     tasks: Tasks = Tasks()
     staff: Staff = Staff()
     defects: Defects = Defects()
+    departments: Departments = Departments()
     safety: Safety = Safety()
     leadership: Leadership = Leadership()
     run: RunSettings = RunSettings()

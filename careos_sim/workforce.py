@@ -5,7 +5,12 @@
   moral distress, overtime, pressure to work harder, colleagues who left in the last 30 days)
   and resources (rest before the shift, recognition, voice efficacy), on the logit scale,
   around the nurse's own vulnerability: ``E* = logistic(baseline + vulnerability + demands -
-  resources)``.
+  resources)``. The response is gradual by construction: nurses differ widely in
+  vulnerability (so a shift in demands moves the share burned out along a wide normal
+  curve, not past one threshold), load counts only above 75% busy and saturates when a nurse
+  is always busy, and moral distress grows with the logarithm of missed care (the tenth
+  missed task weighs less than the first), so burnout changes smoothly across ratios 1:4 to
+  1:8 (docs/model.md, workforce).
 * **Absence**: a rostered nurse calls in sick with a chance rising with ``E``.
 * **Turnover**: every day each nurse leaves with a hazard rising exponentially with ``E``; a
   vacancy is filled after a lognormal hiring delay, and the new hire works slower at first
@@ -60,6 +65,7 @@ class Workforce:
     def init_nurse(self, nurse: "Nurse", new_hire: bool) -> None:
         """Vulnerability, starting exhaustion and proficiency of a nurse joining the staff."""
         nurse.vulnerability = self.ex.individual_sd * self.people.normal()
+        nurse.efficacy = self.sc.staff.nurses.initial_voice_efficacy
         if new_hire:
             nurse.exhaustion = self.turn.new_hire_exhaustion
             nurse.hired_at = self.env.now
@@ -90,7 +96,7 @@ class Workforce:
         ex = self.ex
         demands = (ex.load * max(0.0, nurse.shift_busy / SHIFT - 0.75)
                    + ex.workaround * nurse.shift_workaround / SHIFT
-                   + ex.missed_care * missed_per_nurse
+                   + ex.missed_care * math.log1p(missed_per_nurse)
                    + ex.overtime * overtime_min / 60.0
                    + ex.pressure * pressure
                    + ex.departures * self.recent_departures())

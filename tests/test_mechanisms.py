@@ -66,12 +66,23 @@ def test_a_fix_lowers_its_defects_encounter_rate():
     before = unit.defects.encounter_rate(t, lep=1)
     unit.defects.fix(defect, sustained=True)
     after = unit.defects.encounter_rate(t, lep=1)
-    assert after == pytest.approx(before - defect.base_rate * (1 - unit.scenario.defects.fix_residual))
-    assert after < before
+    removed = before - after
+    assert 0 < removed < defect.base_rate  # part of its rate, never all of it
+    assert defect.rate == pytest.approx(defect.base_rate - removed)
+
+
+def test_fixes_remove_a_drawn_share_of_the_rate_around_its_mean():
+    unit = CareUnit(load(TELLING, **{"run.horizon_days": 1}), seed=1, replication=0)
+    shares = np.array([unit.defects.fix_reduction() for _ in range(4000)])
+    cfg = unit.scenario.defects
+    assert shares.mean() == pytest.approx(cfg.fix_reduction_mean, abs=0.01)
+    assert 0.0 < shares.min() and shares.max() < 1.0
+    assert (shares > 0.95).mean() < 0.02  # rarely all of it
 
 
 def test_no_fix_capacity_means_nothing_is_fixed():
-    none = load(LISTENING, **{"leadership.quality_team.fte": 0, "leadership.leader_fix_hours_per_week": 0})
+    none = load(LISTENING, **{"leadership.quality_team.fte": 0, "leadership.leader_fix_hours_per_week": 0,
+                              **{f"departments.{d}.fix_hours_per_week": 0 for d in careos_sim.scenario.DEPARTMENTS}})
     result = careos_sim.run(none, replications=2, seed=4, horizon_days=180)
     assert (result.replications["learning.fixes_per_month"] == 0).all()
     some = careos_sim.run(load(LISTENING), replications=2, seed=4, horizon_days=180)

@@ -212,9 +212,14 @@ def test_out_folder_in_use_needs_resume(reference, tmp_path, capsys):
     exp, _, _ = reference
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "something.txt").write_text("x")
-    assert sweep(exp, "--out", tmp_path / "busy", "--workers", "1") == 2
-    assert "--resume" in capsys.readouterr().err
+    assert sweep(exp, "--out", tmp_path / "busy", "--workers", "1") == 2  # the user's folder: not ours
+    assert "not a careos-sim results folder" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "busy").iterdir()) == ["something.txt"]
+    run_sweep(load_experiment(exp), tmp_path / "ours", workers=1, stop_after=1)
+    assert sweep(exp, "--out", tmp_path / "ours", "--workers", "1") == 2  # our sweep: resume it, or not
+    assert "pass --resume" in capsys.readouterr().err
     assert sweep(exp, "--out", tmp_path / "none", "--resume", "--workers", "1") == 2
+    assert "nothing to resume" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- bad experiment files
@@ -364,7 +369,7 @@ def test_sobol_design_finds_the_factor_that_matters(tmp_path):
     exp = write(tmp_path, f"""\
         name: s
         base: {SCENARIOS / 'verification' / 'mmc.yaml'}
-        design: {{type: sobol, samples: 16}}
+        design: {{type: sobol, samples: 16, allow_small_samples: true}}
         factors:
           - {{path: patients.call_lights_per_hour, name: calls, low: 0.2, high: 0.5}}
           - {{path: staff.nurses.hourly_wage, name: wage, low: 30, high: 70}}
