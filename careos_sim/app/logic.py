@@ -373,11 +373,12 @@ def _shared_cost_limits(scenario: Scenario, side: str) -> list[LimitHit]:
     caps_type = getattr(shared, "Caps", None)
     if check is None or caps_type is None:
         return []
-    caps = caps_type.from_env() if hasattr(caps_type, "from_env") else caps_type()
-    if isinstance(caps, tuple):  # from_env may also return the variables it ignored
-        caps = caps[0]
     try:
-        check(scenario, replications=scenario.run.replications, caps=caps)
+        caps = caps_type.from_env()
+    except InputError:  # a bad CAREOS_SIM_* variable: the command line reports it; here the defaults hold
+        caps = caps_type()
+    try:
+        check(scenario, replications=scenario.run.replications, caps=caps, source=f"side {side.upper()}")
     except InputError as exc:
         return [LimitHit(i.path, f"Side {side.upper()}: {for_markdown(i.message, 2 * ECHO_LIMIT)}")
                 for i in exc.issues]
@@ -625,7 +626,7 @@ def guard_file(path: str | Path, root: str | Path, shown: str | None = None) -> 
             return  # no extends, or one the loader reports as malformed
         parent, line = found
         target = Path(os.path.normpath(os.path.join(current.parent, parent)))
-        why = _outside(target, root_abs, root_real)
+        why = "a file name cannot hold a NUL character" if "\x00" in parent else _outside(target, root_abs, root_real)
         if why is not None:
             names = ", ".join(sorted(p.name for p in root_abs.glob("*.yaml")
                                      if p != first and p.is_file() and not p.is_symlink()))
@@ -661,21 +662,12 @@ def _outside(path: Path, root_abs: Path, root_real: Path) -> str | None:
 
 def _load(path: str | Path, overrides: Mapping[str, Any] | None = None, root: str | Path | None = None,
           shown: str | None = None) -> Scenario:
-    """:func:`careos_sim.loader.load_scenario` confined to ``root``: the chain is checked first
-    (:func:`guard_file`), and the loader is told the root as well, where it takes one."""
+    """:func:`careos_sim.loader.load_scenario` confined to ``root``: the chain is checked here first
+    (:func:`guard_file`), and the loader confines it as well (``allowed_roots``)."""
     if root is None:
         return load_scenario(path, overrides)
     guard_file(path, root, shown)
-    if _loader_takes_roots():
-        return load_scenario(path, overrides, allowed_roots=[Path(root).resolve()])  # type: ignore[call-arg]
-    return load_scenario(path, overrides)
-
-
-@cache
-def _loader_takes_roots() -> bool:
-    import inspect
-
-    return "allowed_roots" in inspect.signature(load_scenario).parameters
+    return load_scenario(path, overrides, allowed_roots=[Path(root).resolve()])
 
 
 def load_upload(name: str, data: bytes, folder: str | Path, presets: Presets | None = None,
@@ -710,9 +702,10 @@ def scenario_files(path: str | Path, root: str | Path | None = None) -> list[Pat
     """The file and every file of its ``extends`` chain (for the manifest's hashes); only within
     ``root`` when one is given."""
     try:
-        if root is not None:
-            guard_file(path, root)
-        return source_files(path)
+        if root is None:
+            return source_files(path)
+        guard_file(path, root)
+        return source_files(path, allowed_roots=[Path(root).resolve()])
     except InputError:
         return [Path(path)]
 

@@ -48,9 +48,10 @@ def literal(text: object, limit: int = ECHO_LIMIT) -> str:
 
 def code(text: object, limit: int = ECHO_LIMIT) -> str:
     """Untrusted text as a code span (shown literally by both renderings); as :func:`literal` text
-    where a code span cannot hold it (a backtick in it)."""
+    where a code span cannot hold it (a backtick in it), and where it holds ``<`` or ``>`` (so that
+    no renderer that is lax about code spans meets a tag)."""
     s = for_terminal(text, limit).replace("\r", " ").replace("\n", " ").replace("\t", " ")
-    if not s.strip() or "`" in s:
+    if not s.strip() or any(c in s for c in "`<>"):
         return literal(s, limit)
     return f"`{s}`"
 
