@@ -588,3 +588,99 @@ def test_sweep_without_finished_runs_and_with_damaged_tables(tmp_path):
     (folder / "runs.parquet").write_bytes(b"garbage")
     _, md_path = write_report(folder)
     assert "The sweep's results cannot be read" in md_path.read_text()
+
+
+# --------------------------------------------------------------------------- escaping of user strings
+
+HOSTILE = "<script>alert(1)</script> **b** [l](javascript:alert(1)) ![i](http://e.vil/p.png) `x` $\\frac$ a|b"
+
+
+def _outside_code(text: str) -> str:
+    """Text with its code spans and fenced blocks removed (both show their content literally)."""
+    text = re.sub(r"^(`{3,})\n.*?\n\1$", "", text, flags=re.S | re.M)
+    return re.sub(r"`[^`\n]*`", "", text)
+
+
+def _unescaped(text: str, s: str) -> bool:
+    return re.search(r"(?<!\\)" + re.escape(s), text) is not None
+
+
+def assert_markdown_inert(md: str) -> None:
+    rest = _outside_code(md)
+    for s in ("<script", "<img", "](javascript", "[l]", "[i]"):
+        assert not _unescaped(rest, s), s
+
+
+def assert_html_inert(html: str) -> None:
+    assert_self_contained(html)
+    assert "<script" not in html.lower()
+    assert all(href.startswith("#") for href in re.findall(r"<a\b[^>]*href=\"([^\"]*)\"", html))
+    assert len(re.findall(r"<a\b", html)) == len(re.findall(r"<a href=\"#", html))  # only the contents' links
+    assert 'href="javascript' not in html and "<img src=\"http" not in html and "<strong>b</strong>" not in html
+
+
+def test_inline_text_escapes_round_trip_through_both_renderings():
+    from careos_sim.report.document import Document, Para, Table, _inline_html, code, literal
+
+    text = literal(HOSTILE)
+    assert "\n" not in literal("a\nb") and len(literal("x" * 1000)) <= 201
+    assert literal("snake_case tiny-grid 0.1.0") == "snake_case tiny-grid 0.1.0"  # readable where harmless
+    html = _inline_html(f"**{text}** {code(HOSTILE)} {code('plain.yaml')}")
+    assert html.startswith("<strong>&lt;script&gt;alert(1)&lt;/script&gt; **b** [l](javascript:alert(1))")
+    assert "<code>plain.yaml</code>" in html and html.count("<strong>") == 1 and "<script" not in html
+    assert literal("\x1b[31mred") == "\\\\x1b\\[31mred"  # an escape sequence shown, not sent
+    doc = Document(f"Run: {text}", [Para(text), Table(["name"], [[text]])])
+    md = doc.markdown()
+    assert_markdown_inert(md)
+    assert "| " + text.replace("|", "|") + " |" in md  # the cell's pipe is escaped once
+    assert md.count("\\|") == md.count("a\\|b")  # and nowhere twice
+    assert_html_inert(doc.html())
+    assert "<title>Run: &lt;script&gt;" in doc.html()
+
+
+def test_a_code_block_cannot_be_closed_by_its_content():
+    from careos_sim.report.document import Code, blocks_markdown
+
+    md = blocks_markdown([Code("careos-sim compare 'x\n```\n<script>alert(1)</script>\n```'")])
+    fence = md.splitlines()[0]
+    assert set(fence) == {"`"} and len(fence) > 3 and md.rstrip().endswith(fence)
+    assert md.count(fence) == 2
+
+
+def test_a_hostile_scenario_name_and_file_are_escaped_in_the_comparison_report(copy):
+    from careos_sim.report import write_report
+
+    for side in "ab":
+        path = copy / f"scenario-{side}.yaml"
+        data = path.read_text()
+        path.write_text(re.sub(r"^name: .*$", f"name: {json.dumps(HOSTILE + ' ' + side)}", data, count=1, flags=re.M))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["scenarios"] = {"a": f"{HOSTILE}.yaml", "b": "../<img src=x onerror=alert(1)>.yaml"}
+    files = manifest["scenario_files_sha256"]
+    files["a"] = {f"/x/{HOSTILE}.yaml": "0" * 64, **files["a"]}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    html_path, md_path = write_report(copy)  # the figures draw the names without reading them as mathematics
+    md, html = md_path.read_text(), html_path.read_text()
+    assert_markdown_inert(md)
+    assert_html_inert(html)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "onerror" in html and "<img src=x" not in html
+    assert md.startswith("# \\<script\\>alert(1)\\</script\\>")
+    assert "$\\frac$" not in _outside_code(md) and "\\$\\\\frac\\$" in md
+
+
+def test_a_hostile_experiment_and_factor_name_are_escaped_in_the_sweep_report(tmp_path):
+    text = experiment_file(tmp_path, "grid", name=json.dumps("<script>x</script> [e](javascript:1)"))
+    path = tmp_path / "grid.yaml"
+    path.write_text(text.read_text().replace("name: ratio_day", "name: \"ratio_<b>day</b>_$x$\"")
+                    .replace("telling: ", "\"<i>telling</i>\": "))
+    folder = tmp_path / "sweep"
+    rc, _, err = run_cli("sweep", path, "--out", folder, "--workers", "1", "--quiet")
+    assert rc == 0, err
+    rc, _, err = run_cli("report", folder)
+    assert rc == 0, err
+    md, html = md_of(folder), html_of(folder)
+    assert_markdown_inert(md)
+    assert not _unescaped(_outside_code(md), "<b>") and not _unescaped(_outside_code(md), "<i>")
+    assert_html_inert(html)
+    assert "<b>day</b>" not in html.split("<pre>")[0] and "&lt;b&gt;day&lt;/b&gt;" in html
+    assert md.startswith("# Sweep: \\<script\\>x\\</script\\>")
