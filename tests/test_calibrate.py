@@ -9,7 +9,6 @@ budget checked before anything runs, resume after a stop, 1 and 2 workers, ratio
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +143,32 @@ def test_resume_after_stop_gives_the_same_results_without_repeating_runs(small, 
     # resuming a finished calibration runs nothing and changes nothing
     third = calibrate(load_targets(file), out, resume=True, workers=1)
     assert third.ran == 0
+    same_outputs(ref, out)
+
+
+def test_ctrl_c_keeps_finished_runs_and_prints_the_resume_command(small, tmp_path, monkeypatch, capsys):
+    import careos_sim.calibrate.run as run_module
+
+    file, ref = small
+    calls, real = [0], run_module.run_with_years
+
+    def interrupted(*job):
+        calls[0] += 1
+        if calls[0] == 16:
+            raise KeyboardInterrupt
+        return real(*job)
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(run_module, "run_with_years", interrupted)
+    assert main(["calibrate", str(file), "--out", str(out), "--quiet", "-w", "1"]) == 130
+    err = capsys.readouterr().err
+    assert load_store(out / "wave-2").runs.shape[0] == 3 and load_store(out / "wave-1").complete
+    command = err.strip().splitlines()[-1].split("Complete the calibration with: ")[1].split()
+    assert command[:2] == ["careos-sim", "calibrate"] and "--resume" in command
+    monkeypatch.setattr(run_module, "run_with_years", real)
+    assert main([*command[1:], "--quiet", "-w", "1", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ran"] == 2 * 6 * 2 + 2 - 15 and doc["kept"] == 15
     same_outputs(ref, out)
 
 

@@ -92,12 +92,12 @@ def cli_calibrate(args: argparse.Namespace) -> int:
         result = calibrate(cal, out, resume=args.resume, workers=workers, executor=executor,
                            scheduler=args.scheduler or "local", command=["careos-sim", *args.argv],
                            progress=progress, say=say)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C (or SIGTERM, SIGHUP: 128 + the signal's number)
         for b in bars:
             b.close()
-        print(f"careos-sim: interrupted; the finished runs are saved in {out}/. Complete the calibration with: "
-              f"{resume_cmd}", file=sys.stderr)
-        return 130
+        print(f"careos-sim: {getattr(exc, 'how', 'interrupted')}; the finished runs are saved in {out}/. Complete "
+              f"the calibration with: {resume_cmd}", file=sys.stderr)
+        return getattr(exc, "exit_code", 130)
     finally:
         for b in bars:
             b.close()

@@ -9,9 +9,9 @@ Layout of ``OUT/``: ``wave-1/``, ``wave-2/``, ... and ``confirm/`` (each a sweep
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
+import shutil
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,11 +20,11 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel
 
 from careos_sim.calibrate import method as hm
-from careos_sim.calibrate.spec import Calibration, Target
+from careos_sim.calibrate.outputs import targets_table, write_outputs
+from careos_sim.calibrate.spec import Calibration
 from careos_sim.design import Experiment
 from careos_sim.loader import InputError, InputIssue
 from careos_sim.output import write_atomic
@@ -316,7 +316,8 @@ def _next_points(cal: Calibration, wave: int, history: list[list[hm.Emulator]], 
     history.append(emulators)
     record.emulators = {t.name: e.kernel for t, e in zip(cal.targets, emulators)}
     _, _, z, var_obs = _bands(cal)
-    pooled = np.array([np.nanmean(var_sim[:, j]) if np.isfinite(var_sim[:, j]).any() else 0.0
+    # a candidate has not been simulated: its Var_sim is the median over the sets simulated so far
+    pooled = np.array([np.nanmedian(var_sim[:, j]) if np.isfinite(var_sim[:, j]).any() else 0.0
                        for j in range(len(cal.targets))])
     rng = np.random.default_rng(hm.sub_seed(cal.seed, wave, 2))
     m = cal.method
@@ -393,6 +394,8 @@ def calibrate(cal: Calibration, out: str | Path, *, resume: bool = False, worker
         """Run one stage's sweep; False if it stopped early."""
         total = len(exp.design) * exp.replications
         tick = progress(stage, total) if progress else None
+        if folder.is_dir() and not (folder / "manifest.json").exists():
+            shutil.rmtree(folder)  # stopped before its manifest was written, so before any run
         r = run_sweep(exp, folder, resume=(folder / "manifest.json").exists(), workers=workers, executor=executor,
                       scheduler=scheduler, command=command or [], progress=tick, stop_after=left[0],
                       runner=run_with_years)
@@ -487,57 +490,6 @@ def calibrate(cal: Calibration, out: str | Path, *, resume: bool = False, worker
         return finish()
     crun = _stored_runs(out / "confirm", 0)
     cmean, cvar, ccount = set_outputs(cal, crun, pd.DataFrame({"wave": [0], "set": [0]}))
-    result.targets = _targets_table(cal, cmean[0], cvar[0], ccount[0])
-    _write_outputs(cal, out, result)
+    result.targets = targets_table(cal, cmean[0], cvar[0], ccount[0])
+    write_outputs(cal, out, result)
     return finish(outcome)
-
-
-def _targets_table(cal: Calibration, mean: np.ndarray, var: np.ndarray, count: np.ndarray) -> pd.DataFrame:
-    rows = []
-    for j, t in enumerate(cal.targets):
-        lo, hi = hm.ci(float(mean[j]), float(var[j]), int(count[j]))
-        rows.append({"target": t.name, "metric": t.metric, "side": f"{t.ratio[0]} / {t.ratio[1]}" if t.ratio
-                     else t.side, "kind": "ratio" if t.ratio else "mean",
-                     "years": ",".join(map(str, t.years)) if t.years else "all", "low": t.low, "high": t.high,
-                     "mean": float(mean[j]), "ci_low": lo, "ci_high": hi, "replications": int(count[j]),
-                     "inside": bool(t.low <= mean[j] <= t.high),
-                     "ci_inside": bool(math.isfinite(lo) and t.low <= lo and hi <= t.high),
-                     "band_distance": abs(float(mean[j]) - t.centre) / t.half_width})
-    return pd.DataFrame(rows)
-
-
-def _markdown(cal: Calibration, result: CalibrationResult) -> str:
-    from careos_sim.text import for_markdown as md
-
-    def f(x: float) -> str:
-        return "-" if not math.isfinite(x) else f"{x:.4g}"
-
-    c = result.chosen_set
-    lines = [f"# Calibration {md(cal.name)}: targets at the chosen point", "",
-             f"Chosen: wave {c['wave']}, set {c['set']} ({'plausible: inside every band over its wave replications' if c['plausible'] else 'NOT plausible: no simulated set was inside every band; this is the closest'}); "
-             f"{c['plausible_sets']} of {c['simulated_sets']} simulated sets plausible. Confirmed with "
-             f"{cal.confirm_replications} replications per side (seed {cal.seed}); 95% intervals over replications "
-             "(ratios: delta method on paired replications).", "",
-             "| target | output | band | mean | 95% CI | inside |", "|---|---|---|---|---|---|"]
-    for t, (_, r) in zip(cal.targets, result.targets.iterrows()):
-        lines.append(f"| {md(t.name)} | {md(t.describe())} | {f(t.low)} to {f(t.high)} | {f(r['mean'])} | "
-                     f"{f(r['ci_low'])} to {f(r['ci_high'])} | {'yes' if r['inside'] else '**no**'} |")
-    lines += ["", "Parameter values (chosen.yaml):", ""]
-    for side, vals in result.chosen.items():
-        lines.append(f"- {md(side)}: " + (", ".join(f"`{k}` = {v:g}" for k, v in vals.items()) or "none"))
-    if result.message:
-        lines += ["", md(result.message, 2000)]
-    return "\n".join(lines) + "\n"
-
-
-def _write_outputs(cal: Calibration, out: Path, result: CalibrationResult) -> None:
-    buf = io.BytesIO()
-    result.sets.to_parquet(buf, index=False)
-    write_atomic(out / "plausible.parquet", buf.getvalue())
-    write_atomic(out / "targets.csv", result.targets.to_csv(index=False).encode())
-    write_atomic(out / "targets.md", _markdown(cal, result).encode())
-    c = result.chosen_set
-    head = (f"# Calibration {cal.name}: parameter values of the chosen point (wave {c['wave']}, set {c['set']}, "
-            f"{'plausible' if c['plausible'] else 'NOT plausible: the closest simulated set'}), per side.\n"
-            "# Each side's mapping holds dotted scenario paths, as --set or a scenario file takes them.\n")
-    write_atomic(out / "chosen.yaml", (head + yaml.safe_dump(result.chosen, sort_keys=False)).encode())
