@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from careos_sim.calibrate import calibrate, load_targets
-from careos_sim.calibrate.method import ci, ratio_of_means
+from careos_sim.calibrate.method import ci, combine, implausibility, ratio_of_means, select_points
 from careos_sim.calibrate.run import set_outputs
 from careos_sim.cli import main
 from careos_sim.loader import InputError, load_scenario
@@ -203,6 +203,19 @@ def test_targets_no_parameter_set_can_reach_is_a_finding(bands, tmp_path):
 # --------------------------------------------------------------------------- ratios and years
 
 
+def test_implausibility_rules_and_point_selection():
+    i = np.array([[0.5, 4.0, 1.0], [2.0, 2.5, 2.9], [np.inf, 0.1, 0.2]])
+    assert combine(i, "max").tolist() == [4.0, 2.9, np.inf]
+    assert combine(i, "second_max").tolist() == [1.0, 2.5, 0.2]  # one target may miss
+    z, var_obs = np.array([1.0]), np.array([0.25])
+    got = implausibility(z, var_obs, np.array([[2.0], [np.nan]]), np.array([[0.5]]), np.array([0.25]))
+    assert got[0, 0] == pytest.approx(1.0) and got[1, 0] == np.inf
+    cand = np.random.default_rng(0).random((500, 2))
+    a, b = select_points(cand, 10, 42), select_points(cand, 10, 42)
+    assert np.array_equal(a, b) and len(np.unique(a, axis=0)) == 10
+    assert np.array_equal(select_points(cand[:4], 10, 1), cand[:4])  # fewer than asked: all of them
+
+
 def test_ratio_of_means_delta_method_agrees_with_the_bootstrap():
     rng = np.random.default_rng(1)
     common = rng.normal(10, 2, 200)  # common random numbers make the two sides move together
@@ -289,6 +302,9 @@ BAD = [
     (lambda d: d["parameters"][RATE].update(sides=["other"]), "parameters.patients.call_lights_per_hour.sides[0]: "
                                                                "unknown side", "other"),
     (lambda d: d["method"].update(kind="abc"), "method.kind: must be one of 'history_matching'", "kind"),
+    (lambda d: d.update(name="../elsewhere"), "name: a name is letters, digits", "name"),
+    (lambda d: d["targets"][1].update(ratio=["unit", "unit"]), "targets[1].ratio: a ratio needs two different sides",
+     "ratio"),
 ]
 
 

@@ -52,10 +52,12 @@ def cli_calibrate(args: argparse.Namespace) -> int:
     from careos_sim.calibrate.run import calibrate
     from careos_sim.calibrate.spec import load_targets
     from careos_sim.sweep import _dask_executor
+    from careos_sim.text import for_terminal as shown
 
     if args.workers is not None and args.workers < 1:
         raise InputError([InputIssue("--workers", None, "workers", "must be >= 1", args.workers)])
     cal = load_targets(args.file, replications=args.replications, budget=args.budget)
+    name = shown(cal.name, 40)
     out = args.out or Path("results") / f"calibrate-{cal.name}"
     if out.exists() and not out.is_dir():
         raise InputError([InputIssue("--out", None, "out", "exists and is not a folder", str(out))])
@@ -66,7 +68,7 @@ def cli_calibrate(args: argparse.Namespace) -> int:
     def progress(stage: str, total: int):
         for b in bars:
             b.close()
-        bar = tqdm(total=total, desc=f"{cal.name} {stage}", unit="run", file=sys.stderr, disable=args.quiet,
+        bar = tqdm(total=total, desc=f"{name} {stage}", unit="run", file=sys.stderr, disable=args.quiet,
                    dynamic_ncols=True)
         bars.append(bar)
         failed = [0]
@@ -82,9 +84,9 @@ def cli_calibrate(args: argparse.Namespace) -> int:
 
     def say(line: str) -> None:
         if not quiet:
-            (bars[-1].write if bars else print)(f"{cal.name}: {line}", file=sys.stderr)
+            (bars[-1].write if bars else print)(f"{name}: {shown(line, 2000)}", file=sys.stderr)
 
-    resume_cmd = f"careos-sim calibrate {args.file} --out {out} --resume" + "".join(
+    resume_cmd = f"careos-sim calibrate {shown(args.file)} --out {shown(out)} --resume" + "".join(
         f" --{k} {v}" for k, v in cal.overrides.items())
     try:
         executor = client.get_executor() if client is not None else None
@@ -95,7 +97,7 @@ def cli_calibrate(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:  # Ctrl-C (or SIGTERM, SIGHUP: 128 + the signal's number)
         for b in bars:
             b.close()
-        print(f"careos-sim: {getattr(exc, 'how', 'interrupted')}; the finished runs are saved in {out}/. Complete "
+        print(f"careos-sim: {getattr(exc, 'how', 'interrupted')}; the finished runs are saved in {shown(out)}/. Complete "
               f"the calibration with: {resume_cmd}", file=sys.stderr)
         return getattr(exc, "exit_code", 130)
     finally:
@@ -107,25 +109,26 @@ def cli_calibrate(args: argparse.Namespace) -> int:
         print(f"careos-sim: stopped; complete with: {resume_cmd}", file=sys.stderr)
         return 130
     for line in result.failures[:10]:
-        print(f"  failed: {line}", file=sys.stderr)
+        print(f"  failed: {shown(line)}", file=sys.stderr)
     if args.json:
         json.dump(_document(result), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0 if result.failed == 0 else 1
     c = result.chosen_set
-    print(f"{cal.name}: {result.runs_used} runs in {len(result.waves) - 1} waves and a confirmation "
+    waves = sum(1 for w in result.waves if w.wave > 0 and w.runs > 0)
+    print(f"{name}: {result.runs_used} runs in {waves} waves and a confirmation "
           f"(ran {result.ran}, kept {result.kept} from before, failed {result.failed})")
     print(f"plausible parameter sets: {c['plausible_sets']} of {c['simulated_sets']} simulated")
     if result.message:
-        print(f"note: {result.message}")
+        print(f"note: {shown(result.message, 2000)}")
     print(f"chosen point (wave {c['wave']}, set {c['set']}{'' if c['plausible'] else ', NOT plausible'}):")
     for side, values in result.chosen.items():
-        print(f"  {side}: " + (", ".join(f"{k}={v:g}" for k, v in values.items()) or "(no parameter)"))
+        print(f"  {shown(side)}: " + (", ".join(f"{shown(k)}={v:g}" for k, v in values.items()) or "(no parameter)"))
     inside = int(result.targets["inside"].sum())
     print(f"targets at the chosen point: {inside} of {len(result.targets)} inside their band "
           f"({cal.confirm_replications} confirmation replications per side)")
     for _, r in result.targets.iterrows():
         if not r["inside"]:
-            print(f"  outside: {r['target']}: {r['mean']:.4g} (band {r['low']:g} to {r['high']:g})")
-    print(f"results written to {out}/ (targets.md, targets.csv, chosen.yaml, plausible.parquet, manifest.json)")
+            print(f"  outside: {shown(r['target'])}: {r['mean']:.4g} (band {r['low']:g} to {r['high']:g})")
+    print(f"results written to {shown(out)}/ (targets.md, targets.csv, chosen.yaml, plausible.parquet, manifest.json)")
     return 0 if result.failed == 0 else 1

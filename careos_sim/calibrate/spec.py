@@ -210,7 +210,7 @@ class Calibration:
         return _side_scenario(self, side, items)
 
 
-def _run_items(cal_doc: Document, shown: str, spec: TargetsSpec, replications: int) -> list[tuple]:
+def _run_items(spec: TargetsSpec, replications: int) -> list[tuple]:
     items = [(("run", "seed"), spec.seed, "calibrate:seed"),
              (("run", "replications"), replications, "calibrate:replications")]
     if spec.horizon_days is not None:
@@ -222,7 +222,7 @@ def _run_items(cal_doc: Document, shown: str, spec: TargetsSpec, replications: i
 
 def _side_scenario(cal: Calibration, side: str, items: list[tuple]) -> Scenario:
     start = cal.side_docs[side]
-    run = _run_items(cal.doc, str(cal.file), cal.spec, cal.replications)
+    run = _run_items(cal.spec, cal.replications)
     try:
         d = apply_overrides(Document(copy.deepcopy(start.data), dict(start.where), start.source), [*run, *items])
         return validate_model(Scenario, d)
@@ -268,6 +268,9 @@ def _issue(doc: Document, loc: tuple, message: str, value: Any, has_value: bool 
 def _check(spec: TargetsSpec, doc: Document) -> list[InputIssue]:
     """Checks across fields, each located at the value at fault."""
     issues: list[InputIssue] = []
+    if spec.name is not None and not re.fullmatch(r"[A-Za-z0-9][\w.-]{0,99}", spec.name):
+        issues.append(_issue(doc, ("name",), "a name is letters, digits, '.', '-' or '_' (it names the results "
+                                             "folder)", spec.name))
     sides = list(spec.sides)
     for name in sides:
         if not _SIDE.fullmatch(name):
