@@ -165,11 +165,23 @@ def test_a_preset_copy_is_not_written_through_a_symbolic_link(folder, secret):
 
 def test_extends_to_a_symbolic_link_beside_the_upload_is_refused(folder, secret):
     path, _, _ = upload(folder, "name: x\n")
-    (path.parent / "evil.yaml").symlink_to(secret)
-    _, scenario, errors = upload(folder, "extends: evil.yaml\n")
-    assert scenario is None
+    (path.parent / "evil.yaml").symlink_to(secret)  # however it got there
+    path.write_text("extends: evil.yaml\n")
+    with pytest.raises(InputError) as err:
+        logic.build_scenario(path, {}, root=path.parent)
+    assert_hidden([str(err.value)])
+    assert "extends: may name only a preset" in str(err.value) and "symbolic link" in str(err.value)
+    _, scenario, errors = upload(folder, "extends: evil.yaml\n")  # a new upload clears the folder first
+    assert scenario is None and not (folder / "evil.yaml").exists()
     assert_hidden(errors)
-    assert "symbolic link" in errors[0] or "outside" in errors[0]
+
+
+def test_an_earlier_upload_is_not_reachable_from_the_next(folder):
+    upload(folder, "name: first\nunit:\n  beds: 12\n", name="first.yaml")
+    _, scenario, errors = upload(folder, "extends: first.yaml\n", name="second.yaml")
+    assert scenario is None and "no such preset" in errors[0]
+    assert sorted(p.name for p in folder.iterdir()) == ["default.yaml", "listening.yaml", "second.yaml",
+                                                         "telling.yaml"]
 
 
 def test_a_link_in_the_presets_folder_pointing_elsewhere_is_not_copied(tmp_path, folder, secret):

@@ -469,13 +469,15 @@ def save_upload(name: str, data: bytes, folder: str | Path, presets: Presets | N
     copies of the presets, so that ``extends: default.yaml`` resolves as it does in ``scenarios/``.
 
     The folder then holds only the presets (regular files, copied: a link in the presets folder
-    pointing elsewhere is not copied) and the upload; no file is written through a symbolic link."""
+    pointing elsewhere is not copied) and the upload: any other file in it, such as an earlier
+    upload, is removed. No file is written through a symbolic link."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if folder.is_symlink():
         raise InputError([InputIssue("upload", None, "<folder>", "the upload folder is a symbolic link",
                                      has_value=False)])
     safe = safe_upload_name(name)
+    copies: dict[str, Path] = {}
     if presets is not None:
         home = presets.folder.resolve()
         for preset in sorted(presets.folder.glob("*.yaml")):
@@ -483,7 +485,12 @@ def save_upload(name: str, data: bytes, folder: str | Path, presets: Presets | N
                 continue
             if preset.is_symlink() and preset.resolve().parent != home:
                 continue
-            _write_new(folder / preset.name, preset.read_bytes())
+            copies[preset.name] = preset
+    for old in folder.iterdir():  # an earlier upload (or anything else) is no longer reachable
+        if old.name not in copies and old.name != safe and (old.is_symlink() or not old.is_dir()):
+            old.unlink()
+    for file_name, preset in copies.items():
+        _write_new(folder / file_name, preset.read_bytes())
     path = folder / safe
     _write_new(path, data)
     return path

@@ -83,7 +83,7 @@ def run(a, b, labels: tuple[str, str], limits: logic.Limits, sources=(None, None
         return None
     except InputError as exc:  # e.g. a results folder the report cannot read
         bar.empty()
-        show_problems("The comparison could not be run:", logic.issue_lines(exc))
+        show_problems("The comparison could not be run:", logic.issue_lines(exc, cache.root))
         return None
     except Exception:  # noqa: BLE001 - an internal error: a short message here, the traceback in the server's log
         bar.empty()
@@ -191,7 +191,7 @@ def side_panel(side: str, default: str, presets: logic.Presets, limits: logic.Li
         try:
             base = logic.build_scenario(path, {}, root=presets.folder)
         except InputError as exc:
-            show_problems("The preset is not a valid scenario:", logic.issue_lines(exc))
+            show_problems("The preset is not a valid scenario:", logic.issue_lines(exc, presets.folder))
             return None
         source_id, name = choice, choice
     original = logic.setting_values(base)
