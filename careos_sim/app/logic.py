@@ -688,7 +688,7 @@ def load_upload(name: str, data: bytes, folder: str | Path, presets: Presets | N
         max_bytes = Limits.from_env()[0].max_upload_bytes
     shown = safe_upload_name(name)
     if len(data) > max_bytes:
-        return None, None, [f"{shown}: <file>: is larger than this app's limit of {_size(max_bytes)} "
+        return None, None, [f"{shown}: <file>: is larger than this app's limit of {size_text(max_bytes)} "
                             f"(environment variable {_ENV['max_upload_bytes']}); a scenario file is a few kB "
                             f"(got {len(data):,} bytes)"]
     try:
@@ -701,7 +701,8 @@ def load_upload(name: str, data: bytes, folder: str | Path, presets: Presets | N
         return path, None, issue_lines(exc, folder)
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
+    """A size in bytes as the limits say it: 256 KiB, or 1,000 bytes."""
     return f"{n / 1024:g} KiB" if n % 1024 == 0 and n < 1024 * 1024 else f"{n:,} bytes"
 
 

@@ -171,7 +171,7 @@ def side_panel(side: str, default: str, presets: logic.Presets, limits: logic.Li
                                "careos-sim compare; it may extend default.yaml, telling.yaml or listening.yaml).")
     if choice == "upload":
         upload = st.file_uploader("Scenario file (YAML)", type=["yaml", "yml"], key=f"{side}.upload",
-                                  help=f"At most {logic._size(limits.max_upload_bytes)}; it may extend a preset "
+                                  help=f"At most {logic.size_text(limits.max_upload_bytes)}; it may extend a preset "
                                        "by name (extends: telling.yaml) and nothing else.",
                                   **_upload_size(limits))
         if upload is None:
@@ -340,7 +340,7 @@ def page() -> None:
         st.caption(f"Limits of this app: horizon up to {limits.max_horizon_days:g} days, up to "
                    f"{limits.max_replications} replications, at most {limits.max_replication_days:,.0f} "
                    f"simulated days a side (replications x (warm-up + horizon)), {limits.max_beds} beds and "
-                   f"{limits.max_nurses} nurses a side, and uploads of {logic._size(limits.max_upload_bytes)}.")
+                   f"{limits.max_nurses} nurses a side, and uploads of {logic.size_text(limits.max_upload_bytes)}.")
     for problem in limit_problems:
         st.warning(problem)
     if presets.fallback:
