@@ -239,8 +239,8 @@ def _prepare(cal: Calibration, out: Path, resume: bool, manifest: dict[str, Any]
                                          str(out))]) from None
         if existing.get("kind") != "calibration" or existing.get("signature") != manifest["signature"]:
             raise InputError([InputIssue("--resume", None, "out", "the folder holds a different calibration (the "
-                                         "targets file, a scenario, --replications or --budget differ); resume with "
-                                         "the same ones, or use another --out", str(out))])
+                                         "targets file, a scenario or --replications differ); resume with the same "
+                                         "ones, or use another --out", str(out))])
         manifest = {**manifest, "started_at": existing.get("started_at", manifest["started_at"]),
                     "resumed_at": [*existing.get("resumed_at", []), _now()]}
     elif out.is_dir() and any(not p.name.startswith(".") for p in out.iterdir()):
@@ -305,6 +305,26 @@ def _stored_runs(folder: Path, wave: int) -> pd.DataFrame:
     return runs
 
 
+def _alive(cand: np.ndarray, history: list[list[hm.Emulator]], z: np.ndarray, var_obs: np.ndarray,
+           var_sim: np.ndarray, m) -> np.ndarray:
+    """Which candidates are non-implausible under every wave's emulators (each tested only while alive)."""
+    alive = np.ones(len(cand), dtype=bool)
+    for ems in history:
+        if not alive.any():
+            break
+        idx = np.flatnonzero(alive)
+        mu = np.empty((len(idx), len(ems)))
+        ve = np.empty_like(mu)
+        for j, e in enumerate(ems):
+            if e.gp is None:  # too few finite outputs to emulate: this target does not constrain
+                mu[:, j], ve[:, j] = z[j], 0.0
+            else:
+                mu[:, j], ve[:, j] = e.predict(cand[idx])
+        i = hm.implausibility(z, var_obs, mu, ve, var_sim)
+        alive[idx] = hm.combine(i, m.implausibility) < m.cutoff
+    return alive
+
+
 def _next_points(cal: Calibration, wave: int, history: list[list[hm.Emulator]], sets: pd.DataFrame,
                  runs: pd.DataFrame, record: WaveRecord) -> np.ndarray:
     """Parameter sets of ``wave`` (>= 2): non-implausible candidates under the emulators of every wave
@@ -326,21 +346,9 @@ def _next_points(cal: Calibration, wave: int, history: list[list[hm.Emulator]], 
     want = 10 * m.runs_per_wave
     for _ in range(10):  # batches of candidates until enough pass, or 10 batches
         cand = rng.random((m.candidates, k))
+        with hm.single_threaded():
+            alive = _alive(cand, history, z, var_obs, pooled, m)
         tested += len(cand)
-        alive = np.ones(len(cand), dtype=bool)
-        for ems in history:
-            if not alive.any():
-                break
-            idx = np.flatnonzero(alive)
-            mu = np.empty((len(idx), len(ems)))
-            ve = np.empty_like(mu)
-            for j, e in enumerate(ems):
-                if e.gp is None:  # too few finite outputs to emulate: this target does not constrain
-                    mu[:, j], ve[:, j] = z[j], 0.0
-                else:
-                    mu[:, j], ve[:, j] = e.predict(cand[idx])
-            i = hm.implausibility(z, var_obs, mu, ve, pooled)
-            alive[idx] = hm.combine(i, m.implausibility) < m.cutoff
         keep.append(cand[alive])
         if sum(len(c) for c in keep) >= want:
             break

@@ -192,11 +192,12 @@ class Calibration:
         return file_hashes(self.files())
 
     def signature(self) -> str:
-        """What must match for ``--resume``: the targets file, the scenarios and the command-line overrides."""
+        """What must match for ``--resume``: the targets file, the scenarios and ``--replications`` (not the
+        budget, which only gates a start)."""
         h = hashlib.sha256()
         for name, digest in sorted(self.file_hashes().items()):
             h.update(f"{name}:{digest}\n".encode())
-        h.update(repr((self.replications, self.budget)).encode())
+        h.update(repr(self.replications).encode())
         return h.hexdigest()
 
     def scenario(self, side: str, values: dict[str, float], label: str = "") -> Scenario:
@@ -349,7 +350,8 @@ def load_targets(path: str | Path, *, replications: int | None = None, budget: i
                       (t.year,) if t.year is not None else tuple(t.years or ()), t.low, t.high)
                for t in spec.targets]
     reps = replications if replications is not None else spec.replications
-    cal = Calibration(spec=spec, file=path, doc=doc, name=spec.name or path.stem, side_docs=side_docs,
+    name = spec.name or re.sub(r"[^\w.-]", "_", path.stem).lstrip(".") or "targets"  # it names a folder
+    cal = Calibration(spec=spec, file=path, doc=doc, name=name, side_docs=side_docs,
                       side_files=side_files, parameters=[], targets=targets, replications=reps,
                       budget=budget if budget is not None else spec.budget, seed=spec.seed, horizon_days=0.0,
                       warmup_days=0.0, overrides={k: v for k, v in (("replications", replications),
