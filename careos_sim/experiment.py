@@ -4,13 +4,21 @@ Replication ``r`` of a run with seed ``s`` draws from streams keyed by ``(s, r, 
 numbers depend only on (scenario, seed, replication), never on the number of workers or the
 order replications finish in. Parallelism is an executor passed in, or a process pool made
 for the call.
+
+Stopping: :func:`handle_signals` (installed by the command line) turns SIGINT, SIGTERM and
+SIGHUP into :class:`Interrupted`, a ``KeyboardInterrupt``, so each unwinds like Ctrl-C: pools
+made here kill their workers (which ignore those signals themselves, so they never die
+half-way through a job the parent is still waiting on), temporary files are removed, and
+code inside :func:`deferred_signals` (a rename into place, saving one run) finishes first.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import signal
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
@@ -22,7 +30,8 @@ from careos_sim.metrics import ALL, BY_NAME
 from careos_sim.scenario import Scenario
 from careos_sim.unit import ReplicationResult, run_replication
 
-__all__ = ["RunResult", "run", "summarise", "mean_ci", "with_run_settings"]
+__all__ = ["RunResult", "run", "summarise", "mean_ci", "with_run_settings", "Interrupted", "handle_signals",
+           "deferred_signals", "make_pool", "stop_pool", "STOP_SIGNALS"]
 
 ProgressFn = Callable[[int], None]
 Job = tuple[Scenario, int, int, bool]  # (scenario, seed, replication, event_log)
@@ -92,6 +101,106 @@ def with_run_settings(scenario: Scenario, replications: int | None = None, seed:
     return Scenario.model_validate(data)
 
 
+# --------------------------------------------------------------------------- stopping on a signal
+
+#: the signals that stop a command as Ctrl-C does
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal (SIGINT, SIGTERM, SIGHUP) arrived; ``exit_code`` is 128 + its number."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    @property
+    def how(self) -> str:
+        """``interrupted`` (SIGINT, as Ctrl-C) or ``stopped by SIGTERM`` and the like, for a message."""
+        return "interrupted" if self.signum == signal.SIGINT else f"stopped by {self.name}"
+
+
+_signal_state: dict[str, int | None] = {"depth": 0, "pending": None, "received": None}
+
+
+def _on_signal(signum: int, frame) -> None:
+    state = _signal_state
+    if state["received"] is not None:  # already stopping: let the clean-up finish
+        return
+    if state["depth"]:  # inside deferred_signals: raised when it ends
+        state["pending"] = signum
+        return
+    state["received"] = signum
+    raise Interrupted(signum)
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """A stop signal arriving inside this block is raised (as :class:`Interrupted`) when it ends."""
+    state = _signal_state
+    state["depth"] += 1  # type: ignore[operator]
+    try:
+        yield
+    finally:
+        state["depth"] -= 1  # type: ignore[operator]
+        if not state["depth"] and state["pending"] is not None and state["received"] is None:
+            state["received"], state["pending"] = state["pending"], None
+            raise Interrupted(state["received"])  # type: ignore[arg-type]
+
+
+@contextmanager
+def handle_signals() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` in this block (main thread only;
+    elsewhere nothing changes); the previous handlers come back after it."""
+    try:
+        previous = {s: signal.signal(s, _on_signal) for s in STOP_SIGNALS}
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
+    _signal_state.update(depth=0, pending=None, received=None)
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        _signal_state.update(depth=0, pending=None, received=None)
+
+
+def _worker_init() -> None:
+    # the parent decides when workers stop (it kills them on a stop signal): a signal sent to the
+    # whole process group (Ctrl-C, kill -TERM -PGID) must not end a worker behind its back
+    for s in STOP_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
+
+
+def make_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers ignore stop signals; end it with :func:`stop_pool`."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+
+
+def stop_pool(pool: ProcessPoolExecutor, interrupted: bool) -> None:
+    """Shut ``pool`` down; when ``interrupted``, kill its workers first rather than wait for their jobs."""
+    if interrupted:
+        # ProcessPoolExecutor has no public way to stop running jobs: kill its processes
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            try:
+                process.kill()
+            except (OSError, AttributeError):
+                pass
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- running
+
+
 def _one(args: Job) -> ReplicationResult:
     return run_replication(*args)
 
@@ -131,17 +240,23 @@ def _map(jobs: list[Job], workers: int | None, executor: Executor | None,
             yield result
         return
     own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=min(workers, len(jobs)))
+    pool = executor or make_pool(min(workers, len(jobs)))
+    futures: dict = {}
+    finished = False
     try:
         futures = {pool.submit(_one, job): i for i, job in enumerate(jobs)}
         results: list[ReplicationResult | None] = [None] * len(jobs)
         for future in as_completed(futures):
             results[futures[future]] = future.result()
             done(1)
-        yield from results
+        finished = True
     finally:
+        if not finished:
+            for future in futures:
+                future.cancel()
         if own:
-            pool.shutdown(wait=True, cancel_futures=True)
+            stop_pool(pool, interrupted=not finished)  # type: ignore[arg-type]
+    yield from results
 
 
 def _collect(scenario: Scenario, seed: int, results: list[ReplicationResult]) -> RunResult:
