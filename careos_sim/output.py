@@ -4,6 +4,15 @@ Files are first written to a temporary folder beside the target. A new target is
 renamed in one step; into an existing target each file is moved with an atomic rename, the
 manifest last (after removing the old one): an interrupted or failed run leaves either the
 previous complete file or the new complete file, never half of one, and no temporary folder.
+
+Whose files: an ``--out`` folder is checked before anything runs (:func:`check_out_folder`).
+It may be new, empty (hidden entries aside), or a results folder of the same kind (its
+``manifest.json`` says ``kind``); anything else is refused: a non-empty folder without our
+manifest, a folder of another kind, a file, a path under a file, a place we cannot write.
+Re-writing our folder replaces only the files careos-sim writes there: the files of the new
+results, and the files the previous manifest lists (``files``) that the new results no longer
+have are removed. Any other file (notes of the user's, a report made by ``careos-sim
+report``) is kept, inside subfolders such as ``figures/`` too.
 """
 
 from __future__ import annotations
@@ -23,11 +32,13 @@ import pandas as pd
 import yaml
 
 from careos_sim.compare import Comparison
-from careos_sim.experiment import RunResult
+from careos_sim.experiment import RunResult, deferred_signals
+from careos_sim.loader import InputError, InputIssue
 from careos_sim.metrics import DIAGNOSTICS, METRICS
+from careos_sim.text import bounded
 
 __all__ = ["summary_document", "comparison_document", "write_run", "write_comparison", "atomic_folder",
-           "json_safe", "package_version", "write_atomic"]
+           "json_safe", "package_version", "write_atomic", "check_out_folder", "check_writable", "folder_kind"]
 
 
 def package_version() -> str:
@@ -106,13 +117,97 @@ def git_commit(path: Path) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+# --------------------------------------------------------------------------- whose folder is it
+
+
+def _issue(option: str, message: str, value: Any) -> InputError:
+    return InputError([InputIssue(option, None, "out", message, bounded(value))])
+
+
+def _nearest_existing(path: Path) -> Path:
+    p = path.absolute()
+    while not os.path.lexists(p) and p != p.parent:
+        p = p.parent
+    return p
+
+
+def check_writable(folder: Path, option: str, shown: Any) -> None:
+    """An :class:`InputError` unless a file can be made in the existing ``folder``: tried with a
+    hidden folder made and removed at once (permission bits alone say nothing for root, or on a
+    read-only file system)."""
+    probe = folder / f".careos-sim-probe-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        probe.mkdir()
+    except OSError as exc:
+        raise _issue(option, f"cannot write in {bounded(folder)}: {exc.strerror or exc}", shown) from None
+    probe.rmdir()
+
+
+def folder_kind(folder: Path) -> str | None:
+    """The ``kind`` in ``folder/manifest.json``: None without one, ``"?"`` for one we did not write."""
+    path = folder / "manifest.json"
+    if not path.exists():
+        return None
+    try:
+        kind = json.loads(path.read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return "?"
+    return kind if kind in ("run", "compare", "sweep") else "?"
+
+
+_WRITERS = {"run": "run --out", "compare": "compare --out", "sweep": "sweep --out"}
+
+
+def check_out_folder(out: str | Path, kind: str, option: str = "--out") -> None:
+    """Refuse (:class:`InputError`) an ``out`` folder that a ``kind`` command must not write in.
+
+    Allowed: a new folder (its parent writable), an empty one, or a results folder of the same
+    ``kind``. Refused: a file; a path under a file; a non-empty folder with no manifest of ours;
+    a results folder of another kind; a folder or parent we cannot write in.
+    """
+    out = Path(out)
+    if os.path.lexists(out) and not out.is_dir():
+        raise _issue(option, "exists and is not a folder", str(out))
+    if not out.exists():
+        base = _nearest_existing(out.parent)
+        if not base.is_dir():
+            raise _issue(option, f"cannot be made: {bounded(base)} is a file, not a folder", str(out))
+        check_writable(base, option, str(out))
+        return
+    found = folder_kind(out)
+    if found is None:
+        if any(not p.name.startswith(".") for p in out.iterdir()):
+            raise _issue(option, "folder is not empty and is not a careos-sim results folder (no manifest.json); "
+                         "choose a new or empty folder", str(out))
+    elif found == "?":
+        raise _issue(option, "folder has a manifest.json that careos-sim did not write or cannot read; "
+                     "choose a new or empty folder", str(out))
+    elif found != kind:
+        raise _issue(option, f"folder holds the results of a {found} ({_WRITERS[found]}), not of a {kind}; "
+                     "choose a new or empty folder", str(out))
+    check_writable(out, option, str(out))
+    check_writable(_nearest_existing(out.absolute().parent), option, str(out))
+
+
+def _listing(folder: Path) -> list[str]:
+    """Every file under ``folder``, as relative POSIX paths, sorted."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def _safe_relative(name: Any) -> bool:
+    return isinstance(name, str) and bool(name) and not Path(name).is_absolute() and ".." not in Path(name).parts
+
+
 class atomic_folder:
     """Context manager: yields a temporary folder beside ``target``; on success its files go to ``target``.
 
     A new ``target`` is the temporary folder renamed in one step (all files or none). Into an
-    existing one each file is moved with an atomic rename, after removing the old ``last`` and
-    with the new ``last`` at the end, so a folder that has ``last`` is complete. On failure or
-    interruption the temporary folder is removed, and so are any parent folders made for it.
+    existing one each file is moved with an atomic rename (into subfolders file by file: other
+    files there are kept), after removing the old ``last`` and with the new ``last`` at the end,
+    so a folder that has ``last`` is complete; files the old ``last`` listed under ``files`` that
+    the new results do not have are removed, and nothing else. A stop signal during the moves
+    waits for them to end. On failure or interruption the temporary folder is removed, and so
+    are any parent folders made for it.
     """
 
     def __init__(self, target: str | Path, last: str = "manifest.json"):
@@ -151,6 +246,17 @@ class atomic_folder:
             self._remove_made()
 
     def _commit(self) -> None:
+        self._moved = False
+        try:
+            with deferred_signals():
+                self._move()
+                self._moved = True
+        except KeyboardInterrupt as exc:  # a stop signal that waited for the moves: say they were made
+            if self._moved:
+                exc.written = self.target  # type: ignore[attr-defined]
+            raise
+
+    def _move(self) -> None:
         if not self.target.exists():
             try:
                 os.rename(self.tmp, self.target)
@@ -159,16 +265,42 @@ class atomic_folder:
                 if not self.target.is_dir():  # not a folder made meanwhile: a real failure
                     raise
         self.target.mkdir(parents=True, exist_ok=True)
+        names = _listing(self.tmp)
+        for name in names:  # found before anything changes: a folder of the user's where a file of ours goes
+            for i, part in enumerate(Path(name).parts):
+                dest = self.target.joinpath(*Path(name).parts[: i + 1])
+                is_last = i == len(Path(name).parts) - 1
+                if os.path.lexists(dest) and (dest.is_dir() if is_last else not dest.is_dir()):
+                    raise InputError([InputIssue(str(self.target), None, "<folder>",
+                                                 f"{bounded(name)}: careos-sim writes a {'file' if is_last else 'folder'}"
+                                                 f" there and something else is in the way; nothing was changed",
+                                                 bounded(dest))])
+        old = self._old_files()
         # the previous manifest goes first and the new one comes last: a folder caught between the
         # two has no manifest, rather than an old one describing a mix of old and new files
         (self.target / self.last).unlink(missing_ok=True)
-        names = sorted(p.name for p in self.tmp.iterdir())
         names.sort(key=lambda n: n == self.last)
         for name in names:
             dest = self.target / name
-            if dest.is_dir() and not dest.is_symlink():
-                shutil.rmtree(dest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.tmp / name, dest)
+        for name in sorted(set(old) - set(names)):  # ours from before, not in the new results
+            stale = self.target / name
+            if stale.is_file() or stale.is_symlink():
+                stale.unlink()
+                if stale.parent != self.target:
+                    try:
+                        stale.parent.rmdir()
+                    except OSError:  # not empty: other files are kept
+                        pass
+
+    def _old_files(self) -> list[str]:
+        """The files the target's previous ``last`` (a manifest) lists as written by us."""
+        try:
+            listed = json.loads((self.target / self.last).read_text()).get("files", [])
+        except (OSError, ValueError, AttributeError):
+            return []
+        return [n for n in listed if _safe_relative(n) and n != self.last] if isinstance(listed, list) else []
 
     def _remove_made(self) -> None:
         for p in self.made:
@@ -219,8 +351,9 @@ def _scenario_yaml(result: RunResult) -> str:
 
 def write_run(result: RunResult, out: str | Path, scenario_label: str, command: list[str],
               scenario_files: list[Path] | None = None, extra: Callable[[Path], None] | None = None) -> Path:
-    """Write a run's results to ``out`` atomically; returns the folder."""
+    """Write a run's results to ``out`` atomically; returns the folder (see :func:`check_out_folder`)."""
     out = Path(out)
+    check_out_folder(out, "run")
     started = _now()
     with atomic_folder(out) as tmp:
         result.replications.to_parquet(tmp / "replications.parquet", index=False)
@@ -234,6 +367,7 @@ def write_run(result: RunResult, out: str | Path, scenario_label: str, command: 
             extra(tmp)
         manifest = {
             "kind": "run",
+            "files": _listing(tmp),
             "scenario": scenario_label,
             "scenario_files_sha256": file_hashes(scenario_files),
             "resolved_scenario_sha256": hashlib.sha256((tmp / "scenario.yaml").read_bytes()).hexdigest(),
@@ -254,8 +388,10 @@ def _sided(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def write_comparison(comparison: Comparison, out: str | Path, labels: tuple[str, str], command: list[str],
                      scenario_files: tuple[list[Path], list[Path]] = ([], []), figures: bool = True) -> Path:
-    """Write a comparison's results, resolved scenarios, figures and manifest to ``out`` atomically."""
+    """Write a comparison's results, resolved scenarios, figures and manifest to ``out`` atomically
+    (see :func:`check_out_folder`)."""
     out = Path(out)
+    check_out_folder(out, "compare")
     started = _now()
     sides = {"a": comparison.a, "b": comparison.b}
     with atomic_folder(out) as tmp:
@@ -282,6 +418,7 @@ def write_comparison(comparison: Comparison, out: str | Path, labels: tuple[str,
             "horizon_days": comparison.horizon_days,
             "warmup_days": {side: r.scenario.run.warmup_days for side, r in sides.items()},
             "figures": written,
+            "files": _listing(tmp),
             **_provenance(command, started),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
