@@ -11,18 +11,25 @@ crash or kill loses only the runs in flight. At the end, and on an interruption,
 are merged into ``DIR/runs.parquet`` and ``DIR/weekly.parquet``. ``--resume`` reads what is
 there, runs only what is missing (and runs that failed), and never duplicates a row: a run's
 key is (point, replication), and a later row for a key replaces an earlier one.
+
+Resume refuses a folder whose sweep had other inputs, and says what changed: the experiment
+file, its settings (design, factors, seed, replications, horizon, ``--set``), any scenario file
+(the base, its ``extends`` chain, files a level names), the package version, or the resolved
+scenario of any design point (each point's scenario is hashed as validated, and kept in
+``DIR/scenarios.json`` so a change can be named path by path).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
 import os
-import shutil
+import re
 import sys
 import traceback
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,10 +38,12 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 
 from careos_sim.design import Experiment, load_experiment
+from careos_sim.experiment import deferred_signals, make_pool, stop_pool
 from careos_sim.loader import InputError, InputIssue
 from careos_sim.metrics import ALL
-from careos_sim.output import write_atomic
+from careos_sim.output import check_out_folder, check_writable, folder_kind, write_atomic
 from careos_sim.scenario import Scenario
+from careos_sim.text import bounded, for_terminal
 
 __all__ = ["Store", "SweepResult", "DamagedStore", "run_sweep", "load_store", "cli_sweep", "RUN_KEY"]
 
@@ -210,7 +219,26 @@ class SweepResult:
     failures: list[str] = field(default_factory=list)
 
 
-def _manifest(exp: Experiment, command: list[str], scheduler: str, workers: int | None) -> dict[str, Any]:
+def _scenario_docs(exp: Experiment) -> tuple[list[str], dict[str, Any]]:
+    """Each point's resolved scenario: its SHA-256 (of canonical JSON), and the scenarios by hash."""
+    shas, docs = [], {}
+    seen: dict[int, str] = {}
+    for scenario in exp.scenarios:
+        if id(scenario) not in seen:  # points with the same settings share one Scenario
+            doc = scenario.model_dump(mode="json")
+            sha = hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+            seen[id(scenario)] = sha
+            docs[sha] = doc
+        shas.append(seen[id(scenario)])
+    return shas, docs
+
+
+def _digest(shas: list[str]) -> str:
+    return hashlib.sha256("\n".join(shas).encode()).hexdigest()
+
+
+def _manifest(exp: Experiment, command: list[str], scheduler: str, workers: int | None,
+              point_shas: list[str]) -> dict[str, Any]:
     from careos_sim.output import git_commit, package_version
 
     return {
@@ -220,6 +248,10 @@ def _manifest(exp: Experiment, command: list[str], scheduler: str, workers: int 
         "experiment_file": str(exp.file),
         "experiment_sha256": exp.file_hashes()[str(exp.file)],
         "scenario_files_sha256": {k: v for k, v in exp.file_hashes().items() if k != str(exp.file)},
+        # the same by absolute path: a resume from another working folder compares the same files
+        "scenario_files_resolved_sha256": {str(Path(k).resolve()): v for k, v in exp.file_hashes().items()
+                                           if k != str(exp.file)},
+        "resolved_scenarios_sha256": _digest(point_shas),
         "signature": exp.signature(),
         "design": exp.spec.design.model_dump(mode="json"),
         "resolution": exp.resolution,
@@ -246,35 +278,130 @@ def _manifest(exp: Experiment, command: list[str], scheduler: str, workers: int 
     }
 
 
-def _prepare(exp: Experiment, out: Path, resume: bool, manifest: dict[str, Any]) -> dict[str, Any]:
+def check_sweep_folder(out: str | Path, resume: bool) -> None:
+    """Refuse (:class:`InputError`) a folder a sweep must not start (or, with ``resume``, resume) in."""
+    out = Path(out)
+    if not resume:
+        check_out_folder(out, "sweep")
+        if folder_kind(out) == "sweep":
+            raise InputError([InputIssue("--out", None, "out", "folder holds a sweep already; pass --resume to "
+                                         "complete it, or choose another --out", bounded(out))])
+        return
+    if os.path.lexists(out) and not out.is_dir():
+        raise InputError([InputIssue("--out", None, "out", "exists and is not a folder", bounded(out))])
+    kind = folder_kind(out) if out.is_dir() else None
+    if kind is None:
+        raise InputError([InputIssue("--resume", None, "out", "nothing to resume: no sweep in this folder",
+                                     bounded(out))])
+    if kind != "sweep":
+        what = "a manifest.json careos-sim did not write or cannot read" if kind == "?" else f"a {kind}'s results"
+        raise InputError([InputIssue("--resume", None, "out", f"nothing to resume: the folder holds {what}, "
+                                     "not a sweep", bounded(out))])
+    check_writable(out, "--out", str(out))
+
+
+def _flat(doc: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(doc, dict) and doc:
+        out: dict[str, Any] = {}
+        for k, v in doc.items():
+            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: doc}
+
+
+def _show(value: Any) -> str:
+    return bounded(json.dumps(value, default=str), 60)
+
+
+def scenario_changes(old: dict[str, Any], new: dict[str, Any], limit: int = 3) -> str:
+    """What differs between two resolved scenarios, as ``path old -> new`` (at most ``limit`` of them)."""
+    a, b = _flat(old), _flat(new)
+    keys = sorted(k for k in a.keys() | b.keys() if a.get(k, "<absent>") != b.get(k, "<absent>"))
+    shown = [f"{k} {_show(a[k]) if k in a else '(absent)'} -> {_show(b[k]) if k in b else '(absent)'}"
+             for k in keys[:limit]]
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return ", ".join(shown) + more if shown else "(no difference in the values)"
+
+
+_SETTINGS = ("design", "factors", "sets", "seed", "replications", "horizon_days", "warmup_days", "points",
+             "package_version")
+
+
+def _resume_changes(out: Path, existing: dict[str, Any], manifest: dict[str, Any], point_shas: list[str],
+                    docs: dict[str, Any]) -> list[str]:
+    """What differs between the sweep in ``out`` and the one asked for, in words; empty if nothing."""
+    changes = []
+    if existing.get("experiment_sha256") != manifest["experiment_sha256"]:
+        changes.append(f"the experiment file {manifest['experiment_file']} changed since the sweep started")
+    for key in _SETTINGS:
+        if key in existing and existing.get(key) != manifest.get(key):
+            changes.append(f"{key}: {_show(existing.get(key))} -> {_show(manifest.get(key))}")
+    key = "scenario_files_resolved_sha256" if "scenario_files_resolved_sha256" in existing else "scenario_files_sha256"
+    old_files, new_files = existing.get(key) or {}, manifest[key]
+    shown = dict(zip(manifest["scenario_files_resolved_sha256"], manifest["scenario_files_sha256"]))
+    for f in sorted(old_files.keys() | new_files.keys()):
+        name = shown.get(f, f)
+        if f not in new_files:
+            changes.append(f"scenario file {name} no longer sets any value of the scenarios")
+        elif f not in old_files:
+            changes.append(f"scenario file {name} sets values of the scenarios now and did not before")
+        elif old_files[f] != new_files[f]:
+            changes.append(f"scenario file {name} changed since the sweep started")
+    if "resolved_scenarios_sha256" in existing and existing["resolved_scenarios_sha256"] != _digest(point_shas):
+        try:
+            stored = json.loads((out / "scenarios.json").read_text())
+            old_shas, old_docs = stored["points"], stored["scenarios"]
+        except (OSError, ValueError, KeyError, TypeError):
+            changes.append("the design points' resolved scenarios differ (scenarios.json is missing or damaged, "
+                           "so which cannot be said)")
+            return changes
+        differ = [p for p in range(max(len(old_shas), len(point_shas)))
+                  if p >= len(old_shas) or p >= len(point_shas) or old_shas[p] != point_shas[p]]
+        described = {}
+        for p in differ:
+            if p >= len(old_shas) or p >= len(point_shas):
+                described[p] = "the point is new" if p >= len(old_shas) else "the point is gone"
+            else:
+                described[p] = scenario_changes(old_docs.get(old_shas[p], {}), docs[point_shas[p]])
+        texts = set(described.values())
+        if len(differ) > 1 and len(texts) == 1:  # e.g. a base-scenario edit: every point alike
+            which = "every design point's" if len(differ) == len(point_shas) else \
+                f"{len(differ)} design points' ({_points(differ)})"
+            changes.append(f"{which} scenario differs: {texts.pop()}")
+        else:
+            for p in differ[:5]:
+                changes.append(f"design point {p}'s scenario differs: {described[p]}")
+            if len(differ) > 5:
+                changes.append(f"... and {len(differ) - 5} more design points ({_points(differ[5:])})")
+    return changes
+
+
+def _points(points: list[int]) -> str:
+    text = ", ".join(map(str, points[:10]))
+    return text + (", ..." if len(points) > 10 else "")
+
+
+def _prepare(exp: Experiment, out: Path, resume: bool, manifest: dict[str, Any],
+             scenarios: tuple[list[str], dict[str, Any]]) -> dict[str, Any]:
     """Make or check the folder; returns the manifest to keep."""
     path = out / "manifest.json"
-    if out.exists() and not out.is_dir():
-        raise InputError([InputIssue("--out", None, "out", "exists and is not a folder", str(out))])
-    existing = None
-    if path.exists():
-        try:
-            existing = json.loads(path.read_text())
-        except ValueError:
-            existing = {}
+    check_sweep_folder(out, resume)
     if resume:
-        if existing is None:
-            raise InputError([InputIssue("--resume", None, "out", "nothing to resume: no sweep in this folder",
-                                         str(out))])
-        if existing.get("kind") != "sweep" or existing.get("signature") != manifest["signature"]:
-            raise InputError([InputIssue("--resume", None, "out",
-                                         "the folder holds a different sweep (experiment file, --set, replications, "
-                                         "horizon or seed differ); resume with the same ones, or use another --out",
-                                         str(out))])
+        existing = json.loads(path.read_text())
+        changes = _resume_changes(out, existing, manifest, *scenarios)
+        if changes:
+            raise InputError([InputIssue(str(out), None, "--resume", "the sweep in this folder was run with other "
+                                         "inputs; undo the change to resume it, or sweep into another --out",
+                                         has_value=False),
+                              *[InputIssue(str(out), None, "--resume", c, has_value=False) for c in changes[:12]]])
         manifest = {**manifest, "started_at": existing.get("started_at", manifest["started_at"]),
                     "resumed_at": [*existing.get("resumed_at", []), _now()]}
-    elif existing is not None or (out.is_dir() and any(p for p in out.iterdir() if not p.name.startswith("."))):
-        raise InputError([InputIssue("--out", None, "out", "folder is not empty; pass --resume to complete the sweep "
-                                     "in it, or choose another --out", str(out))])
     (out / "parts").mkdir(parents=True, exist_ok=True)
     _atomic_parquet(exp.design, out / "design.parquet")
     if not (out / "experiment.yaml").exists():
-        shutil.copyfile(exp.file, out / "experiment.yaml")
+        write_atomic(out / "experiment.yaml", Path(exp.file).read_bytes())
+    shas, docs = scenarios
+    write_atomic(out / "scenarios.json", (json.dumps({"points": shas, "scenarios": docs}) + "\n").encode())
     write_atomic(path, (json.dumps(manifest, indent=2) + "\n").encode())
     return manifest
 
@@ -294,7 +421,8 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
     ``extra`` mapping becomes more columns of ``runs.parquet``, as calibration's per-year metrics).
     """
     out = Path(out)
-    manifest = _prepare(exp, out, resume, _manifest(exp, command or [], scheduler, workers))
+    scenarios = _scenario_docs(exp)
+    manifest = _prepare(exp, out, resume, _manifest(exp, command or [], scheduler, workers, scenarios[0]), scenarios)
     store = load_store(out)
     done = set()
     if len(store.runs):
@@ -309,6 +437,10 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
     weekly = exp.spec.weekly
 
     def save(rec: dict[str, Any]) -> None:
+        with deferred_signals():  # a stop signal waits until this run is saved whole
+            _save(rec)
+
+    def _save(rec: dict[str, Any]) -> None:
         p, r = rec["point"], rec["replication"]
         if rec["weekly"]:
             wk = pd.DataFrame(rec["weekly"])
@@ -359,10 +491,11 @@ def _execute(jobs: list[tuple], save: Callable[[dict[str, Any]], None], workers:
             save(runner(*job))
         return
     own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=min(workers, len(jobs)))
+    pool = executor or make_pool(min(workers, len(jobs)))
     window = max(2, 4 * workers)
     pending: set[Future] = set()
     it: Iterable[tuple] = iter(jobs)
+    finished_all = False
     try:
         for job in it:
             pending.add(pool.submit(runner, *job))
@@ -374,11 +507,12 @@ def _execute(jobs: list[tuple], save: Callable[[dict[str, Any]], None], workers:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for f in finished:
                 save(f.result())
+        finished_all = True
     finally:
         for f in pending:
             f.cancel()
         if own:
-            pool.shutdown(wait=True, cancel_futures=True)
+            stop_pool(pool, interrupted=not finished_all)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- command line
@@ -391,11 +525,44 @@ def _dask_executor(address: str):
         raise InputError([InputIssue("--scheduler", None, "scheduler", "running on a Dask cluster needs the dask "
                                      "extra: pip install 'careos-sim[dask]'", address)]) from None
     try:
-        client = Client(address, timeout="20s")
-    except (OSError, TimeoutError) as exc:
-        raise InputError([InputIssue("--scheduler", None, "scheduler", f"cannot reach the Dask scheduler: {exc}",
-                                     address)]) from None
+        client = Client(address, timeout=f"{SCHEDULER_TIMEOUT_S}s")
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise InputError([InputIssue("--scheduler", None, "scheduler", f"cannot reach the Dask scheduler within "
+                                     f"{SCHEDULER_TIMEOUT_S} s: {bounded(exc)}", bounded(address))]) from None
     return client
+
+
+#: seconds to wait for a Dask scheduler before saying it cannot be reached
+SCHEDULER_TIMEOUT_S = 5
+
+_NAME_OK = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,100}$")
+
+
+def default_out(exp: Experiment, root: Path = Path("results")) -> Path:
+    """``results/<experiment name>``; an :class:`InputError` for a name that is not one plain folder name
+    there (a path such as ``../x`` or ``/tmp/x``, control characters, over 100 characters)."""
+    name = exp.name
+    folder = root / name
+    ok = bool(_NAME_OK.match(name)) and name not in (".", "..") and not name.startswith("~") and \
+        not Path(name).is_absolute() and Path(name).name == name
+    if ok:
+        try:
+            ok = folder.resolve().parent == root.resolve()  # a symlink out of results/ counts as outside
+        except (OSError, RuntimeError):
+            ok = False
+    if not ok:
+        line = None
+        try:
+            for i, text in enumerate(Path(exp.file).read_text().splitlines(), 1):
+                if re.match(r"name\s*:", text):
+                    line = i
+                    break
+        except (OSError, UnicodeDecodeError):
+            pass
+        raise InputError([InputIssue(str(exp.file), line, "name", f"the default results folder {root}/<name> needs "
+                                     "a name that is one plain folder name (no '/', '\\', '..', control characters; "
+                                     "at most 100 characters); rename the experiment or pass --out", bounded(name))])
+    return folder
 
 
 def cli_sweep(args) -> int:
@@ -405,11 +572,13 @@ def cli_sweep(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError([InputIssue("--workers", None, "workers", "must be >= 1", args.workers)])
     exp = load_experiment(args.file, args.sets, replications=args.replications, horizon_days=args.horizon_days)
-    out = args.out or Path("results") / exp.name
+    out = args.out or default_out(exp)
+    check_sweep_folder(out, args.resume)  # before connecting to a cluster or running anything
     total = len(exp.design) * exp.replications
     client = _dask_executor(args.scheduler) if args.scheduler else None
     scheduler = args.scheduler or "local"
-    bar = tqdm(total=total, desc=f"{exp.name}", unit="run", file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
+    bar = tqdm(total=total, desc=for_terminal(exp.name, 40), unit="run", file=sys.stderr, disable=args.quiet,
+               dynamic_ncols=True)
     failed = [0]
     bar.set_postfix(failed=0, refresh=False)
 
@@ -425,22 +594,27 @@ def cli_sweep(args) -> int:
                    (args.workers or os.cpu_count() or 1))
         result = run_sweep(exp, out, resume=args.resume, workers=workers, executor=executor, scheduler=scheduler,
                            command=["careos-sim", *args.argv], progress=progress)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         bar.close()
-        store = load_store(out)
-        print(f"careos-sim: interrupted; {len(store.runs)} of {total} runs are saved in {out}/. "
-              f"Complete them with: careos-sim sweep {args.file} --out {out} --resume", file=sys.stderr)
-        return 130
+        code, how = getattr(exc, "exit_code", 130), getattr(exc, "how", "interrupted")
+        try:
+            saved = f"{len(load_store(out).runs)} of {total} runs are saved in {for_terminal(out)}/"
+        except InputError:  # stopped before the folder was made
+            print(f"careos-sim: {how}; nothing was written", file=sys.stderr)
+            return code
+        print(f"careos-sim: {how}; {saved}. Complete them with: careos-sim sweep {for_terminal(args.file)} "
+              f"--out {for_terminal(out)} --resume", file=sys.stderr)
+        return code
     finally:
         bar.close()
         if client is not None:
             client.close()
-    print(f"{exp.name}: {len(exp.design)} design points x {exp.replications} replications = {total} runs; "
-          f"ran {result.ran}, kept {result.skipped} from before, failed {result.failed}")
+    print(f"{for_terminal(exp.name)}: {len(exp.design)} design points x {exp.replications} replications = "
+          f"{total} runs; ran {result.ran}, kept {result.skipped} from before, failed {result.failed}")
     for line in result.failures[:10]:
-        print(f"  failed: {line}", file=sys.stderr)
+        print(f"  failed: {for_terminal(line)}", file=sys.stderr)
     if len(result.failures) > 10:
         print(f"  ... and {len(result.failures) - 10} more (see the error column of runs.parquet)", file=sys.stderr)
-    print(f"results written to {out}/ (runs.parquet, weekly.parquet, manifest.json); "
-          f"analyse with: careos-sim analyze {out}")
+    print(f"results written to {for_terminal(out)}/ (runs.parquet, weekly.parquet, manifest.json); "
+          f"analyse with: careos-sim analyze {for_terminal(out)}")
     return 0 if result.failed == 0 else 1
