@@ -1,7 +1,13 @@
 """The ``careos-sim`` command: parse input, call the library, print results.
 
 Exit status: 0 done, 2 bad input (every problem printed as ``FILE:LINE: path: message
-(got VALUE)`` on stderr, no traceback), 1 internal error.
+(got VALUE)`` on stderr, no traceback), 1 internal error, 128 + the signal's number when
+stopped by a signal: 130 for SIGINT (Ctrl-C), 143 for SIGTERM, 129 for SIGHUP. All three stop
+a command alike: workers are stopped, temporary files removed, a sweep's finished runs kept
+(``--resume`` completes it), and an ``--out`` folder is left as it was or written whole.
+
+Everything echoed from the user (file and scenario names, values in errors) is printed through
+:func:`careos_sim.text.for_terminal`, so escape sequences in a name are shown, never executed.
 """
 
 from __future__ import annotations
@@ -9,12 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from careos_sim.loader import InputError, InputIssue, load_scenario, scenario_json_schema, source_files
 from careos_sim.scenario import Scenario
+from careos_sim.text import bounded, for_terminal
 
 __all__ = ["main"]
 
@@ -110,12 +118,13 @@ def _run_overrides(args: argparse.Namespace) -> list[tuple[tuple[str, ...], Any,
     return extra
 
 
-def _check_options(args: argparse.Namespace) -> None:
+def _check_options(args: argparse.Namespace, kind: str) -> None:
+    from careos_sim.output import check_out_folder
+
     if args.workers is not None and args.workers < 1:
         raise InputError([InputIssue("--workers", None, "workers", "must be >= 1", args.workers)])
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        # found now, not after the replications have run
-        raise InputError([InputIssue("--out", None, "out", "exists and is not a folder", str(args.out))])
+    if args.out is not None:  # found now, not after the replications have run
+        check_out_folder(args.out, kind)
 
 
 def _print_result(args: argparse.Namespace, doc: dict[str, Any], table: str) -> None:
@@ -125,18 +134,18 @@ def _print_result(args: argparse.Namespace, doc: dict[str, Any], table: str) -> 
     else:
         print(table)
         if args.out is not None:
-            print(f"\nresults written to {args.out}/")
+            print(f"\nresults written to {for_terminal(args.out)}/")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from careos_sim.experiment import run
     from careos_sim.output import summary_document, write_run
 
-    _check_options(args)
+    _check_options(args, "run")
     scenario = load_scenario(args.file, args.sets, extra=_run_overrides(args))
     label = str(args.file)
     _check_cost([(scenario, label)], args)
-    bar = _progress(scenario.run.replications, f"{scenario.name}", disable=args.quiet)
+    bar = _progress(scenario.run.replications, for_terminal(scenario.name, 40), disable=args.quiet)
     try:
         result = run(scenario, workers=args.workers, progress=bar.update, event_log=args.events)
     finally:
@@ -176,11 +185,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from careos_sim.compare import compare
     from careos_sim.output import comparison_document, write_comparison
 
-    _check_options(args)
+    _check_options(args, "compare")
     a, b = _load_pair(args)
     _check_cost([(a, str(args.file_a)), (b, str(args.file_b))], args)
     _note_run_settings(a, b)
-    bar = _progress(2 * a.run.replications, f"{a.name} vs {b.name}", disable=args.quiet)
+    bar = _progress(2 * a.run.replications, f"{for_terminal(a.name, 30)} vs {for_terminal(b.name, 30)}",
+                    disable=args.quiet)
     try:
         result = compare(a, b, workers=args.workers, progress=bar.update)
     finally:
@@ -230,7 +240,7 @@ def _columns(rows: list[tuple[str, ...]], left: set[int]) -> list[str]:
 
 
 def _table(doc: dict[str, Any]) -> str:
-    head = (f"{doc['scenario']}: {doc['replications']} replications, seed {doc['seed']}, "
+    head = (f"{for_terminal(doc['scenario'])}: {doc['replications']} replications, seed {doc['seed']}, "
             f"{doc['horizon_days']:g} days after {doc['warmup_days']:g} days warm-up")
     rows = [("metric", "mean", "95% CI", "unit", "better")]
     for section in ("metrics", "diagnostics"):
@@ -241,7 +251,8 @@ def _table(doc: dict[str, Any]) -> str:
 
 def _compare_table(doc: dict[str, Any], warmup_a: float, warmup_b: float) -> str:
     warmup = f"{warmup_a:g}" if warmup_a == warmup_b else f"{warmup_a:g} (A) and {warmup_b:g} (B)"
-    head = [f"A: {doc['a']} ({doc['names']['a']})", f"B: {doc['b']} ({doc['names']['b']})",
+    head = [f"A: {for_terminal(doc['a'])} ({for_terminal(doc['names']['a'])})",
+            f"B: {for_terminal(doc['b'])} ({for_terminal(doc['names']['b'])})",
             f"{doc['replications']} paired replications on common random numbers, seed {doc['seed']}, "
             f"{doc['horizon_days']:g} days after {warmup} days warm-up"]
     rows = [("metric", "A", "B", "B - A", "95% CI of B - A", "unit", "better")]
@@ -261,7 +272,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for f in args.files:
         try:
             load_scenario(f, args.sets)
-            print(f"{f}: ok")
+            print(f"{for_terminal(f)}: ok")
         except InputError as exc:
             for issue in exc.issues:  # a bad --set fails every file the same way: say it once
                 if str(issue) not in seen:
@@ -293,15 +304,37 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         return cli_sweep(args)
 
 
+def _check_outputs(folder: Path, files: tuple[str, ...], folders: tuple[str, ...], command: str) -> None:
+    """Before ``analyze`` or ``report`` writes into a results folder: each output is absent or of
+    the kind it writes (a file, a folder), and the folder can be written in. A missing or foreign
+    results folder is left for the command itself to name."""
+    from careos_sim.output import check_writable
+
+    if not folder.is_dir():
+        return
+    for name, want_dir in [*((f, False) for f in files), *((d, True) for d in folders)]:
+        path = folder / name
+        if os.path.lexists(path) and (path.is_dir() != want_dir or (not want_dir and not path.is_file())):
+            raise InputError([InputIssue(str(path), None, "<folder>" if want_dir else "<file>",
+                                         f"{command} writes a {'folder' if want_dir else 'file'} here, and something "
+                                         "else is in the way; move it, then run again", bounded(path))])
+    for name in folders:
+        if (folder / name).is_dir():
+            check_writable(folder / name, str(folder / name), str(folder / name))
+    check_writable(folder, str(folder), str(folder))
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from careos_sim.analysis import cli_analyze
 
+    _check_outputs(Path(args.dir), (), ("analysis",), "analyze")
     return cli_analyze(args)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from careos_sim.report import cli_report
 
+    _check_outputs(Path(args.dir), ("report.html", "report.md"), ("figures",), "report")
     return cli_report(args)
 
 
@@ -322,22 +355,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {"run": _cmd_run, "compare": _cmd_compare, "validate": _cmd_validate,
                "schema": _cmd_schema, "sweep": _cmd_sweep, "analyze": _cmd_analyze, "report": _cmd_report,
                "app": _cmd_app, "calibrate": cli_calibrate}[args.command]
+    from careos_sim.experiment import handle_signals
+
     try:
-        return handler(args)
+        with handle_signals():  # SIGTERM and SIGHUP stop a command as Ctrl-C does
+            return handler(args)
     except InputError as exc:
         for issue in exc.issues:
-            print(issue, file=sys.stderr)
+            print(for_terminal(issue, 2000), file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("careos-sim: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        how = getattr(exc, "how", "interrupted")
+        written = getattr(exc, "written", None)  # stopped just after an --out folder was put in place
+        what = ("any report file is the previous one or a whole new one" if args.command == "report" else
+                "each table is the previous one or a whole new one" if args.command == "analyze" else
+                f"the results were written to {for_terminal(written)}/ first" if written is not None else
+                "nothing was written")
+        print(f"careos-sim: {how}; {what}", file=sys.stderr)
+        return getattr(exc, "exit_code", 130)
     except BrokenPipeError:
         return 0
     except Exception as exc:  # an internal error: say so, with the traceback for a bug report
         import traceback
 
         traceback.print_exc()
-        print(f"careos-sim: internal error: {exc}", file=sys.stderr)
+        print(f"careos-sim: internal error: {for_terminal(exc, 2000)}", file=sys.stderr)
         return 1
 
 
