@@ -303,6 +303,8 @@ BAD = [
                                                                "unknown side", "other"),
     (lambda d: d["method"].update(kind="abc"), "method.kind: must be one of 'history_matching'", "kind"),
     (lambda d: d.update(name="../elsewhere"), "name: a name is letters, digits", "name"),
+    (lambda d: d["parameters"][RATE].update(high=float("inf")), "parameters.patients.call_lights_per_hour.high: "
+                                                                "must be a finite number", "high"),
     (lambda d: d["targets"][1].update(ratio=["unit", "unit"]), "targets[1].ratio: a ratio needs two different sides",
      "ratio"),
 ]

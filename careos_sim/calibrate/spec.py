@@ -34,7 +34,7 @@ _SIDE = re.compile(r"[A-Za-z][\w-]{0,39}")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class ParameterSpec(_Model):
