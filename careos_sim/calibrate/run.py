@@ -416,7 +416,7 @@ def calibrate(cal: Calibration, out: str | Path, *, resume: bool = False, worker
         return not r.interrupted
 
     def finish(outcome: str | None = None) -> CalibrationResult:
-        result.runs_used = sum(w.runs for w in result.waves)
+        result.runs_used = result.ran + result.kept  # runs stored: finished now, or kept from before
         manifest.update(runs_used=result.runs_used, waves=[w.record() for w in result.waves],
                         last_stopped_at=_now())
         if outcome is not None:
@@ -459,7 +459,7 @@ def calibrate(cal: Calibration, out: str | Path, *, resume: bool = False, worker
     low, high, z, var_obs = _bands(cal)
     inside = (mean >= low) & (mean <= high)
     imp = hm.implausibility(z, var_obs, mean, np.zeros_like(mean), np.where(np.isfinite(var_sim), var_sim, 0.0))
-    distance = np.abs(mean - z) / ((high - low) / 2)
+    distance = np.where(np.isfinite(mean), np.abs(mean - z) / ((high - low) / 2), np.inf)
     table = sets.copy()
     for j, t in enumerate(cal.targets):
         table[f"mean:{t.name}"] = mean[:, j]
@@ -467,7 +467,7 @@ def calibrate(cal: Calibration, out: str | Path, *, resume: bool = False, worker
         table[f"I:{t.name}"] = imp[:, j]
         table[f"inside:{t.name}"] = inside[:, j]
     table["max_implausibility"] = imp.max(axis=1)
-    table["max_band_distance"] = np.where(np.isfinite(distance).all(axis=1), np.nanmax(distance, axis=1), np.inf)
+    table["max_band_distance"] = np.where(np.isfinite(distance).all(axis=1), distance.max(axis=1), np.inf)
     table["plausible"] = inside.all(axis=1)
     result.sets = table
     plausible = table[table["plausible"]]
