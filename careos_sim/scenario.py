@@ -299,13 +299,14 @@ class Exhaustion(_Frozen):
                                  le=1)
     baseline: float = _f(-2.2, "Logit of the target E of an average nurse under no demands.", "logit", ge=-10,
                          le=10)
-    individual_sd: float = _f(2.2, "Spread of nurses' vulnerability to exhaustion on the logit scale.", "logit", ge=0, le=5)
-    load: float = _f(2.0, "Weight of the shift's busy share above 0.75.", "logit/share", ge=0, le=50)
+    individual_sd: float = _f(2.6, "Spread of nurses' vulnerability to exhaustion on the logit scale.", "logit", ge=0, le=5)
+    load: float = _f(2.0, "Weight of the work the shift demanded (minutes busy plus 10 a missed task, as a share "
+                          "of the shift) above 0.75 (a soft knee; see docs/model.md).", "logit/share", ge=0, le=50)
     workaround: float = _f(6.0, "Weight of the share of the shift spent on workarounds.", "logit/share", ge=0,
                            le=100)
-    missed_care: float = _f(0.35, "Weight of log(1 + missed tasks per nurse in the shift) (moral distress, "
+    missed_care: float = _f(0.25, "Weight of log(1 + missed tasks per nurse in the shift) (moral distress, "
                                   "growing less with each further missed task).", "logit", ge=0, le=10)
-    overtime: float = _f(0.5, "Weight of each hour of overtime in the shift.", "logit/hour", ge=0, le=10)
+    overtime: float = _f(0.3, "Weight of each hour of overtime in the shift.", "logit/hour", ge=0, le=10)
     pressure: float = _f(0.5, "Weight of leaders' pressure to work harder (0-1).", "logit", ge=0, le=10)
     departures: float = _f(0.1, "Weight of each colleague who left in the last 30 days.", "logit/departure", ge=0,
                            le=10)

@@ -33,14 +33,29 @@ from careos_sim.streams import Streams
 if TYPE_CHECKING:  # pragma: no cover
     from careos_sim.nurses import Nurse, Staff
 
-__all__ = ["Workforce", "logistic"]
+__all__ = ["Workforce", "logistic", "overload"]
 
 DAY = 1440.0
 SHIFT = 720.0
 
 
+#: Minutes of care a missed task stands for when counting the work a shift demanded (about the
+#: mean of the scheduled tasks' minutes).
+MISSED_TASK_MINUTES = 10.0
+#: Share of a shift's minutes demanded above which load strains, and the softness of that knee.
+LOAD_KNEE, LOAD_SOFTNESS = 0.75, 0.1
+
+
 def logistic(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
+
+
+def overload(demanded: float) -> float:
+    """Work demanded above the knee, as a share of the shift: a softplus of (demanded - 0.75),
+    smooth at the knee and rising without limit as more work is demanded than a nurse can do
+    (so the strain keeps growing with patients per nurse after she is always busy)."""
+    x = (demanded - LOAD_KNEE) / LOAD_SOFTNESS
+    return LOAD_SOFTNESS * (x + math.log1p(math.exp(-x)) if x > 0 else math.log1p(math.exp(x)))
 
 
 class Workforce:
@@ -94,7 +109,8 @@ class Workforce:
         if not self.enabled or nurse.agency:
             return
         ex = self.ex
-        demands = (ex.load * max(0.0, nurse.shift_busy / SHIFT - 0.75)
+        demanded = (nurse.shift_busy + missed_per_nurse * MISSED_TASK_MINUTES) / SHIFT
+        demands = (ex.load * overload(demanded)
                    + ex.workaround * nurse.shift_workaround / SHIFT
                    + ex.missed_care * math.log1p(missed_per_nurse)
                    + ex.overtime * overtime_min / 60.0
