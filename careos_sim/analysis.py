@@ -360,11 +360,21 @@ def prcc(x: np.ndarray, y: np.ndarray, seed: int = 0, resamples: int = BOOTSTRAP
     return est, np.nanquantile(boots, a, axis=0), np.nanquantile(boots, 1 - a, axis=0)
 
 
+#: Design types ``analyze`` knows how to read.
+ANALYSED = ("grid", "factorial", "fractional_factorial", "lhs", "sobol", "morris")
+
+
 def analyze(store: Store | str | Path) -> Analysis:
     """Analyse a sweep's results folder (or a loaded :class:`Store`) by its design."""
     if not isinstance(store, Store):
         store = load_store(store)
-    kind = store.manifest["design"]["type"]
+    kind = store.manifest.get("design", {}).get("type")
+    if kind not in ANALYSED:
+        source = str(Path(store.folder) / "manifest.json")
+        raise InputError([InputIssue(source, None, "design.type",
+                                     f"analyze reads sweeps of a {', '.join(ANALYSED)} design; a calibration's "
+                                     "wave is read by careos-sim calibrate (its plausible.parquet and targets.csv)",
+                                     kind)])
     analysis = Analysis(kind=kind)
     if not len(store.ok):
         analysis.notes.append("no finished runs: nothing to analyse")

@@ -346,3 +346,11 @@ def test_shipped_targets_file_is_valid():
     telling = {(t.metric, t.years) for t in cal.targets if t.side == "telling"}
     assert telling and all((m, (y,)) in telling for m, _ in telling for y in (1, 2, 3))
     assert all(t.years == (1, 2) for t in cal.targets if t.ratio)
+
+
+def test_analyze_of_a_calibration_wave_is_a_located_error(fitted, capsys):
+    """A wave folder is a sweep store of a design analyze does not read: exit 2, no traceback."""
+    _, out, _ = fitted
+    assert main(["analyze", str(out / "wave-1")]) == 2
+    err = capsys.readouterr().err
+    assert "manifest.json: design.type:" in err and "history_matching" in err and "Traceback" not in err
