@@ -308,9 +308,9 @@ def _check_outputs(folder: Path, files: tuple[str, ...], folders: tuple[str, ...
     """Before ``analyze`` or ``report`` writes into a results folder: each output is absent or of
     the kind it writes (a file, a folder), and the folder can be written in. A missing or foreign
     results folder is left for the command itself to name."""
-    from careos_sim.output import check_writable
+    from careos_sim.output import check_writable, folder_kind
 
-    if not folder.is_dir():
+    if not folder.is_dir() or folder_kind(folder) is None:  # not a results folder: the command says so
         return
     for name, want_dir in [*((f, False) for f in files), *((d, True) for d in folders)]:
         path = folder / name

@@ -21,6 +21,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -198,6 +199,30 @@ def _safe_relative(name: Any) -> bool:
     return isinstance(name, str) and bool(name) and not Path(name).is_absolute() and ".." not in Path(name).parts
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # alive and someone else's, or not a pid: leave it
+        return True
+    return True
+
+
+def _remove_dead_temporaries(parent: Path, name: str) -> None:
+    """Temporary folders of ``name`` that a killed process (SIGKILL, a power cut) left in ``parent``:
+    ours by their name, and their process is gone."""
+    pattern = re.compile(rf"^\.{re.escape(name)}\.tmp-(\d+)-[0-9a-f]{{8}}$")
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return
+    for p in entries:
+        m = pattern.match(p.name)
+        if m and p.is_dir() and not p.is_symlink() and not _pid_alive(int(m.group(1))):
+            shutil.rmtree(p, ignore_errors=True)
+
+
 class atomic_folder:
     """Context manager: yields a temporary folder beside ``target``; on success its files go to ``target``.
 
@@ -222,6 +247,7 @@ class atomic_folder:
             self.made.append(p)
             p = p.parent
         parent.mkdir(parents=True, exist_ok=True)
+        _remove_dead_temporaries(parent, self.target.name or "out")
         # mkdir, not mkdtemp: the folder may become ``target`` itself, with the usual permissions
         for _ in range(100):
             tmp = parent / f".{self.target.name or 'out'}.tmp-{os.getpid()}-{secrets.token_hex(4)}"

@@ -181,7 +181,9 @@ def load_store(folder: str | Path) -> Store:
 def _tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
     """Runs and weekly rows of the merged tables plus the parts not yet merged (a later row for a
     key replaces an earlier one), and the part files read."""
-    parts = sorted((folder / "parts").glob("*.parquet")) if (folder / "parts").is_dir() else []
+    # only our names: a file of anyone else's in parts/ is neither read nor removed
+    parts = sorted(p for pattern in ("run-*.parquet", "weekly-*.parquet")
+                   for p in (folder / "parts").glob(pattern)) if (folder / "parts").is_dir() else []
     runs = _dedupe([_read_table(folder / "runs.parquet"), *_read_parts(parts, "run-")], RUN_KEY)
     weekly = _dedupe([_read_table(folder / "weekly.parquet"), *_read_parts(parts, "weekly-")],
                      [*RUN_KEY, "week"])
@@ -381,6 +383,19 @@ def _points(points: list[int]) -> str:
     return text + (", ..." if len(points) > 10 else "")
 
 
+_TEMPORARY = re.compile(r"^\.(?:run|weekly)-\d+-\d+\.parquet\.tmp-(\d+)-[0-9a-f]+$")
+
+
+def _remove_dead_temporaries(parts: Path) -> None:
+    """Temporary part files (write_atomic's) left by a sweep that was killed: those whose process is gone."""
+    from careos_sim.output import _pid_alive
+
+    for p in parts.iterdir():
+        m = _TEMPORARY.match(p.name)
+        if m and p.is_file() and not _pid_alive(int(m.group(1))):  # alive: another sweep writing here
+            p.unlink(missing_ok=True)
+
+
 def _prepare(exp: Experiment, out: Path, resume: bool, manifest: dict[str, Any],
              scenarios: tuple[list[str], dict[str, Any]]) -> dict[str, Any]:
     """Make or check the folder; returns the manifest to keep."""
@@ -393,16 +408,21 @@ def _prepare(exp: Experiment, out: Path, resume: bool, manifest: dict[str, Any],
             raise InputError([InputIssue(str(out), None, "--resume", "the sweep in this folder was run with other "
                                          "inputs; undo the change to resume it, or sweep into another --out",
                                          has_value=False),
-                              *[InputIssue(str(out), None, "--resume", c, has_value=False) for c in changes[:12]]])
+                              *[InputIssue(str(out), None, "--resume", c, has_value=False) for c in changes[:12]],
+                              *([InputIssue(str(out), None, "--resume", f"... and {len(changes) - 12} more changes",
+                                            has_value=False)] if len(changes) > 12 else [])])
         manifest = {**manifest, "started_at": existing.get("started_at", manifest["started_at"]),
                     "resumed_at": [*existing.get("resumed_at", []), _now()]}
-    (out / "parts").mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    # the manifest first: a folder stopped while being set up is still known as a sweep, and resumable
+    write_atomic(path, (json.dumps(manifest, indent=2) + "\n").encode())
+    (out / "parts").mkdir(exist_ok=True)
+    _remove_dead_temporaries(out / "parts")
     _atomic_parquet(exp.design, out / "design.parquet")
     if not (out / "experiment.yaml").exists():
         write_atomic(out / "experiment.yaml", Path(exp.file).read_bytes())
     shas, docs = scenarios
     write_atomic(out / "scenarios.json", (json.dumps({"points": shas, "scenarios": docs}) + "\n").encode())
-    write_atomic(path, (json.dumps(manifest, indent=2) + "\n").encode())
     return manifest
 
 
