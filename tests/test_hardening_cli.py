@@ -110,24 +110,24 @@ def test_run_and_compare_refuse_a_folder_of_the_users(capsys, tmp_path, monkeypa
     assert tree(mine) == before and temporaries(tmp_path) == []
 
 
-@pytest.mark.parametrize("writer, given, word", [
-    ("run", "compare", "results of a run"),
-    ("run", "sweep", "results of a run"),
-    ("compare", "run", "results of a compare"),
-    ("sweep", "run", "results of a sweep"),
-    ("sweep", "compare", "results of a sweep"),
+@pytest.mark.parametrize("kind, command", [
+    ("run", "compare"),  # a run folder given to compare
+    ("run", "sweep"),
+    ("compare", "run"),
+    ("sweep", "run"),  # a sweep folder given to run
+    ("sweep", "compare"),
 ])
-def test_a_results_folder_of_another_kind_is_refused(capsys, tmp_path, monkeypatch, writer, given, word):
+def test_a_results_folder_of_another_kind_is_refused(capsys, tmp_path, monkeypatch, kind, command):
     folder = tmp_path / "out"
     folder.mkdir()
-    (folder / "manifest.json").write_text(json.dumps({"kind": writer}))
+    (folder / "manifest.json").write_text(json.dumps({"kind": kind}))
     (folder / "data.parquet").write_bytes(b"theirs")
     before = tree(folder)
     must_not_simulate(monkeypatch)
     argv = {"run": ["run", DEFAULT, *QUICK], "compare": ["compare", DEFAULT, DEFAULT, *QUICK],
-            "sweep": ["sweep", experiment(tmp_path), "--quiet", "--workers", "1"]}[given]
+            "sweep": ["sweep", experiment(tmp_path), "--quiet", "--workers", "1"]}[command]
     rc, _, err = cli(capsys, *argv, "--out", folder)
-    refused(rc, err, "--out", str(folder), word, f"not of a {given}")
+    refused(rc, err, "--out", str(folder), f"results of a {kind}", f"not of a {command}")
     assert tree(folder) == before
 
 
@@ -178,6 +178,34 @@ def test_a_read_only_parent_is_refused_before_simulating(capsys, tmp_path, monke
         locked.chmod(0o700)
 
 
+@pytest.mark.parametrize("command, existing", [("run", False), ("run", True), ("compare", False), ("sweep", False),
+                                               ("sweep", True)])
+def test_a_place_that_refuses_writes_is_refused_before_simulating(capsys, tmp_path, monkeypatch, command, existing):
+    """As root, permission bits do not stop a write; what the check does when the system refuses one
+    (a read-only mount, root-squashed NFS, a folder not ours) is tested by refusing its probe."""
+    import pathlib
+
+    real = pathlib.Path.mkdir
+
+    def refusing(self, *args, **kwargs):
+        if self.name.startswith(".careos-sim-probe"):
+            raise PermissionError(13, "Permission denied")
+        return real(self, *args, **kwargs)
+
+    target = tmp_path / "out"
+    if existing:
+        target.mkdir()
+        (target / "manifest.json").write_text(json.dumps({"kind": command}))
+    argv = {"run": ["run", DEFAULT, *QUICK], "compare": ["compare", DEFAULT, DEFAULT, *QUICK],
+            "sweep": ["sweep", experiment(tmp_path), "--quiet", "--workers", "1"]}[command]
+    if existing and command == "sweep":
+        argv.append("--resume")
+    must_not_simulate(monkeypatch)
+    monkeypatch.setattr(pathlib.Path, "mkdir", refusing)
+    rc, _, err = cli(capsys, *argv, "--out", target)
+    refused(rc, err, "--out", "cannot write in", str(tmp_path), "Permission denied")
+
+
 def test_an_empty_folder_is_used(capsys, tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / ".gitkeep").write_text("")
@@ -225,6 +253,36 @@ def test_a_folder_of_the_users_where_our_file_goes_stops_the_write_and_changes_n
     rc, _, err = cli(capsys, "run", DEFAULT, *QUICK, "--out", "out", "--seed", "12")
     refused(rc, err, "summary.csv", "nothing was changed")
     assert tree(tmp_path / "out") == before and temporaries(tmp_path) == []
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_temporaries_of_a_killed_write_are_removed_and_nothing_else(capsys, tmp_path):
+    dead, alive = _dead_pid(), os.getpid()
+    (tmp_path / f".out.tmp-{dead}-0123abcd").mkdir()  # left by a run killed while writing out/
+    (tmp_path / f".out.tmp-{dead}-0123abcd" / "replications.parquet").write_bytes(b"half")
+    (tmp_path / f".out.tmp-{alive}-89abcdef").mkdir()  # a write in progress: not to be touched
+    (tmp_path / f".other.tmp-{dead}-0123abcd").mkdir()  # another target's: not this write's business
+    (tmp_path / ".out.tmp-mine").mkdir()  # not our pattern
+    assert cli(capsys, "run", DEFAULT, *QUICK, "--out", "out")[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == \
+        sorted([f".out.tmp-{alive}-89abcdef", f".other.tmp-{dead}-0123abcd", ".out.tmp-mine"])
+
+
+def test_resume_removes_a_killed_sweeps_temporary_parts_and_keeps_other_files(capsys, tmp_path):
+    exp, out = _interrupted(tmp_path)
+    (out / "parts").mkdir(exist_ok=True)
+    dead = _dead_pid()
+    (out / "parts" / f".run-000001-0001.parquet.tmp-{dead}-0123abcd").write_bytes(b"half")
+    (out / "parts" / "mine.parquet").write_bytes(b"the user's")
+    rc, err = _resume(capsys, exp, out)
+    assert rc == 0, err
+    assert sorted(p.name for p in (out / "parts").iterdir()) == ["mine.parquet"]
+    assert load_store(out).complete
 
 
 def test_atomic_folder_replaces_only_listed_files(tmp_path):
