@@ -384,7 +384,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    # the command is done (its handlers are gone): a stop signal now, while the interpreter shuts
+    # down, must not turn a finished command into one killed by a signal
+    import signal
+
+    from careos_sim.experiment import STOP_SIGNALS
+
+    for s in STOP_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
