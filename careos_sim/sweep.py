@@ -325,8 +325,8 @@ def scenario_changes(old: dict[str, Any], new: dict[str, Any], limit: int = 3) -
     return ", ".join(shown) + more if shown else "(no difference in the values)"
 
 
-_SETTINGS = ("design", "factors", "sets", "seed", "replications", "horizon_days", "warmup_days", "points",
-             "package_version")
+_SETTINGS = ("experiment", "description", "design", "factors", "metrics", "sets", "seed", "replications",
+             "horizon_days", "warmup_days", "points", "package_version")
 
 
 def _resume_changes(out: Path, existing: dict[str, Any], manifest: dict[str, Any], point_shas: list[str],
@@ -338,6 +338,8 @@ def _resume_changes(out: Path, existing: dict[str, Any], manifest: dict[str, Any
     for key in _SETTINGS:
         if key in existing and existing.get(key) != manifest.get(key):
             changes.append(f"{key}: {_show(existing.get(key))} -> {_show(manifest.get(key))}")
+    if len(changes) == 1 and changes[0].startswith("the experiment file"):
+        changes[0] += " (no setting of it differs: a comment or layout edit? restore the file to resume)"
     key = "scenario_files_resolved_sha256" if "scenario_files_resolved_sha256" in existing else "scenario_files_sha256"
     old_files, new_files = existing.get(key) or {}, manifest[key]
     shown = dict(zip(manifest["scenario_files_resolved_sha256"], manifest["scenario_files_sha256"]))

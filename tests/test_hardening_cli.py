@@ -425,6 +425,13 @@ def test_resume_refuses_an_edited_experiment_seed(capsys, tmp_path):
     refused(rc, err, "the experiment file", "seed: 99 -> 98", "run.seed 99 -> 98")
 
 
+def test_resume_refuses_an_experiment_file_edited_in_a_comment_only_and_says_so(capsys, tmp_path):
+    exp, out = _interrupted(tmp_path)
+    exp.write_text(exp.read_text() + "# a note\n")
+    rc, err = _resume(capsys, exp, out)
+    refused(rc, err, f"the experiment file {exp} changed", "no setting of it differs")
+
+
 def test_resume_without_the_stored_scenarios_still_refuses(capsys, tmp_path):
     exp, out = _interrupted(tmp_path)
     (out / "scenarios.json").unlink()
