@@ -197,6 +197,8 @@ class Recorder:
         self._shift_miss_slots: set[int] = set()
         self._total = Facts()
         self._years: list[Facts] = []  # facts of each 52-week block after the warm-up
+        # a period boundary inside a calendar day: (that day, its pairs with a miss, the closed period's week)
+        self._split: tuple[int, set[tuple[int, int]], int] | None = None
         self.weekly: list[dict[str, float]] = []  # one row per period: week, start_day, days, metrics
         self.events: list[tuple] | None = [] if event_log else None
         self._start = 0.0
@@ -229,6 +231,10 @@ class Recorder:
         vals["patient_minutes"] = self.census.close(now)
         vals["pending_area"] = self.pending.close(now)
         vals["busy_area"] = self.busy.close(now)
+        # Workaround minutes are recorded when the task starts; those of a task still under way at the
+        # boundary (more than the nurses' busy minutes of the period) are spent, and counted, later.
+        carry = max(0.0, vals["workaround_minutes"] - vals["busy_area"])
+        vals["workaround_minutes"] -= carry
         vals["on_duty_area"] = self.on_duty.close(now)
         self.patient_minutes_g = [self.census_g[0].close(now), self.census_g[1].close(now)]
         vals["defects_area"] = self.active_defects.close(now)
@@ -250,12 +256,15 @@ class Recorder:
             while len(self._years) <= year:
                 self._years.append(Facts())
             self._years[year] = self._years[year] + facts
+        day = int(now // 1440.0)
+        self._split = (day, {k for k in self._missed_pd if k[1] == day}, week)
         row = {"week": week, "start_day": self._start / 1440.0, "days": vals["minutes"] / 1440.0}
         if self.summarise is not None:
             row.update(self.summarise(facts))
         self.weekly.append(row)
         self._start = now
         self._reset()
+        self.workaround_minutes = carry
 
     def total(self) -> Facts:
         """Sum of every closed period after the warm-up."""
@@ -309,6 +318,7 @@ class Recorder:
     def task_started(self, now: float, task: Any, minutes: float, base: float) -> None:
         """A nurse starts a task: ``minutes`` of work in all, ``base`` of them the care itself."""
         t = task.type_index
+        task.started_at = now
         self.started[t] += 1
         self.work_minutes[t] += minutes
         if t in BEDSIDE:
@@ -337,12 +347,44 @@ class Recorder:
         self.missed[task.type_index] += 1
         self.missed_g[g] += 1
         self.missed_cum += 1
+        began = task.started_at
         if not started:
             self.required[g] += 1
             self.required_cum += 1
+        elif began is not None and began < self._start:
+            # started in an earlier period (its required count is there), failed in this one: it counts as
+            # required here, with its miss, and no longer in the totals of the period it started in
+            self.required[g] += 1
+            week = self.week_of(began)
+            if week >= 0:
+                self._total.values["required"][g] -= 1.0
+                self._years[week // WEEKS_PER_YEAR].values["required"][g] -= 1.0
         index = task.patient.index
-        self._missed_pd.add((index, int(now // 1440.0)))
+        # the patient-day of the miss: now, or when the task began if the patient has left meanwhile
+        day = int((now if task.patient.present or began is None else began) // 1440.0)
+        start = self._start
+        # Was the pair (patient, day) counted before this period began? Yes if the day began before it
+        # with the patient on the unit; also if the day began exactly at its start but that midnight's
+        # pairs were counted just before the period closed (no midnight pairs counted here yet: the
+        # pairs counted here are then the admissions' own).
+        if task.patient.admitted_at < start and (
+                day * 1440.0 < start or (day * 1440.0 == start and self.patient_day_pairs <= self.admissions)):
+            self._missed_split_day(index, day)
+        else:
+            self._missed_pd.add((index, day))
         self._shift_miss_slots.add(index % self.shift_nurses)
+
+    def _missed_split_day(self, index: int, day: int) -> None:
+        """A miss on a patient-day counted in the previous period (a boundary inside a calendar day,
+        when the warm-up is not whole days): the miss counts there too, in the totals (its weekly row
+        is already closed), never in this period, which did not count the pair."""
+        split = self._split
+        if split is None or split[0] != day or (index, day) in split[1]:
+            return
+        split[1].add((index, day))
+        if split[2] >= 0:
+            self._total.values["missed_patient_days"] += 1.0
+            self._years[split[2] // WEEKS_PER_YEAR].values["missed_patient_days"] += 1.0
 
     def shift_change(self, nurses_on_new_shift: int) -> None:
         """Close the nominal-assignment tally of the shift that ends; start the next one's."""
