@@ -536,6 +536,25 @@ def test_a_signalled_sweep_stops_its_workers_keeps_its_runs_and_resumes(uninterr
     pd.testing.assert_frame_equal(pd.read_parquet(out / "weekly.parquet"), weekly)
 
 
+def test_a_signalled_sweep_on_a_dask_cluster_stops_and_resumes(uninterrupted, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    exp, runs, weekly = uninterrupted
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        proc = _start("sweep", exp, "--out", out, "--scheduler", c.scheduler_address, "--quiet")
+        _wait_for(proc, lambda: len(list((out / "parts").glob("run-*.parquet"))) >= 3, "three saved runs")
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the sweep finished before the signal arrived")
+    assert proc.returncode == 143, err
+    assert "stopped by SIGTERM" in err and "--resume" in err and "Traceback" not in err
+    assert _no_children_left(proc.pid) == [] and temporaries(tmp_path) == []
+    assert main(["sweep", str(exp), "--out", str(out), "--resume", "--workers", "2", "--quiet"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet"), runs)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "weekly.parquet"), weekly)
+
+
 @pytest.mark.parametrize("command, sig, to_group, code", [
     ("run", signal.SIGHUP, True, 129),
     ("run", signal.SIGTERM, False, 143),
