@@ -79,15 +79,31 @@ class Workforce:
     # ------------------------------------------------------------------ people
     def init_nurse(self, nurse: "Nurse", new_hire: bool) -> None:
         """Vulnerability, starting exhaustion and proficiency of a nurse joining the staff."""
-        nurse.vulnerability = self.ex.individual_sd * self.people.normal()
         nurse.efficacy = self.sc.staff.nurses.initial_voice_efficacy
         if new_hire:
+            nurse.vulnerability = self.ex.individual_sd * self.people.normal()
             nurse.exhaustion = self.turn.new_hire_exhaustion
             nurse.hired_at = self.env.now
         else:
-            # the existing staff start spread around the initial mean, by their vulnerability
-            centre = math.log(self.ex.initial_mean / (1.0 - self.ex.initial_mean))
-            nurse.exhaustion = logistic(centre + nurse.vulnerability)
+            nurse.vulnerability, nurse.exhaustion = self._survivor()
+
+    def _survivor(self) -> tuple[float, float]:
+        """Vulnerability and E of a nurse on the staff at time 0: a unit run the usual way is in
+        its steady state, and its staff are the ones who stayed. Nurses who tire more leave
+        sooner, so among those employed at any moment each vulnerability is present in
+        proportion to how long such a nurse stays, 1 / her leaving hazard. Drawn by rejection:
+        a fresh draw r is kept with probability exp(-slope x E0(r)), E0(r) = logistic(logit(
+        initial_mean) + r) her starting exhaustion (``slope`` the turnover's log hazard ratio;
+        no selection when turnover is off)."""
+        m = min(max(self.ex.initial_mean, 1e-6), 1.0 - 1e-6)
+        centre = math.log(m / (1.0 - m))
+        slope = self.turn.exhaustion_log_slope if self.enabled and self.turn.annual_rate_at_threshold > 0 else 0.0
+        for _ in range(1000):
+            r = self.ex.individual_sd * self.people.normal()
+            e0 = logistic(centre + r)
+            if slope == 0.0 or self.people.random() < math.exp(-slope * e0):
+                return r, e0
+        return r, e0  # pragma: no cover - acceptance is at least exp(-slope), never vanishing
 
     def pace(self, nurse: "Nurse") -> float:
         """Task-minutes multiplier: a new hire is slower, reaching 1 after ``proficiency_days``."""
