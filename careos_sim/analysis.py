@@ -42,6 +42,7 @@ from careos_sim.loader import InputError, InputIssue
 from careos_sim.metrics import BY_NAME
 from careos_sim.output import write_atomic
 from careos_sim.sweep import Store, load_store
+from careos_sim.text import for_terminal
 
 __all__ = ["Analysis", "analyze", "cli_analyze", "prcc"]
 
@@ -417,7 +418,7 @@ def _fmt(x: Any) -> str:
 
 def _print_tables(analysis: Analysis, store: Store) -> None:
     m = store.manifest
-    print(f"{m.get('experiment')}: {m['design']['type']} design, {m.get('points')} points x "
+    print(f"{for_terminal(m.get('experiment'))}: {m['design']['type']} design, {m.get('points')} points x "
           f"{m.get('replications')} replications; {len(store.ok)} runs finished, {len(store.failed)} failed, "
           f"{len(store.missing)} not run")
     for metric in _metrics(store):
@@ -435,12 +436,13 @@ def _print_tables(analysis: Analysis, store: Store) -> None:
             if "flag" in part.columns and not part["flag"].astype(bool).any():
                 part = part.drop(columns="flag")  # nothing flagged: no empty column
             if len(part):
-                print(part.to_string(index=False, formatters={c: _fmt for c in part.columns
-                                                              if part[c].dtype.kind == "f"}))
+                print(for_terminal(part.to_string(index=False, formatters={c: _fmt for c in part.columns
+                                                                           if part[c].dtype.kind == "f"}),
+                                   limit=1_000_000))
     if analysis.notes:
         print("\nnotes:")
         for n in analysis.notes:
-            print(f"  - {n}")
+            print(f"  - {for_terminal(n, 2000)}")
 
 
 def cli_analyze(args) -> int:
@@ -453,5 +455,6 @@ def cli_analyze(args) -> int:
         sys.stdout.write("\n")
     else:
         _print_tables(analysis, store)
-        print(f"\ntables written to {Path(args.dir) / 'analysis'}/ ({', '.join(p.name for p in written)})")
+        print(f"\ntables written to {for_terminal(Path(args.dir) / 'analysis', 1000)}/ "
+              f"({', '.join(p.name for p in written)})")
     return 0 if len(store.ok) else 1

@@ -85,7 +85,7 @@ def _series_panel(ax: Axes, weekly: dict[str, pd.DataFrame], names: dict[str, st
         band = weekly_band(weekly[side], metric)
         x = band["week"] + 1
         ax.plot(x, band["mean"], linestyle=style, marker=marker if len(x) <= 26 else None, markersize=3,
-                color=COLOURS[side], zorder=z, label=f"{side.upper()}: {names[side]}")
+                color=COLOURS[side], zorder=z, label=f"{side.upper()}: {_plain(names[side])}")
         ax.fill_between(x, band["ci_low"], band["ci_high"], color=COLOURS[side], alpha=0.2, linewidth=0)
     ax.set_title(title or metric, fontsize=9)
     ax.set_ylabel(unit)
@@ -125,6 +125,14 @@ def time_series_from_frames(weekly: dict[str, pd.DataFrame], names: dict[str, st
     return fig
 
 
+def _plain(name: object) -> str:
+    """A user's name for a figure title: control characters shown as escapes, no maths parsing
+    of ``$``, at most 60 characters."""
+    from careos_sim.text import for_terminal
+
+    return for_terminal(name, 60).replace("$", r"\$")
+
+
 def _series_title(weekly: pd.DataFrame, n: int) -> str:
     title = f"Weekly mean of {n} replication{'s' if n != 1 else ''} (shaded: 95% CI)"
     last = weekly.sort_values("week").tail(1)
@@ -145,7 +153,7 @@ def _percent_of_a(paired: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 
 def _legend_labels(names: dict[str, str]) -> dict[str, str]:
-    return {"b": f"B better ({names['b']})", "a": f"A better ({names['a']})",
+    return {"b": f"B better ({_plain(names['b'])})", "a": f"A better ({_plain(names['a'])})",
             "neither": "neither (95% CI includes 0)"}
 
 
@@ -207,7 +215,8 @@ def differences_from_frames(paired: pd.DataFrame, names: dict[str, str], replica
     ax.grid(axis="x", alpha=0.3)
     ax.set_xlabel("B - A as % of A's mean (paired, 95% CI; an arrowhead: the value or interval goes on)\n"
                   "right: B - A in the metric's unit (pp: percentage points)")
-    ax.set_title(f"B: {names['b']} vs A: {names['a']}, {replications} paired replications", fontsize=10)
+    ax.set_title(f"B: {_plain(names['b'])} vs A: {_plain(names['a'])}, {replications} paired replications",
+                 fontsize=10)
     fig.legend(loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     if hidden:
         note = "not shown (A's mean is 0 or undefined): " + ", ".join(hidden)

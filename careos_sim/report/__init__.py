@@ -65,7 +65,9 @@ def write_report(folder: str | Path) -> tuple[Path, Path]:
 
 def cli_report(args: argparse.Namespace) -> int:
     """``careos-sim report DIR``: write the report, print the two files written."""
+    from careos_sim.text import for_terminal
+
     html, md = write_report(Path(args.dir))
-    print(html)
-    print(md)
+    print(for_terminal(html, 1000))
+    print(for_terminal(md, 1000))
     return 0
