@@ -154,7 +154,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.out is not None:
         write_run(result, args.out, label, ["careos-sim", *args.argv], scenario_files=source_files(args.file))
     _print_result(args, doc, _table(doc))
+    _say_undefined(result.undefined)
     return 0
+
+
+def _say_undefined(undefined: dict[str, str]) -> None:
+    """On stderr: which metrics the run could not define, and why (a run too short, say)."""
+    if undefined:
+        print(f"note: {len(undefined)} metric(s) undefined in every replication (shown as nan):", file=sys.stderr)
+        for name, why in undefined.items():
+            print(f"  {name}: {for_terminal(why, 300)}", file=sys.stderr)
 
 
 def _load_pair(args: argparse.Namespace) -> tuple[Scenario, Scenario]:
@@ -202,6 +211,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                          scenario_files=(source_files(args.file_a), source_files(args.file_b)))
     warmups = (result.a.scenario.run.warmup_days, result.b.scenario.run.warmup_days)
     _print_result(args, doc, _compare_table(doc, *warmups))
+    _say_undefined({**result.a.undefined, **result.b.undefined})
     return 0
 
 

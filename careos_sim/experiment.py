@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from careos_sim.metrics import ALL, BY_NAME
+from careos_sim.metrics import ALL, BY_NAME, undefined_reasons
+from careos_sim.recorder import Facts
 from careos_sim.scenario import Scenario
 from careos_sim.unit import ReplicationResult, run_replication
 
@@ -81,6 +82,9 @@ class RunResult:
     summary: pd.DataFrame
     weekly: pd.DataFrame
     events: dict[int, pd.DataFrame] = field(default_factory=dict)
+    #: Metrics undefined in every replication, with why (nothing they divide by was observed;
+    #: for example no call light in a run of a day): ``metrics.undefined_reasons``.
+    undefined: dict[str, str] = field(default_factory=dict)
 
     def metric(self, name: str) -> dict[str, float]:
         """Mean and interval of one metric."""
@@ -263,4 +267,7 @@ def _collect(scenario: Scenario, seed: int, results: list[ReplicationResult]) ->
     reps = pd.DataFrame([{"replication": r.replication, "seed": r.seed, **r.metrics} for r in results])
     weekly = pd.DataFrame([{"replication": r.replication, **row} for r in results for row in r.weekly])
     events = {r.replication: r.events_frame() for r in results if r.events is not None}
-    return RunResult(scenario, seed, reps, summarise(reps), weekly, events)
+    pooled = Facts()
+    for r in results:
+        pooled = pooled + r.facts
+    return RunResult(scenario, seed, reps, summarise(reps), weekly, events, undefined_reasons(pooled))

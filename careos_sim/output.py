@@ -86,6 +86,7 @@ def summary_document(result: RunResult, scenario_label: str) -> dict[str, Any]:
         "warmup_days": run.warmup_days,
         "metrics": block(METRICS),
         "diagnostics": block(DIAGNOSTICS),
+        "undefined": dict(result.undefined),
     })
 
 

@@ -437,3 +437,22 @@ def test_reasons_for_each_week_and_for_replications_pooled():
     a, b = run_replication(scenario, 1, 0), run_replication(scenario, 1, 1)
     pooled = undefined_reasons(a.facts + b.facts)
     assert set(pooled) <= {k for k in a.metrics if math.isnan(a.metrics[k]) and math.isnan(b.metrics[k])}
+
+
+def test_run_too_short_says_which_metrics_are_undefined_and_why(capsys):
+    """The command line names every metric a run could not define, with the reason, on stderr;
+    ``--json`` carries them under ``undefined``."""
+    import json
+
+    from careos_sim.cli import main
+
+    args = ["run", "scenarios/default.yaml", "--horizon-days", "0.2", "--replications", "1", "--workers", "1", "-q"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "undefined in every replication" in err
+    assert "timeliness.discharge_delay_hours_mean: no patient discharged in the period" in err
+    assert "only 0.2 days long" in err
+    assert main([*args, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert "timeliness.discharge_delay_hours_mean" in doc["undefined"]
+    assert "safety.harm_per_1000_patient_days" not in doc["undefined"]
