@@ -40,10 +40,11 @@ class DepartmentDesk:
 
     def __init__(self, env: simpy.Environment, name: str, cfg: Department, stream: Stream, recorder: Recorder,
                  defects: DefectSystem, on_fixed: Callable[[Defect], None],
-                 on_closed: Callable[[Defect], None]):
+                 on_closed: Callable[[Defect], None], capacity_factor: float = 1.0):
         self.env = env
         self.name = name
         self.cfg = cfg
+        self.fix_hours_per_week = cfg.fix_hours_per_week * capacity_factor
         self.stream = stream
         self.rec = recorder
         self.defects = defects
@@ -62,7 +63,7 @@ class DepartmentDesk:
         self.env.timeout(delay).callbacks.append(lambda _, d=defect, s=strength: self._take_up(d, s))
 
     def start(self) -> None:
-        if self.cfg.fix_hours_per_week > 0:
+        if self.fix_hours_per_week > 0:
             self.env.process(self._worker())
 
     def _take_up(self, defect: Defect, strength: float) -> None:
@@ -80,7 +81,7 @@ class DepartmentDesk:
         self.on_closed(defect)
 
     def _worker(self) -> Iterator[simpy.Event]:
-        rate = self.cfg.fix_hours_per_week / WEEK  # hours of effort per simulated minute
+        rate = self.fix_hours_per_week / WEEK  # hours of effort per simulated minute
         while True:
             if not self.taken_up:
                 self._work = self.env.event()

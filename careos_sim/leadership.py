@@ -85,7 +85,8 @@ class LearningSystem:
         qt = self.lead.quality_team
         self.fix_hours_per_week = qt.fte * qt.hours_per_fte_week * mech.fixing_share + self.lead.leader_fix_hours_per_week
         self.desks = {name: DepartmentDesk(env, name, cfg, streams.stream(f"departments.{name}"), recorder, defects,
-                                           on_fixed=self._fixed, on_closed=lambda d: None)
+                                           on_fixed=self._fixed, on_closed=lambda d: None,
+                                           capacity_factor=scenario.departments.capacity_factor)
                       for name, cfg in scenario.departments.items()}
         defects.on_encounter = self.encounter
 

@@ -327,8 +327,12 @@ class Absence(_Frozen):
 class Turnover(_Frozen):
     """Leaving: a daily hazard that rises with exhaustion; vacancies filled after a hiring delay."""
 
+    other_reasons_annual_rate: float = _f(
+        0.08, "Annual leaving rate for reasons unrelated to work (moves, family, retirement, study), the same "
+              "for every nurse.", "1/year", ge=0, le=5)
     annual_rate_at_threshold: float = _f(
-        0.16, "Annual leaving rate of a nurse at the burnout threshold E.", "1/year", ge=0, le=5)
+        0.10, "Annual leaving rate from work strain of a nurse at the burnout threshold E (rising exponentially "
+              "with E; added to the other reasons).", "1/year", ge=0, le=5)
     exhaustion_log_slope: float = _f(
         2.0, "Log hazard ratio per unit of E (burned-out nurses leave more often).", "1/E", ge=0, le=20)
     hiring_delay_days: float = _f(83.0, "Mean time to fill a vacancy (lognormal).", "days", ge=0, le=1000)
@@ -509,6 +513,10 @@ class Departments(_Frozen):
     language_services: Department = Department(fix_hours_per_week=1.0)
     medical_staff: Department = Department(response_days=75.0)
     staffing_office: Department = Department()
+
+    capacity_factor: float = _f(
+        1.0, "Multiplier on every department's fix hours for this unit (0: departments fix nothing; 2: twice "
+             "the capacity).", "x", ge=0, le=100)
 
     def items(self) -> tuple[tuple[str, Department], ...]:
         return tuple((name, getattr(self, name)) for name in DEPARTMENTS)

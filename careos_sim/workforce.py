@@ -12,7 +12,8 @@
   missed task weighs less than the first), so burnout changes smoothly across ratios 1:4 to
   1:8 (docs/model.md, workforce).
 * **Absence**: a rostered nurse calls in sick with a chance rising with ``E``.
-* **Turnover**: every day each nurse leaves with a hazard rising exponentially with ``E``; a
+* **Turnover**: every day each nurse leaves with a hazard for reasons unrelated to work plus
+  a part rising exponentially with ``E``; a
   vacancy is filled after a lognormal hiring delay, and the new hire works slower at first
   (``new_hire_pace``), reaching full proficiency over ``proficiency_days``.
 """
@@ -92,18 +93,17 @@ class Workforce:
         its steady state, and its staff are the ones who stayed. Nurses who tire more leave
         sooner, so among those employed at any moment each vulnerability is present in
         proportion to how long such a nurse stays, 1 / her leaving hazard. Drawn by rejection:
-        a fresh draw r is kept with probability exp(-slope x E0(r)), E0(r) = logistic(logit(
-        initial_mean) + r) her starting exhaustion (``slope`` the turnover's log hazard ratio;
-        no selection when turnover is off)."""
+        a fresh draw r is kept with probability hazard(0) / hazard(E0(r)), E0(r) = logistic(logit(
+        initial_mean) + r) her starting exhaustion (no selection when nobody ever leaves)."""
         m = min(max(self.ex.initial_mean, 1e-6), 1.0 - 1e-6)
         centre = math.log(m / (1.0 - m))
-        slope = self.turn.exhaustion_log_slope if self.enabled and self.turn.annual_rate_at_threshold > 0 else 0.0
+        lowest = self.hazard(0.0)
         for _ in range(1000):
             r = self.ex.individual_sd * self.people.normal()
             e0 = logistic(centre + r)
-            if slope == 0.0 or self.people.random() < math.exp(-slope * e0):
+            if not self.enabled or lowest <= 0.0 or self.people.random() < lowest / self.hazard(e0):
                 return r, e0
-        return r, e0  # pragma: no cover - acceptance is at least exp(-slope), never vanishing
+        return r, e0  # pragma: no cover - acceptance is bounded below by hazard(0) / hazard(1)
 
     def pace(self, nurse: "Nurse") -> float:
         """Task-minutes multiplier: a new hire is slower, reaching 1 after ``proficiency_days``."""
@@ -145,20 +145,23 @@ class Workforce:
         return self.absence.random() < a.base_probability + a.exhaustion_slope * nurse.exhaustion
 
     # ------------------------------------------------------------------ turnover and hiring
+    def hazard(self, exhaustion: float) -> float:
+        """Daily chance of leaving: for reasons unrelated to work (``other_reasons_annual_rate``:
+        moves, family, retirement, study) plus a part that rises exponentially with E."""
+        t = self.turn
+        return (t.other_reasons_annual_rate + t.annual_rate_at_threshold
+                * math.exp(t.exhaustion_log_slope * (exhaustion - self.ex.burnout_threshold))) / 365.25
+
     def start(self) -> None:
         self.rec.positions.change(self.env.now, len(self.staff.nurses))
-        if self.enabled and self.turn.annual_rate_at_threshold > 0:
+        if self.enabled and (self.turn.annual_rate_at_threshold > 0 or self.turn.other_reasons_annual_rate > 0):
             self.env.process(self._daily())
 
     def _daily(self) -> Iterator[simpy.Event]:
-        base = self.turn.annual_rate_at_threshold / 365.25
-        slope = self.turn.exhaustion_log_slope
-        threshold = self.ex.burnout_threshold
         while True:
             yield self.env.timeout(DAY)
             for nurse in list(self.staff.nurses):
-                hazard = base * math.exp(slope * (nurse.exhaustion - threshold))
-                if self.leaving.random() < hazard:
+                if self.leaving.random() < self.hazard(nurse.exhaustion):
                     self.depart(nurse)
 
     def depart(self, nurse: "Nurse") -> None:
