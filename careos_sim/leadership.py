@@ -79,6 +79,10 @@ class LearningSystem:
         self.reporting = streams.stream("leadership.reporting")
         self.fixing = streams.stream("leadership.fixing")
         self.noise = streams.stream("leadership.noise")
+        # Where the rotating goal stands at time 0: a unit run this way today is somewhere in its
+        # cycle, not at its start, so each replication starts at a uniform point of the cycle
+        # (the same for every scenario with the same seed: common random numbers).
+        self.goal_phase = streams.stream("leadership.goal").random() * len(DIMENSIONS)
         self.open_reports: deque[Report] = deque()
         self.ranking: list[Defect] = []
         self.pressure = 0.0  # effective pressure now, 0-1
@@ -155,7 +159,7 @@ class LearningSystem:
     def goal(self, now: float) -> int:
         """The dimension of the current top-down goal (rotating through the six)."""
         period = self.lead.goal_rotation_months * 30.4375 * DAY
-        return int(now // period) % len(DIMENSIONS)
+        return int(now / period + self.goal_phase) % len(DIMENSIONS)
 
     def _prioritise(self) -> Iterator[simpy.Event]:
         every = self.mech.reprioritise_days * DAY
