@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from careos_sim.loader import InputError, InputIssue, load_scenario, scenario_json_schema, source_files
+from careos_sim.loader import (InputError, InputIssue, load_scenario, overrides_from, scenario_argument,
+                               scenario_json_schema, source_files)
 from careos_sim.scenario import Scenario
 from careos_sim.text import bounded, for_terminal
 
@@ -41,40 +42,51 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run replications of one scenario and summarise them")
-    run.add_argument("file", type=Path, help="scenario YAML file")
-    _add_run_options(run, "the scenario's run block", "write replications, weekly series and summary to this folder")
-    run.add_argument("--events", action="store_true", help="keep an event log per replication (with --out)")
+    run.add_argument("file", type=Path, help="scenario YAML file, or a shipped preset's name (default, telling, listening)")
+    _add_run_options(run, "the scenario's run block",
+                     "write replications, weekly series and summary to this folder (default: none, print only)")
+    run.add_argument("--events", action="store_true", help="keep an event log per replication (with --out; default: off)")
 
     cmp = sub.add_parser("compare", help="run two scenarios on common random numbers and compare them, paired")
-    cmp.add_argument("file_a", type=Path, metavar="A", help="scenario YAML file of side A (the reference)")
-    cmp.add_argument("file_b", type=Path, metavar="B", help="scenario YAML file of side B")
+    cmp.add_argument("file_a", type=Path, metavar="A", help="scenario YAML file or preset name of side A (the reference)")
+    cmp.add_argument("file_b", type=Path, metavar="B", help="scenario YAML file or preset name of side B")
     _add_run_options(cmp, "A's run block; B runs with the same",
-                     "write both sides' replications, the paired comparison, figures and manifest to this folder")
+                     "write both sides' replications, the paired comparison, figures and manifest to this folder "
+                     "(default: none, print only)", both=True)
+    cmp.add_argument("--set-a", dest="sets_a", action="append", default=[], metavar="PATH=VALUE",
+                     help="override a value of side A only, after --set (repeatable; default: none)")
+    cmp.add_argument("--set-b", dest="sets_b", action="append", default=[], metavar="PATH=VALUE",
+                     help="override a value of side B only, after --set, e.g. "
+                          "--set-b leadership.mechanisms.huddle_minutes_per_shift=0 (repeatable; default: none)")
 
     val = sub.add_parser("validate", help="check scenario files without running them")
-    val.add_argument("files", type=Path, nargs="+")
-    val.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE")
+    val.add_argument("files", type=Path, nargs="+", help="scenario YAML files or preset names")
+    val.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                     help="override a value in every file, as for run (repeatable; default: none)")
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
 
     sweep = sub.add_parser("sweep", help="run an experiment: every design point, replicated, into a resumable results store")
     sweep.add_argument("file", type=Path, help="experiment YAML file (see experiments/)")
     sweep.add_argument("--out", type=Path, help="results folder (default: results/<experiment name>)")
-    sweep.add_argument("--resume", action="store_true", help="complete an interrupted sweep in --out, keeping finished runs")
+    sweep.add_argument("--resume", action="store_true",
+                       help="complete an interrupted sweep in --out, keeping finished runs (default: off, a new sweep)")
     sweep.add_argument("--workers", "-w", type=int, default=None,
                        help="local processes (default: every core); with --scheduler, ignored")
     sweep.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run on an existing Dask distributed cluster, e.g. tcp://HOST:8786 (needs careos-sim[dask])")
+                       help="run on an existing Dask distributed cluster, e.g. tcp://HOST:8786 (needs careos-sim[dask]; "
+                            "default: none, local processes)")
     sweep.add_argument("--replications", "-r", type=int, help="replications per design point (default: the experiment's)")
     sweep.add_argument("--horizon-days", type=float, help="simulated days after warm-up (default: the experiment's)")
     sweep.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
-                       help="override a base-scenario value for every point (repeatable)")
-    sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+                       help="override a base-scenario value for every point (repeatable; default: none)")
+    sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar (default: a bar on stderr)")
     sweep.add_argument("--allow-large", action="store_true", help=_allow_large_help())
 
     analyze = sub.add_parser("analyze", help="effects, sensitivity indices or tables of a sweep's results")
     analyze.add_argument("dir", type=Path, help="a sweep's results folder")
-    analyze.add_argument("--json", action="store_true", help="print one JSON document on stdout and nothing else")
+    analyze.add_argument("--json", action="store_true",
+                         help="print one JSON document on stdout and nothing else (default: off, tables)")
 
     report = sub.add_parser("report", help="write report.html and report.md for a results folder (never re-runs)")
     report.add_argument("dir", type=Path, help="a results folder written by compare --out or sweep --out")
@@ -86,20 +98,43 @@ def _build_parser() -> argparse.ArgumentParser:
 
     calibrate_arguments(sub.add_parser("calibrate", help="fit free parameters to target bands: history matching "
                                                          "with Gaussian-process emulators, resumable"))
+    _state_defaults(parser)
     return parser
 
 
-def _add_run_options(parser: argparse.ArgumentParser, default: str, out: str) -> None:
+#: defaults of options whose help (written elsewhere) does not say it
+_DEFAULTS = {("calibrate", "--scheduler"): "none, local processes", ("calibrate", "--resume"): "off, a new calibration",
+             ("calibrate", "--json"): "off, text", ("calibrate", "--quiet"): "a bar on stderr"}
+
+
+def _state_defaults(parser: argparse.ArgumentParser) -> None:
+    """Every option's help says its default: add it where the help does not (calibrate's)."""
+    for action in parser._subparsers._group_actions[0].choices.items() if parser._subparsers else []:
+        name, sub = action
+        for opt in sub._actions:
+            if not opt.option_strings or opt.help in (None, argparse.SUPPRESS) or "default" in opt.help:
+                continue
+            default = _DEFAULTS.get((name, opt.option_strings[-1] if opt.option_strings[-1].startswith("--")
+                                     else opt.option_strings[0]))
+            if default is None and isinstance(opt, argparse._StoreTrueAction):
+                default = "off"
+            if default is not None:
+                opt.help = f"{opt.help} (default: {default})"
+
+
+def _add_run_options(parser: argparse.ArgumentParser, default: str, out: str, both: bool = False) -> None:
     parser.add_argument("--replications", "-r", type=int, help=f"replications (default: {default})")
     parser.add_argument("--seed", "-s", type=int, help=f"root seed (default: {default})")
-    parser.add_argument("--horizon-days", type=float, help="simulated days after warm-up")
+    parser.add_argument("--horizon-days", type=float, help=f"simulated days after warm-up (default: {default})")
+    sides = "on BOTH sides, A and B; --set-a and --set-b set one side" if both else "e.g. --set staff.nurses.ratio.day=4"
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
-                        help="override a scenario value, e.g. --set staff.nurses.ratio.day=4 (repeatable)")
+                        help=f"override a scenario value {sides} (repeatable; default: none)")
     parser.add_argument("--out", type=Path, help=out)
-    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout and nothing else")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON document on stdout and nothing else (default: off, a table)")
     parser.add_argument("--workers", "-w", type=int, default=None,
                         help="processes to run replications in (default: every core)")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar (default: a bar on stderr)")
     parser.add_argument("--allow-large", action="store_true", help=_allow_large_help())
 
 
@@ -142,8 +177,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from careos_sim.output import summary_document, write_run
 
     _check_options(args, "run")
+    given, args.file = args.file, scenario_argument(args.file)  # a path, or a shipped preset's name
     scenario = load_scenario(args.file, args.sets, extra=_run_overrides(args))
-    label = str(args.file)
+    label = str(given)
     _check_cost([(scenario, label)], args)
     bar = _progress(scenario.run.replications, for_terminal(scenario.name, 40), disable=args.quiet)
     try:
@@ -169,9 +205,12 @@ def _say_undefined(undefined: dict[str, str]) -> None:
 def _load_pair(args: argparse.Namespace) -> tuple[Scenario, Scenario]:
     """Both scenarios, or an InputError with the problems of both (a bad --set said once)."""
     scenarios, issues, seen = [], [], set()
-    for path in (args.file_a, args.file_b):
+    args.given = (args.file_a, args.file_b)
+    args.file_a, args.file_b = scenario_argument(args.file_a), scenario_argument(args.file_b)
+    for path, option, own in ((args.file_a, "--set-a", args.sets_a), (args.file_b, "--set-b", args.sets_b)):
         try:
-            scenarios.append(load_scenario(path, args.sets, extra=_run_overrides(args)))
+            side = [*overrides_from(args.sets), *overrides_from(own, option)]  # --set first, one side's after
+            scenarios.append(load_scenario(path, extra=[*side, *_run_overrides(args)]))
         except InputError as exc:
             issues += [i for i in exc.issues if str(i) not in seen and not seen.add(str(i))]
     if issues:
@@ -196,7 +235,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     _check_options(args, "compare")
     a, b = _load_pair(args)
-    _check_cost([(a, str(args.file_a)), (b, str(args.file_b))], args)
+    _check_cost([(a, str(args.given[0])), (b, str(args.given[1]))], args)
     _note_run_settings(a, b)
     bar = _progress(2 * a.run.replications, f"{for_terminal(a.name, 30)} vs {for_terminal(b.name, 30)}",
                     disable=args.quiet)
@@ -204,7 +243,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         result = compare(a, b, workers=args.workers, progress=bar.update)
     finally:
         bar.close()
-    labels = (str(args.file_a), str(args.file_b))
+    labels = (str(args.given[0]), str(args.given[1]))
     doc = comparison_document(result, *labels)
     if args.out is not None:
         write_comparison(result, args.out, labels, ["careos-sim", *args.argv],
@@ -281,7 +320,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     seen: set[str] = set()
     for f in args.files:
         try:
-            load_scenario(f, args.sets)
+            load_scenario(scenario_argument(f), args.sets)
             print(f"{for_terminal(f)}: ok")
         except InputError as exc:
             for issue in exc.issues:  # a bad --set fails every file the same way: say it once

@@ -82,7 +82,7 @@ from careos_sim.scenario import Scenario
 __all__ = [
     "InputIssue", "InputError", "load_scenario", "load_document", "parse_set", "overrides_from",
     "apply_overrides", "validate_model", "scenario_json_schema", "document_files", "source_files", "load_yaml_text",
-    "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_NODES", "MAX_EXTENDS",
+    "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_NODES", "MAX_EXTENDS", "preset_path", "preset_folders", "scenario_argument",
 ]
 
 #: largest scenario or experiment file read, in bytes (the shipped ones are under 10 KiB)
@@ -543,8 +543,12 @@ def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
 
 
 def load_document(path: str | Path, _chain: tuple[Path, ...] = (), *,
-                  allowed_roots: Sequence[Path] | None = None) -> Document:
+                  allowed_roots: Sequence[Path] | None = None, _budget: list[int] | None = None) -> Document:
     """Read a YAML file and resolve ``extends`` (relative to the file), recursively.
+
+    ``extends`` names one file or a list of them (applied in order, later ones over earlier, then
+    the file itself over all); a name that is not a file beside this one but a shipped preset's
+    (``telling``) names that preset. At most :data:`MAX_EXTENDS` files are reached in all.
 
     With ``allowed_roots``, every file reached through ``extends`` must lie (after resolving
     symlinks) inside one of these folders; any other is an :class:`InputError` at the ``extends``
@@ -559,30 +563,94 @@ def load_document(path: str | Path, _chain: tuple[Path, ...] = (), *,
     if parent is None:
         return doc
     line = doc.where.get(("extends",), (shown, 1))[1]
+    if isinstance(parent, list):  # several bases, applied in order: later ones over earlier ones
+        if not parent:
+            raise InputError([InputIssue(shown, line, "extends", "must name at least one scenario file", parent)])
+        items = [(item, doc.where.get(("extends", i), (shown, line))[1], f"extends[{i}]")
+                 for i, item in enumerate(parent)]
+    else:
+        items = [(parent, line, "extends")]
+    budget = _budget if _budget is not None else [0]
+    base: Document | None = None
+    for item, item_line, where in items:
+        loaded = _load_base(item, item_line, where, shown, resolved, _chain, allowed_roots, budget)
+        base = loaded if base is None else _merge(base, loaded)
+    doc.where = {p: w for p, w in doc.where.items() if p and p[0] != "extends"}
+    return _merge(base, doc)  # type: ignore[arg-type]
+
+
+def _load_base(parent: Any, line: int, where: str, shown: str, resolved: Path, _chain: tuple[Path, ...],
+               allowed_roots: Sequence[Path] | None, budget: list[int]) -> Document:
+    """One file named by ``extends`` (``where`` is ``extends`` or ``extends[i]``), loaded with
+    every guard: a path relative to the file, else a shipped preset's name (:func:`preset_path`)."""
     if not isinstance(parent, str) or not parent.strip():
-        raise InputError([InputIssue(shown, line, "extends", "must be a path to a scenario file", parent)])
+        raise InputError([InputIssue(shown, line, where, "must be a path to a scenario file", parent)])
     written = resolved.parent / parent
+    if not os.path.lexists(written):
+        preset = preset_path(parent)
+        if preset is not None:
+            written = preset
     parent_path = _resolve(written)
     if allowed_roots is not None and (parent_path is None or not _inside(parent_path, tuple(allowed_roots))):
-        raise InputError([InputIssue(shown, line, "extends", "extends may only name a shipped preset", parent)])
+        raise InputError([InputIssue(shown, line, where, "extends may only name a shipped preset", parent)])
     if parent_path is None:
         problem = _file_problem(written) or "cannot be resolved"
-        raise InputError([InputIssue(shown, line, "extends", f"{_shown_path(written)}: {problem}", parent)])
+        raise InputError([InputIssue(shown, line, where, f"{_shown_path(written)}: {problem}", parent)])
     chain = (*_chain, resolved)
     if parent_path in chain:
         cycle = " -> ".join(_shown_path(p) for p in (*chain, parent_path))
-        raise InputError([InputIssue(shown, line, "extends", f"circular extends: {cycle}", parent)])
+        raise InputError([InputIssue(shown, line, where, f"circular extends: {cycle}", parent)])
     if len(chain) > MAX_EXTENDS:
-        raise InputError([InputIssue(shown, line, "extends",
+        raise InputError([InputIssue(shown, line, where,
                                      f"extends chain is longer than {MAX_EXTENDS} files", parent)])
+    budget[0] += 1
+    if budget[0] > MAX_EXTENDS:  # lists of lists: bound every file reached, not only the depth
+        raise InputError([InputIssue(shown, line, where,
+                                     f"extends reaches more than {MAX_EXTENDS} files", parent)])
     problem = _file_problem(parent_path)
     if problem is not None:
         message = (f"file not found: {_shown_path(parent_path)}" if problem == "file not found"
                    else f"{_shown_path(parent_path)}: {problem}")
-        raise InputError([InputIssue(shown, line, "extends", message, parent)])
-    base = load_document(parent_path, chain, allowed_roots=allowed_roots)
-    doc.where = {p: w for p, w in doc.where.items() if p and p[0] != "extends"}
-    return _merge(base, doc)
+        raise InputError([InputIssue(shown, line, where, message, parent)])
+    return load_document(parent_path, chain, allowed_roots=allowed_roots, _budget=budget)
+
+
+_PRESET_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def preset_folders() -> list[Path]:
+    """Where shipped presets are looked for, as the app looks: ``$CAREOS_SCENARIOS_DIR``, the
+    repository's ``scenarios/`` beside the package (a checkout or an editable install), ``./scenarios``."""
+    folders = []
+    if os.environ.get("CAREOS_SCENARIOS_DIR"):
+        folders.append(Path(os.environ["CAREOS_SCENARIOS_DIR"]))
+    folders.append(Path(__file__).resolve().parents[1] / "scenarios")
+    folders.append(Path.cwd() / "scenarios")
+    return folders
+
+
+def preset_path(name: str) -> Path | None:
+    """The file of the preset ``name`` (``default``, ``telling``, ``listening``: the stem of a
+    ``.yaml`` in a :func:`preset_folders` folder, the first that has it), or None."""
+    if not isinstance(name, str) or not _PRESET_RE.fullmatch(name):
+        return None
+    for folder in preset_folders():
+        candidate = folder / f"{name}.yaml"
+        try:
+            if candidate.is_file():
+                return candidate
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def scenario_argument(arg: str | Path) -> Path:
+    """A scenario named on the command line: the path if it exists, else a preset of that name
+    (``careos-sim run telling``), else the path as given (reading it then says what is wrong)."""
+    path = Path(arg)
+    if os.path.lexists(path):
+        return path
+    return preset_path(str(arg)) or path
 
 
 def document_files(doc: Document) -> set[Path]:
@@ -598,10 +666,11 @@ def source_files(path: str | Path, *, allowed_roots: Sequence[Path] | None = Non
 # --------------------------------------------------------------------------- overrides
 
 
-def parse_set(item: str) -> tuple[Path_, Any]:
+def parse_set(item: str, option: str = "--set") -> tuple[Path_, Any]:
     """Parse one ``dotted.path=VALUE``; the value is read as YAML (``0.5``, ``true``, ``[1, 2]``),
-    with the same types and caps as a scenario file (``yes`` and ``1:4`` stay strings)."""
-    issue = lambda msg, value=item: InputError([InputIssue("--set", None, key or "<set>", msg, value)])  # noqa: E731
+    with the same types and caps as a scenario file (``yes`` and ``1:4`` stay strings). Problems
+    are located at ``option`` (``--set``, or ``--set-a`` of ``compare``)."""
+    issue = lambda msg, value=item: InputError([InputIssue(option, None, key or "<set>", msg, value)])  # noqa: E731
     key, sep, raw = item.partition("=")
     key = key.strip()
     if not sep or not key:
@@ -621,8 +690,9 @@ def parse_set(item: str) -> tuple[Path_, Any]:
 Override = tuple[Path_, Any, str]  # (path, value, label shown in errors)
 
 
-def overrides_from(overrides: Mapping[str, Any] | Iterable[str] | None) -> list[Override]:
-    """Normalise overrides given as a mapping ``{"unit.beds": 20}`` or strings ``["unit.beds=20"]``."""
+def overrides_from(overrides: Mapping[str, Any] | Iterable[str] | None, option: str = "--set") -> list[Override]:
+    """Normalise overrides given as a mapping ``{"unit.beds": 20}`` or strings ``["unit.beds=20"]``;
+    problems with them are located at ``option``."""
     if not overrides:
         return []
     if isinstance(overrides, str):  # one "path=value", not a sequence of one-letter items
@@ -632,11 +702,11 @@ def overrides_from(overrides: Mapping[str, Any] | Iterable[str] | None) -> list[
         for k, v in overrides.items():
             parts = tuple(str(k).split("."))
             if any(not p for p in parts):
-                raise InputError([InputIssue("--set", None, str(k) or "<set>", "empty component in dotted path",
+                raise InputError([InputIssue(option, None, str(k) or "<set>", "empty component in dotted path",
                                              f"{k}={v}")])
-            items.append((parts, v, f"--set {k}={v}"))
+            items.append((parts, v, f"{option} {k}={v}"))
         return items
-    return [(*parse_set(s), f"--set {s}") for s in overrides]
+    return [(*parse_set(s, option), f"{option} {s}") for s in overrides]
 
 
 def apply_overrides(doc: Document, items: Iterable[Override]) -> Document:
@@ -883,7 +953,11 @@ def scenario_json_schema() -> dict[str, Any]:
     """JSON Schema of scenario files (the model's schema plus ``extends``)."""
     schema = Scenario.model_json_schema()
     schema["properties"] = {
-        "extends": {"type": "string", "description": "Path (relative to this file) of a scenario to start from."},
+        "extends": {
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+            "description": "Path (relative to this file) or preset name of a scenario to start from, or a list "
+                           "of them applied in order (later over earlier, this file over all).",
+        },
         **schema["properties"],
     }
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
