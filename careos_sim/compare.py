@@ -16,8 +16,10 @@ Diagnostics (direction None, the ``flow.*`` quantities) are compared too and alw
 from __future__ import annotations
 
 import math
+import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -43,6 +45,19 @@ class Comparison:
     a: RunResult
     b: RunResult
     paired: pd.DataFrame  # one row per metric, columns PAIRED_COLUMNS
+    #: seconds both sides' replications took (wall clock), for the manifest
+    wall_seconds: float | None = None
+
+    def save(self, out: str | Path, labels: tuple[str, str] | None = None, figures: bool = True) -> Path:
+        """Write the folder ``careos-sim compare --out`` writes (same files, same checks of ``out``);
+        ``labels`` name the sides (default: the scenarios' names)."""
+        from careos_sim.output import python_call, write_comparison
+
+        labels = (self.a.scenario.name, self.b.scenario.name) if labels is None else labels
+        call = python_call("careos_sim.compare.compare", f"<scenario {self.a.scenario.name!r}>",
+                           f"<scenario {self.b.scenario.name!r}>", replications=self.replications,
+                           seed=self.seed, horizon_days=self.horizon_days)
+        return write_comparison(self, out, labels, [], figures=figures, python=f"{call}.save({str(out)!r})")
 
     @property
     def seed(self) -> int:
@@ -111,6 +126,7 @@ def compare(
     ``workers`` > 1 (or None, for every core) or an ``executor``; ``progress`` is called with
     1 as each replication ends. The numbers do not depend on the number of workers.
     """
+    started = time.perf_counter()
     a = with_run_settings(scenario_a, replications, seed, horizon_days)
     n, root = a.run.replications, a.run.seed
     b = with_run_settings(scenario_b, n, root, a.run.horizon_days)
@@ -118,4 +134,4 @@ def compare(
     jobs = [(s, root, r, False) for r in range(n) for s in (a, b)]
     results = list(_map(jobs, workers, executor, progress))
     run_a, run_b = _collect(a, root, results[0::2]), _collect(b, root, results[1::2])
-    return Comparison(run_a, run_b, paired_table(run_a, run_b))
+    return Comparison(run_a, run_b, paired_table(run_a, run_b), time.perf_counter() - started)

@@ -30,9 +30,10 @@ import copy
 import hashlib
 import itertools
 import re
+import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,7 @@ from careos_sim.limits import Caps, _lift, active_caps, check_design_cost, scena
 from careos_sim.metrics import BY_NAME
 from careos_sim.scenario import Scenario, _Frozen
 
-__all__ = ["Experiment", "ExperimentSpec", "Factor", "DesignSpec", "load_experiment", "DESIGNS", "DEFAULT_METRICS",
+__all__ = ["Experiment", "ExperimentSpec", "Factor", "DesignSpec", "load_experiment", "experiment_from_dict", "DESIGNS", "DEFAULT_METRICS",
            "design_size", "MIN_SOBOL_SAMPLES", "MIN_MORRIS_TRAJECTORIES"]
 
 DESIGNS = ("grid", "factorial", "fractional_factorial", "lhs", "sobol", "morris")
@@ -474,6 +475,45 @@ def load_experiment(path: str | Path, sets: list[str] | None = None, replication
     path = Path(path)
     shown = _shown_path(path)
     doc = _parse_yaml(path, shown)
+    return _from_document(doc, path, shown, path.resolve().parent, sets, replications, horizon_days, caps)
+
+
+def experiment_from_dict(doc: Mapping[str, Any], base_dir: str | Path | None = None, sets: list[str] | None = None,
+                         replications: int | None = None, horizon_days: float | None = None,
+                         caps: Caps | None = None) -> Experiment:
+    """An experiment from a Python mapping, validated exactly like a file (:func:`load_experiment`):
+    problems are located at source ``<dict>`` and the dotted path, with no line. Paths in it
+    (``base``, bundle levels) are relative to ``base_dir`` (default: the working folder).
+
+    The mapping is also written as YAML to a temporary file (removed at exit), which becomes the
+    experiment's ``file``: a sweep copies it as ``experiment.yaml`` and hashes it, as for a file."""
+    import atexit
+    import tempfile
+
+    import yaml
+
+    if not isinstance(doc, Mapping):
+        raise InputError([InputIssue("<dict>", None, "<document>", "must be a mapping of experiment keys", doc)])
+    data = copy.deepcopy(dict(doc))
+    here = Path(base_dir if base_dir is not None else Path.cwd()).resolve()
+    try:
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    except yaml.YAMLError as exc:
+        raise InputError([InputIssue("<dict>", None, "<document>", f"cannot be written as YAML: {exc}",
+                                     has_value=False)]) from None
+    folder = Path(tempfile.mkdtemp(prefix="careos-sim-experiment-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    name = data.get("name") if isinstance(data.get("name"), str) and data.get("name") else "experiment"
+    path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:100] or 'experiment'}.yaml"
+    path.write_text(text, encoding="utf-8")
+    located = Document(data, {}, "<dict>", None)  # type: ignore[arg-type]  # no lines: the dotted path only
+    return _from_document(located, path, "<dict>", here, sets, replications, horizon_days, caps)
+
+
+def _from_document(doc: Document, path: Path, shown: str, here: Path, sets: list[str] | None,
+                   replications: int | None, horizon_days: float | None, caps: Caps | None) -> Experiment:
+    """The experiment of a read document (``load_experiment``'s body; ``here``: the folder that
+    relative paths start from)."""
     spec = validate_model(ExperimentSpec, doc)
     if replications is not None and replications < 1:
         raise InputError([InputIssue("--replications", None, "replications", "must be >= 1", replications)])
@@ -485,7 +525,6 @@ def load_experiment(path: str | Path, sets: list[str] | None = None, replication
         raise InputError([*issues, *([small] if small else [])])
     caps = caps if caps is not None else active_caps()
 
-    here = path.resolve().parent
     base_path = here / spec.base
     if not base_path.is_file():
         raise InputError([_located(doc, ("base",), f"scenario file not found: {_shown_path(base_path)}", spec.base)])

@@ -17,9 +17,11 @@ from __future__ import annotations
 import math
 import os
 import signal
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
@@ -85,6 +87,19 @@ class RunResult:
     #: Metrics undefined in every replication, with why (nothing they divide by was observed;
     #: for example no call light in a run of a day): ``metrics.undefined_reasons``.
     undefined: dict[str, str] = field(default_factory=dict)
+    #: seconds the replications took (wall clock), for the manifest
+    wall_seconds: float | None = None
+
+    def save(self, out: str | Path, label: str | None = None) -> Path:
+        """Write the folder ``careos-sim run --out`` writes (same files, same checks of ``out``);
+        ``label`` names the scenario in summary.json and the manifest (default: its name)."""
+        from careos_sim.output import python_call, write_run
+
+        label = self.scenario.name if label is None else label
+        call = python_call("careos_sim.experiment.run", f"<scenario {self.scenario.name!r}>",
+                           replications=self.scenario.run.replications, seed=self.seed,
+                           horizon_days=self.scenario.run.horizon_days)
+        return write_run(self, out, label, [], python=f"{call}.save({str(out)!r})")
 
     def metric(self, name: str) -> dict[str, float]:
         """Mean and interval of one metric."""
@@ -225,11 +240,14 @@ def run(
     ``workers`` > 1 (or None, for every core) runs replications in a process pool; an
     ``executor`` may be passed instead. ``progress`` is called with 1 as each replication ends.
     """
+    started = time.perf_counter()
     scenario = with_run_settings(scenario, replications, seed, horizon_days)
     n, root = scenario.run.replications, scenario.run.seed
     jobs = [(scenario, root, r, event_log) for r in range(n)]
     results = list(_map(jobs, workers, executor, progress))
-    return _collect(scenario, root, results)
+    result = _collect(scenario, root, results)
+    result.wall_seconds = time.perf_counter() - started
+    return result
 
 
 def _map(jobs: list[Job], workers: int | None, executor: Executor | None,

@@ -39,7 +39,8 @@ from careos_sim.metrics import DIAGNOSTICS, METRICS
 from careos_sim.text import bounded
 
 __all__ = ["summary_document", "comparison_document", "write_run", "write_comparison", "atomic_folder",
-           "json_safe", "package_version", "write_atomic", "check_out_folder", "check_writable", "folder_kind"]
+           "json_safe", "package_version", "write_atomic", "check_out_folder", "check_writable", "folder_kind",
+           "environment", "versions", "git_dirty", "python_call"]
 
 
 def package_version() -> str:
@@ -358,12 +359,64 @@ def file_hashes(files: list[Path] | None) -> dict[str, str]:
     return {str(f): hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files or []}
 
 
-def _provenance(command: list[str], started: str) -> dict[str, Any]:
+#: the distributions whose versions a manifest records
+VERSIONED = ("simpy", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "SALib")
+
+
+def versions() -> dict[str, str | None]:
+    """Python's version and each of :data:`VERSIONED`'s (None if not installed)."""
+    import platform
+    from importlib import metadata
+
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_dirty(path: Path) -> bool | None:
+    """Whether the git checkout holding ``path`` has changes (``git status --porcelain`` says
+    anything); None outside a checkout or without git."""
+    try:
+        out = subprocess.run(["git", "status", "--porcelain"], cwd=path, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None
+
+
+def environment() -> dict[str, Any]:
+    """Where results were made: versions, platform, the checkout's commit and whether it was dirty."""
+    import platform
+
+    here = Path(__file__).parent
     return {
         "package_version": package_version(),
-        "git_commit": git_commit(Path(__file__).parent),
+        "git_commit": git_commit(here),
+        "git_dirty": git_dirty(here),
+        "versions": versions(),
+        "platform": {"platform": platform.platform(), "machine": platform.machine()},
+    }
+
+
+def python_call(function: str, *args: Any, **kwargs: Any) -> str:
+    """How a result made from Python (no command) can be repeated, e.g.
+    ``careos_sim.experiment.run(Scenario 'telling', workers=1)``; values shown by ``repr``, cut short."""
+    shown = [bounded(a) if isinstance(a, str) else a for a in args]
+    parts = [*(str(a) for a in shown), *(f"{k}={v!r}" for k, v in kwargs.items())]
+    return f"{function}({', '.join(parts)})"
+
+
+def _provenance(command: list[str], started: str, wall_seconds: float | None = None,
+                python: str | None = None) -> dict[str, Any]:
+    return {
+        **environment(),
         "command": command,
+        "python_call": None if command else python,
         "written_at": started,
+        "wall_seconds": wall_seconds,
         "pandas": pd.__version__,
     }
 
@@ -377,8 +430,10 @@ def _scenario_yaml(result: RunResult) -> str:
 
 
 def write_run(result: RunResult, out: str | Path, scenario_label: str, command: list[str],
-              scenario_files: list[Path] | None = None, extra: Callable[[Path], None] | None = None) -> Path:
-    """Write a run's results to ``out`` atomically; returns the folder (see :func:`check_out_folder`)."""
+              scenario_files: list[Path] | None = None, extra: Callable[[Path], None] | None = None,
+              python: str | None = None) -> Path:
+    """Write a run's results to ``out`` atomically; returns the folder (see :func:`check_out_folder`).
+    ``python``: with no ``command``, the Python call that made it (for the manifest)."""
     out = Path(out)
     check_out_folder(out, "run")
     started = _now()
@@ -402,7 +457,7 @@ def write_run(result: RunResult, out: str | Path, scenario_label: str, command: 
             "replications": result.scenario.run.replications,
             "horizon_days": result.scenario.run.horizon_days,
             "warmup_days": result.scenario.run.warmup_days,
-            **_provenance(command, started),
+            **_provenance(command, started, result.wall_seconds, python),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return out
@@ -414,9 +469,10 @@ def _sided(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def write_comparison(comparison: Comparison, out: str | Path, labels: tuple[str, str], command: list[str],
-                     scenario_files: tuple[list[Path], list[Path]] = ([], []), figures: bool = True) -> Path:
+                     scenario_files: tuple[list[Path], list[Path]] = ([], []), figures: bool = True,
+                     python: str | None = None) -> Path:
     """Write a comparison's results, resolved scenarios, figures and manifest to ``out`` atomically
-    (see :func:`check_out_folder`)."""
+    (see :func:`check_out_folder`). ``python``: with no ``command``, the Python call that made it."""
     out = Path(out)
     check_out_folder(out, "compare")
     started = _now()
@@ -446,7 +502,7 @@ def write_comparison(comparison: Comparison, out: str | Path, labels: tuple[str,
             "warmup_days": {side: r.scenario.run.warmup_days for side, r in sides.items()},
             "figures": written,
             "files": _listing(tmp),
-            **_provenance(command, started),
+            **_provenance(command, started, comparison.wall_seconds, python),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return out

@@ -28,6 +28,7 @@ import math
 import os
 import re
 import sys
+import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
@@ -241,7 +242,7 @@ def _digest(shas: list[str]) -> str:
 
 def _manifest(exp: Experiment, command: list[str], scheduler: str, workers: int | None,
               point_shas: list[str]) -> dict[str, Any]:
-    from careos_sim.output import git_commit, package_version
+    from careos_sim.output import environment, python_call
 
     return {
         "kind": "sweep",
@@ -273,8 +274,12 @@ def _manifest(exp: Experiment, command: list[str], scheduler: str, workers: int 
         "started_at": _now(),
         "finished_at": None,
         "command": command,
-        "package_version": package_version(),
-        "git_commit": git_commit(Path(__file__).parent),
+        # with no command (called from Python), how to repeat it
+        "python_call": None if command else python_call(
+            "careos_sim.sweep.run_sweep", f"careos_sim.design.load_experiment({str(exp.file)!r})", "<out>",
+            workers=workers) + f"  # experiment {exp.name!r}",
+        "wall_seconds": None,  # of the latest session (set when it stops)
+        **environment(),
         "scheduler": scheduler,
         "workers": workers,
     }
@@ -442,9 +447,13 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
     job (a module-level function with :func:`run_one`'s signature and record; a record's
     ``extra`` mapping becomes more columns of ``runs.parquet``, as calibration's per-year metrics).
     """
+    started = time.perf_counter()
     out = Path(out)
     scenarios = _scenario_docs(exp)
-    manifest = _prepare(exp, out, resume, _manifest(exp, command or [], scheduler, workers, scenarios[0]), scenarios)
+    fresh = _manifest(exp, command or [], scheduler, workers, scenarios[0])
+    if fresh["python_call"] is not None:
+        fresh["python_call"] = fresh["python_call"].replace("<out>", repr(str(out)), 1)
+    manifest = _prepare(exp, out, resume, fresh, scenarios)
     store = load_store(out)
     done = set()
     if len(store.runs):
@@ -491,7 +500,7 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
         manifest.update(runs_done=int((final.runs["status"] == "ok").sum()) if len(final.runs) else 0,
                         runs_failed=int((final.runs["status"] == "failed").sum()) if len(final.runs) else 0,
                         complete=bool(final.complete), finished_at=_now() if final.complete else None,
-                        last_stopped_at=_now())
+                        last_stopped_at=_now(), wall_seconds=round(time.perf_counter() - started, 3))
         write_atomic(out / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
         try:
             (out / "parts").rmdir()

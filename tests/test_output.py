@@ -294,3 +294,31 @@ def test_atomic_folder_keeps_other_files_in_an_existing_target(tmp_path):
         (tmp / "a.txt").write_text("new")
     assert {p.name: p.read_text() for p in target.iterdir()} == {"notes.txt": "mine", "a.txt": "new"}
     assert leftovers(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def test_manifest_records_versions_platform_wall_time_and_dirty_flag(capsys, tmp_path):
+    rc, _, err = cli(capsys, "run", DEFAULT, *QUICK, "--out", "results")
+    assert rc == 0, err
+    manifest = json.loads((tmp_path / "results" / "manifest.json").read_text())
+    assert set(manifest["versions"]) == {"python", *output.VERSIONED}
+    assert manifest["versions"]["simpy"] and manifest["versions"]["pandas"] == pd.__version__
+    assert manifest["platform"]["machine"] and manifest["platform"]["platform"]
+    assert manifest["wall_seconds"] > 0
+    assert manifest["git_dirty"] in (True, False, None)
+    assert manifest["command"][0] == "careos-sim" and manifest["python_call"] is None
+
+
+def test_git_dirty_is_none_outside_a_checkout_or_without_git(tmp_path, monkeypatch):
+    assert output.git_dirty(tmp_path) is None
+    monkeypatch.setenv("PATH", str(tmp_path))  # no git to be found
+    assert output.git_dirty(REPO) is None and output.git_commit(REPO) is None
+
+
+def test_saved_from_python_the_manifest_says_the_call(result, tmp_path):
+    folder = result.save(tmp_path / "saved")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["command"] == [] and manifest["python_call"].startswith("careos_sim.experiment.run(")
+    assert "saved" in manifest["python_call"]

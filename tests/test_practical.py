@@ -178,3 +178,131 @@ def test_every_option_states_its_default(command, capsys):
     assert main([command, "--help"]) == 0
     options = [a for a in sub._actions if a.option_strings and "--help" not in a.option_strings]
     assert ("default" in capsys.readouterr().out) == bool(options)  # report has no options
+
+
+# --------------------------------------------------------------------------- saving from Python
+
+
+def _parquet_equal(a: Path, b: Path) -> None:
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
+
+
+def test_run_result_save_writes_the_folder_run_out_writes(tmp_path, capsys):
+    import careos_sim
+
+    assert main(["run", str(SCENARIOS / "telling.yaml"), *TINY, "--out", str(tmp_path / "cli")]) == 0
+    capsys.readouterr()
+    scenario = load_scenario(SCENARIOS / "telling.yaml")
+    result = careos_sim.run(scenario, replications=2, seed=5, horizon_days=7, workers=1)
+    saved = result.save(tmp_path / "py", label=str(SCENARIOS / "telling.yaml"))
+    cli = tmp_path / "cli"
+    assert sorted(p.name for p in saved.iterdir()) == sorted(p.name for p in cli.iterdir())
+    for name in ("replications.parquet", "weekly.parquet"):
+        _parquet_equal(saved / name, cli / name)
+    for name in ("summary.csv", "summary.json", "scenario.yaml"):
+        assert (saved / name).read_text() == (cli / name).read_text(), name
+    m_py, m_cli = (json.loads((f / "manifest.json").read_text()) for f in (saved, cli))
+    assert m_py["resolved_scenario_sha256"] == m_cli["resolved_scenario_sha256"]
+    assert m_py["python_call"].startswith("careos_sim.experiment.run(") and m_cli["python_call"] is None
+    # the same folder checks: a foreign folder is refused
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "notes.txt").write_text("mine")
+    with pytest.raises(InputError):
+        result.save(tmp_path / "foreign")
+
+
+def test_comparison_save_writes_the_folder_compare_out_writes(tmp_path, capsys):
+    from careos_sim.compare import compare
+
+    a, b = SCENARIOS / "telling.yaml", SCENARIOS / "listening.yaml"
+    assert main(["compare", str(a), str(b), *TINY, "--out", str(tmp_path / "cli")]) == 0
+    capsys.readouterr()
+    # the command names two scenarios of one name by their files, as here
+    sa, sb = (load_scenario(f).model_copy(update={"name": f.stem}) for f in (a, b))
+    result = compare(sa, sb, replications=2, seed=5, horizon_days=7, workers=1)
+    saved = result.save(tmp_path / "py", labels=(str(a), str(b)))
+    cli = tmp_path / "cli"
+    files = lambda f: sorted(p.relative_to(f).as_posix() for p in f.rglob("*"))  # noqa: E731
+    assert files(saved) == files(cli)
+    for name in ("replications.parquet", "weekly.parquet"):
+        _parquet_equal(saved / name, cli / name)
+    for name in ("comparison.csv", "comparison.json", "scenario-a.yaml", "scenario-b.yaml"):
+        assert (saved / name).read_text() == (cli / name).read_text(), name
+    manifest = json.loads((saved / "manifest.json").read_text())
+    assert manifest["python_call"].startswith("careos_sim.compare.compare(") and manifest["wall_seconds"] > 0
+
+
+# --------------------------------------------------------------------------- experiments from dicts
+
+
+def _tiny_experiment() -> dict:
+    return {"name": "tiny", "base": "scenarios/telling.yaml", "design": {"type": "grid"},
+            "factors": [{"path": "staff.nurses.ratio.day", "levels": [4, 5]}],
+            "replications": 1, "seed": 3, "horizon_days": 7, "metrics": ["effectiveness.missed_care_pct"]}
+
+
+def test_experiment_from_dict_equals_the_same_file(tmp_path):
+    from careos_sim.design import experiment_from_dict, load_experiment
+
+    doc = _tiny_experiment()
+    file = tmp_path / "tiny.yaml"
+    file.write_text(yaml.safe_dump({**doc, "base": str(SCENARIOS / "telling.yaml")}))
+    from_file = load_experiment(file)
+    from_dict = experiment_from_dict(doc, base_dir=REPO)
+    assert from_dict.name == "tiny" and from_dict.scenarios == from_file.scenarios
+    assert from_dict.design.equals(from_file.design)
+
+
+@pytest.mark.parametrize("change, path, message", [
+    ({"replications": 0}, "replications", "must be >= 1"),
+    ({"factors": [{"path": "staff.nurses.ratio.day", "levels": [4, "x"]}]}, "factors[0]", ""),
+    ({"base": "nowhere.yaml"}, "base", "scenario file not found"),
+    ({"colour": "red"}, "colour", "unknown key"),
+])
+def test_experiment_from_dict_errors_are_located_at_dict_and_the_path(change, path, message):
+    from careos_sim.design import experiment_from_dict
+
+    with pytest.raises(InputError) as err:
+        experiment_from_dict({**_tiny_experiment(), **change}, base_dir=REPO)
+    issue = err.value.issues[0]
+    assert (issue.source, issue.line) == ("<dict>", None), str(issue)
+    assert issue.path.startswith(path) and message in issue.message, str(issue)
+    assert str(issue).startswith(f"<dict>: {path}")
+
+
+def test_a_sweep_from_python_records_the_call_versions_and_wall_time(tmp_path):
+    from careos_sim.design import experiment_from_dict
+    from careos_sim.sweep import run_sweep
+
+    exp = experiment_from_dict(_tiny_experiment(), base_dir=REPO)
+    run_sweep(exp, tmp_path / "sweep", workers=1)
+    manifest = json.loads((tmp_path / "sweep" / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["wall_seconds"] > 0
+    assert manifest["python_call"].startswith("careos_sim.sweep.run_sweep(") and "'tiny'" in manifest["python_call"]
+    assert str(tmp_path / "sweep") in manifest["python_call"]
+    assert manifest["versions"]["SALib"] and manifest["platform"]["machine"] and "git_dirty" in manifest
+    assert yaml.safe_load((tmp_path / "sweep" / "experiment.yaml").read_text())["name"] == "tiny"
+
+
+# --------------------------------------------------------------------------- LICENSE and CITATION
+
+
+def test_license_is_mit_as_pyproject_says():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["license"] == {"text": "MIT"}
+    text = (REPO / "LICENSE").read_text()
+    assert text.startswith("MIT License") and "careos-sim contributors" in text
+
+
+def test_citation_is_valid_yaml_with_the_package_version():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0" and cff["version"] == project["version"]
+    assert cff["license"] == "MIT" and cff["authors"] == [{"name": "careos-sim contributors"}]
+    assert cff["title"] and cff["message"] and len(cff["abstract"]) > 100
