@@ -126,9 +126,9 @@ def _add_run_options(parser: argparse.ArgumentParser, default: str, out: str, bo
     parser.add_argument("--replications", "-r", type=int, help=f"replications (default: {default})")
     parser.add_argument("--seed", "-s", type=int, help=f"root seed (default: {default})")
     parser.add_argument("--horizon-days", type=float, help=f"simulated days after warm-up (default: {default})")
-    sides = "on BOTH sides, A and B; --set-a and --set-b set one side" if both else "e.g. --set staff.nurses.ratio.day=4"
+    sides = " on BOTH sides, A and B; --set-a and --set-b set one side" if both else ", e.g. --set staff.nurses.ratio.day=4"
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
-                        help=f"override a scenario value {sides} (repeatable; default: none)")
+                        help=f"override a scenario value{sides} (repeatable; default: none)")
     parser.add_argument("--out", type=Path, help=out)
     parser.add_argument("--json", action="store_true",
                         help="print one JSON document on stdout and nothing else (default: off, a table)")
