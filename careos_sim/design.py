@@ -507,7 +507,9 @@ def experiment_from_dict(doc: Mapping[str, Any], base_dir: str | Path | None = N
     path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:100] or 'experiment'}.yaml"
     path.write_text(text, encoding="utf-8")
     located = Document(data, {}, "<dict>", None)  # type: ignore[arg-type]  # no lines: the dotted path only
-    return _from_document(located, path, "<dict>", here, sets, replications, horizon_days, caps)
+    exp = _from_document(located, path, "<dict>", here, sets, replications, horizon_days, caps)
+    exp.from_dict_base_dir = here  # type: ignore[attr-defined]  # for a manifest's repeatable call
+    return exp
 
 
 def _from_document(doc: Document, path: Path, shown: str, here: Path, sets: list[str] | None,

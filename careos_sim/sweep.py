@@ -276,13 +276,22 @@ def _manifest(exp: Experiment, command: list[str], scheduler: str, workers: int 
         "command": command,
         # with no command (called from Python), how to repeat it
         "python_call": None if command else python_call(
-            "careos_sim.sweep.run_sweep", f"careos_sim.design.load_experiment({str(exp.file)!r})", "<out>",
-            workers=workers) + f"  # experiment {exp.name!r}",
+            "careos_sim.sweep.run_sweep", _experiment_call(exp), "<out>", workers=workers) + f"  # experiment {exp.name!r}",
         "wall_seconds": None,  # of the latest session (set when it stops)
         **environment(),
         "scheduler": scheduler,
         "workers": workers,
     }
+
+
+def _experiment_call(exp: Experiment) -> str:
+    """The Python expression that builds ``exp`` again: from its file, or (made from a dict) from
+    the copy a sweep keeps as ``experiment.yaml`` with the folder its paths start from."""
+    base_dir = getattr(exp, "from_dict_base_dir", None)
+    if base_dir is None:
+        return f"careos_sim.design.load_experiment({str(exp.file)!r})"
+    return (f"careos_sim.design.experiment_from_dict(yaml.safe_load(open(<out>/experiment.yaml)), "
+            f"base_dir={str(base_dir)!r})")
 
 
 def check_sweep_folder(out: str | Path, resume: bool) -> None:
@@ -452,7 +461,8 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
     scenarios = _scenario_docs(exp)
     fresh = _manifest(exp, command or [], scheduler, workers, scenarios[0])
     if fresh["python_call"] is not None:
-        fresh["python_call"] = fresh["python_call"].replace("<out>", repr(str(out)), 1)
+        fresh["python_call"] = (fresh["python_call"].replace("<out>/experiment.yaml", repr(str(out / "experiment.yaml")))
+                                .replace("<out>", repr(str(out))))
     manifest = _prepare(exp, out, resume, fresh, scenarios)
     store = load_store(out)
     done = set()

@@ -282,6 +282,13 @@ def test_a_sweep_from_python_records_the_call_versions_and_wall_time(tmp_path):
     assert manifest["complete"] and manifest["wall_seconds"] > 0
     assert manifest["python_call"].startswith("careos_sim.sweep.run_sweep(") and "'tiny'" in manifest["python_call"]
     assert str(tmp_path / "sweep") in manifest["python_call"]
+    # the call builds the experiment again from the copy the sweep keeps, and names the same scenarios
+    call = manifest["python_call"].split("  #")[0]
+    inner = call.removeprefix("careos_sim.sweep.run_sweep(").rsplit(f", {str(tmp_path / 'sweep')!r}", 1)[0]
+    import careos_sim.design
+
+    again = eval(inner, {"careos_sim": careos_sim, "yaml": yaml})  # noqa: S307 - our own manifest
+    assert again.scenarios == exp.scenarios
     assert manifest["versions"]["SALib"] and manifest["platform"]["machine"] and "git_dirty" in manifest
     assert yaml.safe_load((tmp_path / "sweep" / "experiment.yaml").read_text())["name"] == "tiny"
 
