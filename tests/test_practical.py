@@ -146,6 +146,10 @@ def test_set_b_changes_only_side_b(tmp_path, capsys):
     b["leadership"]["mechanisms"].pop("huddle_minutes_per_shift")
     a.pop("name"), b.pop("name")
     assert a == b
+    manifest = json.loads((out / "manifest.json").read_text())  # the compare manifest's provenance
+    assert manifest["versions"]["python"] and manifest["versions"]["pyarrow"] and manifest["wall_seconds"] > 0
+    assert manifest["platform"]["platform"] and "git_dirty" in manifest and manifest["python_call"] is None
+    assert "--set-b" in manifest["command"]
 
 
 def test_set_a_errors_are_located_at_set_a(capsys):
