@@ -84,3 +84,17 @@ def test_listening_effect_lies_inside_the_intervention_evidence(two_years, metri
     b = two_years.b.replications[metric].to_numpy()
     ratio = b.mean() / a.mean()
     assert low <= ratio <= high, f"{metric}: listening / telling = {ratio:.3f}, evidence {low}-{high} ({source})"
+
+
+def test_defaults_are_the_calibrated_point():
+    """The shipped calibration's chosen point is what the presets run: every fitted parameter's
+    default (scenario schema, so every scenario that does not set it) equals ``chosen.yaml``."""
+    chosen = yaml.safe_load((TARGETS.parent / "default-unit-refocused" / "chosen.yaml").read_text())
+    for path in (TELLING, LISTENING):
+        side = "telling" if path == TELLING else "listening"
+        data = careos_sim.load_scenario(path).model_dump()
+        for dotted, value in chosen[side].items():
+            node = data
+            for part in dotted.split("."):
+                node = node[part]
+            assert node == pytest.approx(value, rel=1e-6), (side, dotted, node, value)
