@@ -59,8 +59,10 @@ def _now() -> str:
 # --------------------------------------------------------------------------- one run (in a worker)
 
 
-def run_one(point: int, replication: int, scenario: Scenario, seed: int, weekly: bool) -> dict[str, Any]:
-    """Run one design point's replication; never raises: a failure is returned as a record."""
+def run_one(point: int, replication: int, scenario: Scenario, seed: int, weekly: bool,
+            extra: Callable[[Any], dict[str, float]] | None = None) -> dict[str, Any]:
+    """Run one design point's replication; never raises: a failure is returned as a record.
+    ``extra(result)`` gives more columns for the run's row (a runner built on this one)."""
     from careos_sim.unit import run_replication
 
     try:
@@ -69,8 +71,11 @@ def run_one(point: int, replication: int, scenario: Scenario, seed: int, weekly:
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
         return {"point": point, "replication": replication, "seed": seed, "status": "failed",
                 "error": f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}".strip(), "metrics": {}, "weekly": []}
-    return {"point": point, "replication": replication, "seed": seed, "status": "ok", "error": "",
-            "metrics": result.metrics, "weekly": result.weekly if weekly else []}
+    record = {"point": point, "replication": replication, "seed": seed, "status": "ok", "error": "",
+              "metrics": result.metrics, "weekly": result.weekly if weekly else []}
+    if extra is not None:
+        record["extra"] = extra(result)
+    return record
 
 
 # --------------------------------------------------------------------------- the store

@@ -12,7 +12,6 @@ import hashlib
 import json
 import math
 import shutil
-import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +28,7 @@ from careos_sim.design import Experiment
 from careos_sim.loader import InputError, InputIssue
 from careos_sim.output import write_atomic
 from careos_sim.scenario import Scenario
-from careos_sim.sweep import load_store, run_sweep
+from careos_sim.sweep import load_store, run_one, run_sweep
 
 __all__ = ["calibrate", "CalibrationResult", "WaveRecord", "run_with_years", "set_outputs"]
 
@@ -45,17 +44,11 @@ def _now() -> str:
 
 def run_with_years(point: int, replication: int, scenario: Scenario, seed: int, weekly: bool) -> dict[str, Any]:
     """:func:`careos_sim.sweep.run_one`, plus each year's metrics as ``extra`` columns ``y{year}.{metric}``."""
-    from careos_sim.unit import run_replication
+    return run_one(point, replication, scenario, seed, weekly, extra=_year_columns)
 
-    try:
-        result = run_replication(scenario, seed, replication)
-    except Exception as exc:  # recorded, and the calibration goes on
-        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-        return {"point": point, "replication": replication, "seed": seed, "status": "failed",
-                "error": f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}".strip(), "metrics": {}, "weekly": []}
-    extra = {f"y{int(y['year'])}.{k}": float(v) for y in result.yearly for k, v in y.items() if k != "year"}
-    return {"point": point, "replication": replication, "seed": seed, "status": "ok", "error": "",
-            "metrics": result.metrics, "weekly": result.weekly if weekly else [], "extra": extra}
+
+def _year_columns(result: Any) -> dict[str, float]:
+    return {f"y{int(y['year'])}.{k}": float(v) for y in result.yearly for k, v in y.items() if k != "year"}
 
 
 # --------------------------------------------------------------------------- a wave as an experiment
