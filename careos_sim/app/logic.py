@@ -769,10 +769,17 @@ around them, shift after shift.
 done. Reports are ranked every day on the harm and burden they cause, across all six quality
 dimensions; the quality team spends its time fixing; fixes are made visible to the nurse who
 reported and celebrated. Reports get answered, so nurses report more, so more gets fixed:
-the unit learns.""",
-        look_for="Active defects fall and stay low under listening while they persist under telling; with "
-                 "fewer defects, nurses spend less time on workarounds, miss less care, harm fewer patients "
-                 "and burn out less. Watch the weekly series: the gap opens as the learning loop turns.",
+the unit learns.
+
+**What one unit can fix.** About three quarters of the defects belong to hospital
+departments (pharmacy, supply chain, IT, ...). The unit can only escalate those, with more
+evidence under listening, and the departments fix them at their own pace for both systems.
+Listening also has costs: longer huddles while it is new, training, leader hours.""",
+        look_for="Listening reports far more and fixes more, so active defects and workarounds fall and fewer "
+                 "patients are harmed. The gains are bounded: many defects stay, because departments own them. "
+                 "In these first six months missed care is slightly higher under listening (its launch takes "
+                 "nurse time in longer huddles) and burnout differs too little to tell apart: worse before "
+                 "better. Watch the weekly series as the learning loop turns.",
         a=DemoSide("telling", "telling"),
         b=DemoSide("listening", "listening"),
         horizon_days=180, replications=4,
@@ -794,14 +801,15 @@ This self-reinforcing loop is the *capability trap* (Repenning and Sterman, 2001
 on getting today's work done crowds out the improvement that would make tomorrow's easier.
 
 **Working smarter** (listening, no pressure). The same hours go into huddles, rounding and
-fixes instead, and each fix removes encounters for good: workarounds shrink, missed care falls
-below the goal, and nothing pushes the nurses. With these settings the unit is better from the
-first weeks (no pressure, flex capacity for surges, recognition). Improvement can also get
-worse before it gets better: with longer huddles, slow reporting and no slack yet, missed care
-rises for about six weeks before the fixes pay back (`experiments/capability-trap.yaml`).""",
-        look_for="Pressure (0 to 1) stays near its maximum under working harder for the whole year; harm from "
-                 "slips, exhaustion and burnout climb with it, and active defects do not fall. Under working "
-                 "smarter pressure is zero and the defect stock shrinks week by week.",
+fixes instead, and each fix removes part of a defect's encounters: workarounds shrink and
+nothing pushes the nurses. It is not free: in its first year the longer launch huddles take
+nurse time, so missed care can be slightly higher than under working harder, whose pace
+gets more tasks started today. That is the trade the capability trap describes: working
+harder wins on today's measure and pays in slips, exhaustion and defects left in place.""",
+        look_for="Pressure (0 to 1) stays near its maximum under working harder; harm from slips and mean "
+                 "exhaustion are higher with it, reporting lower, and active defects do not fall, while its "
+                 "missed care is slightly lower (pace bought with pressure). Under working smarter pressure is "
+                 "zero and the defect stock shrinks.",
         a=DemoSide("telling", "working harder", {"leadership.pressure_to_work_harder": 1.0}),
         b=DemoSide("listening", "working smarter", {"leadership.pressure_to_work_harder": 0.0}),
         horizon_days=365, replications=3,
