@@ -294,9 +294,11 @@ def test_factorial_effects_match_the_means_at_each_level(reference, tmp_path):
     assert effects.loc[(m, "valuing:ratio"), "effect"] == pytest.approx(interaction)
     row = effects.loc[(m, "ratio")]
     assert row["ci_low"] < row["effect"] < row["ci_high"] and row["n"] == 3
-    # fewer patients per nurse, less missed care: a clear effect ranked first
+    # more patients per nurse, longer call-light waits in every replication: a clear effect ranked first
+    w = "timeliness.call_light_wait_min_mean"
+    row = effects.loc[(w, "ratio")]
     assert row["ci_low"] > 0 and row["rank"] == 1
-    ranking = analysis.ranking[analysis.ranking["metric"] == m]
+    ranking = analysis.ranking[analysis.ranking["metric"] == w]
     assert ranking.iloc[0]["factor"] == "ratio"
     assert main(["analyze", str(Path(exp).parent / "out")]) == 0
     assert (Path(exp).parent / "out" / "analysis" / "effects.csv").exists()
