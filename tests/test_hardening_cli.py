@@ -22,6 +22,7 @@ import careos_sim.compare
 import careos_sim.experiment
 import careos_sim.sweep
 from careos_sim.cli import main
+from cli_run import cli
 from careos_sim.design import load_experiment
 from careos_sim.experiment import Interrupted, deferred_signals, handle_signals
 from careos_sim.output import atomic_folder
@@ -53,11 +54,6 @@ def _in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    capsys.readouterr()
-    rc = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def experiment(folder: Path, name: str = "tiny", replications: int = 2, horizon: int = 3,

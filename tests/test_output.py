@@ -14,6 +14,7 @@ import pytest
 import careos_sim
 import careos_sim.output as output
 from careos_sim.cli import main
+from cli_run import cli
 from careos_sim.output import atomic_folder, summary_document
 from careos_sim.scenario import TASK_TYPES
 from careos_sim.unit import EVENT_COLUMNS
@@ -36,11 +37,6 @@ def _in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    capsys.readouterr()
-    rc = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
