@@ -13,7 +13,6 @@ import pytest
 
 import careos_sim
 import careos_sim.output as output
-from careos_sim.cli import main
 from cli_run import cli
 from careos_sim.output import atomic_folder, summary_document
 from careos_sim.scenario import TASK_TYPES
