@@ -87,6 +87,7 @@ class DefectSystem:
         self.arrivals = {origin: streams.stream(f"defects.{origin}.times") for origin in ("complexity", "mandate")}
         self.regressions = streams.stream("defects.regression")
         self.fix_effects = streams.stream("defects.fix_effect")
+        self.prefixed = streams.stream("defects.initial.fixed")  # which initial defects were fixed before t=0
         self.cats = [c for _, c in self.cfg.categories.items()]
         self._share_cum = list(itertools.accumulate(c.share for c in self.cats))
         self.defects: list[Defect] = []
@@ -101,8 +102,13 @@ class DefectSystem:
     def start(self) -> None:
         if not self.cfg.enabled:
             return
+        share = self.cfg.initial_fixed_share
         for u_category, u_rate in self._stratified(self.cfg.initial):
-            self.add("initial", u_category, u_rate)
+            defect = self.add("initial", u_category, u_rate)
+            # The stock of a unit run the usual way today: part of it was fixed in the past, the
+            # more often the more it was met (u_rate is the defect's rank in the rate distribution).
+            if share > 0.0 and self.prefixed.random() < min(1.0, share * (0.5 + u_rate)):
+                self.fixed_before_start(defect)
         if self.cfg.new_per_month > 0:
             rate = self.cfg.new_per_month / (30.4375 * DAY)
             self.env.process(self._poisson(rate, self.arrivals["complexity"], lambda: self.add("complexity")))
@@ -180,6 +186,17 @@ class DefectSystem:
         if not sustained:
             delay = self.regressions.exponential(self.cfg.regression_days * DAY)
             self.env.timeout(delay).callbacks.append(lambda _, d=defect: self.regress(d))
+
+    def fixed_before_start(self, defect: Defect) -> None:
+        """A defect of the initial stock that a past fix already reduced (a sustained one: the
+        ones that regressed are back in the unfixed stock). Not counted as a fix of the run."""
+        m, k = self.cfg.fix_reduction_mean, self.cfg.fix_reduction_concentration
+        reduction = m if m <= 0.0 or m >= 1.0 else float(self.prefixed.generator.beta(m * k, (1.0 - m) * k))
+        defect.fixed = True
+        defect.known = True
+        defect.rate = defect.base_rate * (1.0 - reduction)
+        self._dirty = True
+        self.rec.active_defects.change(self.env.now, -1)
 
     def regress(self, defect: Defect) -> None:
         if defect.active and defect.fixed:

@@ -294,7 +294,7 @@ class Exhaustion(_Frozen):
 
     burnout_threshold: float = _f(0.5, "E at or above this counts as burned out (MBI-EE >= 27 of 54).", "E",
                                   gt=0, lt=1)
-    initial_mean: float = _f(0.231198, "Mean E of the staff at time 0.", "E", ge=0, le=1)
+    initial_mean: float = _f(0.455, "Mean E of the staff at time 0 (the steady-state mean of the telling preset: the unit starts as it runs today).", "E", ge=0, le=1)
     adjust_per_shift: float = _f(0.06, "Share of the gap to the target E closed in one shift.", "fraction", gt=0,
                                  le=1)
     baseline: float = _f(-1.77325, "Logit of the target E of an average nurse under no demands.", "logit", ge=-10,
@@ -464,7 +464,11 @@ class Defects(_Frozen):
                                       "cause most encounters).", "log", ge=0, le=5)
     new_per_month: float = _f(2.18413, "New defects a month as complexity grows (equipment, protocols, EHR changes).",
                               "1/month", ge=0, le=1000)
-    lifetime_days: float = _f(1460.0, "Mean time until a defect disappears by itself (the process it lives in "
+    initial_fixed_share: float = _f(
+        0.36, "Share of the defects present at time 0 that a past fix already reduced (the status quo's "
+              "stationary share; each initial defect with probability share x (0.5 + its rank in the rate "
+              "distribution), so the most often met were the most often fixed).", "fraction", ge=0, le=1)
+    lifetime_days: float = _f(640.0, "Mean time until a defect disappears by itself (the process it lives in "
                                       "changes).", "days", gt=0, le=100000)
     fix_reduction_mean: float = _f(
         0.6, "Mean share of a defect's encounter rate that a working fix removes (drawn per fix from a beta "

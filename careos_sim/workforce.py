@@ -24,7 +24,9 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING, Iterator
 
+import numpy as np
 import simpy
+from scipy.optimize import brentq
 
 from careos_sim.leadership import propensity
 from careos_sim.recorder import Recorder
@@ -75,7 +77,9 @@ class Workforce:
         self.absence = streams.stream("workforce.absence")
         self.leaving = streams.stream("workforce.turnover")
         self.hiring = streams.stream("workforce.hiring")
+        self.people_vacant = streams.stream("workforce.vacancies")  # positions vacant at time 0
         self.departed: deque[float] = deque()
+        self._centre: float | None = None  # logit centre of the staff's E at time 0
 
     # ------------------------------------------------------------------ people
     def init_nurse(self, nurse: "Nurse", new_hire: bool) -> None:
@@ -93,10 +97,10 @@ class Workforce:
         its steady state, and its staff are the ones who stayed. Nurses who tire more leave
         sooner, so among those employed at any moment each vulnerability is present in
         proportion to how long such a nurse stays, 1 / her leaving hazard. Drawn by rejection:
-        a fresh draw r is kept with probability hazard(0) / hazard(E0(r)), E0(r) = logistic(logit(
-        initial_mean) + r) her starting exhaustion (no selection when nobody ever leaves)."""
-        m = min(max(self.ex.initial_mean, 1e-6), 1.0 - 1e-6)
-        centre = math.log(m / (1.0 - m))
+        a fresh draw r is kept with probability hazard(0) / hazard(E0(r)), E0(r) = logistic(c + r)
+        her starting exhaustion (no selection when nobody ever leaves), where the centre c is
+        the one that makes the mean E of the staff so drawn equal ``initial_mean``."""
+        centre = self._initial_centre()
         lowest = self.hazard(0.0)
         for _ in range(1000):
             r = self.ex.individual_sd * self.people.normal()
@@ -104,6 +108,26 @@ class Workforce:
             if not self.enabled or lowest <= 0.0 or self.people.random() < lowest / self.hazard(e0):
                 return r, e0
         return r, e0  # pragma: no cover - acceptance is bounded below by hazard(0) / hazard(1)
+
+    def _initial_centre(self) -> float:
+        """The logit centre c at which the survivor-weighted mean of logistic(c + r), r ~ N(0,
+        ``individual_sd``^2), is ``initial_mean`` (Gauss-Hermite quadrature, solved once)."""
+        if self._centre is not None:
+            return self._centre
+        m = min(max(self.ex.initial_mean, 1e-6), 1.0 - 1e-6)
+        nodes, weights = np.polynomial.hermite_e.hermegauss(64)
+        r = self.ex.individual_sd * nodes
+        selective = self.enabled and self.hazard(0.0) > 0.0
+
+        def mean_e(c: float) -> float:
+            e = 1.0 / (1.0 + np.exp(-(c + r)))
+            w = weights / np.array([self.hazard(x) for x in e]) if selective else weights
+            return float(np.sum(w * e) / np.sum(w))
+
+        logit = math.log(m / (1.0 - m))
+        self._centre = float(brentq(lambda c: mean_e(c) - m, logit - 30.0, logit + 30.0)) \
+            if 1e-6 < m < 1.0 - 1e-6 else logit
+        return self._centre
 
     def pace(self, nurse: "Nurse") -> float:
         """Task-minutes multiplier: a new hire is slower, reaching 1 after ``proficiency_days``."""
@@ -155,7 +179,32 @@ class Workforce:
     def start(self) -> None:
         self.rec.positions.change(self.env.now, len(self.staff.nurses))
         if self.enabled and (self.turn.annual_rate_at_threshold > 0 or self.turn.other_reasons_annual_rate > 0):
+            self._vacant_at_start()
             self.env.process(self._daily())
+
+    def _vacant_at_start(self) -> None:
+        """The vacancies of a unit run the usual way today. Each position alternates between
+        filled (for 1 / hazard on average) and vacant (for the mean hiring delay d), so at any
+        moment it is vacant with chance h d / (1 + h d), h the staff's mean hazard; a position
+        vacant at time 0 is filled after the rest of its delay (the remaining part of a
+        length-biased lognormal delay, stream ``workforce.vacancies``)."""
+        t = self.turn
+        nurses = list(self.staff.nurses)
+        if not nurses or t.hiring_delay_days <= 0:
+            return
+        hd = sum(self.hazard(n.exhaustion) for n in nurses) / len(nurses) * t.hiring_delay_days
+        share = hd / (1.0 + hd)
+        stream = self.people_vacant
+        for nurse in nurses:
+            if stream.random() >= share:
+                continue
+            self.staff.nurses.remove(nurse)
+            nurse.employed = False
+            self.rec.vacancies.change(self.env.now, 1)
+            # length-biased lognormal: same log-sd, mean x (1 + cv^2); the elapsed part is uniform
+            mean = t.hiring_delay_days * DAY * (1.0 + t.hiring_delay_cv ** 2)
+            whole = stream.lognormal(mean, t.hiring_delay_cv) if t.hiring_delay_cv > 0 else t.hiring_delay_days * DAY
+            self.env.timeout(stream.random() * whole).callbacks.append(lambda _: self.hire())
 
     def _daily(self) -> Iterator[simpy.Event]:
         while True:
