@@ -59,6 +59,28 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="override a value of side B only, after --set, e.g. "
                           "--set-b leadership.mechanisms.huddle_minutes_per_shift=0 (repeatable; default: none)")
 
+    unc = cmp.add_argument_group("uncertainty (model section 11)")
+    unc.add_argument("--uncertainty", metavar="SETS", type=Path,
+                     help="also compare A and B across parameter sets: a calibration's plausible.parquet, or a YAML "
+                          "file of ranges (parameters: {PATH: {low: L, high: H}}, samples: K), Latin hypercube "
+                          "(default: none, intervals cover simulation noise only)")
+    unc.add_argument("--samples", type=int, metavar="K",
+                     help="parameter sets to use: drawn from SETS' plausible sets, or the Latin-hypercube size "
+                          "(default: every plausible set, or the ranges file's samples)")
+    unc.add_argument("--uncertainty-out", type=Path, metavar="DIR",
+                     help="the uncertainty study's resumable store (default: results/uncertainty-A-vs-B)")
+    unc.add_argument("--resume", action="store_true",
+                     help="complete an interrupted uncertainty study in its store, keeping finished runs "
+                          "(default: off, a new study)")
+    unc.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run the uncertainty study on a Dask cluster, e.g. tcp://HOST:8786 (default: none, local "
+                          "processes)")
+    unc.add_argument("--fails-on", metavar="METRIC", default="safety.harm_per_1000_patient_days",
+                     help="the outcome whose failures scenario discovery explains (default: "
+                          "safety.harm_per_1000_patient_days)")
+    unc.add_argument("--wtp", type=float, metavar="AMOUNT", default=None,
+                     help="willingness to pay per harm event averted, for net monetary benefit (default: 20000)")
+
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("files", type=Path, nargs="+", help="scenario YAML files or preset names")
     val.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
@@ -245,13 +267,123 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         bar.close()
     labels = (str(args.given[0]), str(args.given[1]))
     doc = comparison_document(result, *labels)
+    study = _uncertainty(args, a, b, labels) if args.uncertainty is not None else None
+    if study is not None:
+        doc["uncertainty"] = {k: v for k, v in study.record().items() if k != "outcomes"}
+        doc["uncertainty"]["store"] = str(study.folder)
+        for section in ("metrics", "diagnostics"):
+            for name, m in doc.get(section, {}).items():
+                block = study.metric_record(name)
+                if block is not None:
+                    m["uncertainty"] = block
+    else:
+        doc["intervals"] = "simulation noise only (no --uncertainty)"
     if args.out is not None:
         write_comparison(result, args.out, labels, ["careos-sim", *args.argv],
                          scenario_files=(source_files(args.file_a), source_files(args.file_b)))
     warmups = (result.a.scenario.run.warmup_days, result.b.scenario.run.warmup_days)
-    _print_result(args, doc, _compare_table(doc, *warmups))
+    table = _compare_table(doc, *warmups)
+    if study is not None:
+        table += "\n\n" + _uncertainty_table(study)
+    _print_result(args, doc, table)
     _say_undefined({**result.a.undefined, **result.b.undefined})
     return 0
+
+
+def _uncertainty(args: argparse.Namespace, a: Scenario, b: Scenario, labels: tuple[str, str]):
+    """Run (or resume) and analyse the uncertainty study of ``compare --uncertainty``."""
+    from tqdm import tqdm
+
+    from careos_sim.metrics import BY_NAME
+    from careos_sim.sweep import _dask_executor, check_sweep_folder, load_store
+    from careos_sim.uncertainty.run import load_sets, uncertainty_experiment
+    from careos_sim.uncertainty.study import DEFAULT_WTP_PER_HARM, analyse_store, run_study
+
+    if args.fails_on not in BY_NAME:
+        raise InputError([InputIssue("--fails-on", None, "fails-on", "unknown metric", args.fails_on)])
+    if args.samples is not None and args.samples < 2:
+        raise InputError([InputIssue("--samples", None, "samples", "must be >= 2", args.samples)])
+    sets = load_sets(args.uncertainty, samples=args.samples, seed=a.run.seed)
+    name = f"uncertainty-{Path(str(labels[0])).stem}-vs-{Path(str(labels[1])).stem}"
+    out = args.uncertainty_out or Path("results") / name
+    check_sweep_folder(out, args.resume)
+    from careos_sim.limits import cli_caps, scenario_issues
+
+    issues = scenario_issues(a, replications=sets.count * a.run.replications, caps=cli_caps(args),
+                             source=f"{args.uncertainty} ({sets.count} sets x 2 sides)", sides=2)
+    if issues:  # before any set's scenario is built
+        raise InputError(issues)
+    side = [*overrides_from(args.sets)]
+    exp = uncertainty_experiment(sets, args.file_a, args.file_b,
+                                 [*side, *overrides_from(args.sets_a, "--set-a"), *_run_overrides(args)],
+                                 [*side, *overrides_from(args.sets_b, "--set-b"), *_run_overrides(args)],
+                                 [args.fails_on], name,
+                                 scenario_files=[*source_files(args.file_a), *source_files(args.file_b)])
+    client = _dask_executor(args.scheduler) if args.scheduler else None
+    total = len(exp.design) * exp.replications
+    bar = tqdm(total=total, desc=f"uncertainty: {sets.count} sets", unit="run", file=sys.stderr,
+               disable=args.quiet, dynamic_ncols=True)
+    try:
+        executor = client.get_executor() if client is not None else None
+        workers = sum(client.nthreads().values()) if client is not None else args.workers
+        swept = run_study(exp, out, resume=args.resume, workers=workers, executor=executor,
+                          scheduler=args.scheduler or "local", command=["careos-sim", *args.argv],
+                          progress=lambda n, f: bar.update(n))
+    except KeyboardInterrupt as exc:
+        bar.close()
+        code, how = getattr(exc, "exit_code", 130), getattr(exc, "how", "interrupted")
+        try:
+            saved = f"{len(load_store(out).runs)} of {total} runs are saved in {for_terminal(out)}/"
+        except InputError:
+            print(f"careos-sim: {how}; nothing of the uncertainty study was written", file=sys.stderr)
+            raise SystemExit(code) from None
+        print(f"careos-sim: {how}; {saved}. Complete them by running the same command with --resume "
+              f"--uncertainty-out {for_terminal(out)}", file=sys.stderr)
+        raise SystemExit(code) from None
+    finally:
+        bar.close()
+        if client is not None:
+            client.close()
+    if swept.failed:
+        print(f"careos-sim: {swept.failed} uncertainty runs failed; they are left out of the analysis",
+              file=sys.stderr)
+    from careos_sim.nurses import headcount
+
+    nurses = float(headcount(a))
+    return analyse_store(out, sets, labels=labels, fails_on=args.fails_on,
+                         wtp_per_harm=args.wtp if args.wtp is not None else DEFAULT_WTP_PER_HARM, nurses=nurses,
+                         seed=a.run.seed)
+
+
+def _uncertainty_table(study) -> str:
+    """The uncertainty study in plain words first, then a line per headline outcome."""
+    from careos_sim.uncertainty.study import BURNOUT, COST, HARM
+
+    lines = [for_terminal(study.headline, 2000), "",
+             f"across {study.sets} parameter sets x {study.replications} paired replications ({for_terminal(study.source, 300)}):"]
+    rows = [("metric", "effect B - A, median", "90% of sets", "P(B better)", "parameter share", "top driver")]
+    picks = [m for m in (HARM, BURNOUT, "learning.defect_encounters_per_rn_8h", "effectiveness.missed_care_pct",
+                         COST, "workforce.turnover_annual_pct") if m in study.outcomes]
+    for m in picks:
+        o = study.outcomes[m]
+        top = o.drivers[0] if o.drivers else None
+        rows.append((m, _signed(o.effect_median), f"[{_fmt(o.effect_p05)}, {_fmt(o.effect_p95)}]",
+                     "-" if o.p_better is None else f"{100 * o.p_better:.0f}%",
+                     "-" if o.parameter_share is None else f"{100 * o.parameter_share:.0f}%",
+                     "-" if top is None else f"{top.parameter} ({top.index:+.2f})"))
+    lines += _columns(rows, {0, 5})
+    for box in study.boxes[:3]:
+        lines.append(f"fails on {study.fails_on} {for_terminal(box.text(), 500)}: coverage "
+                     f"{100 * box.coverage:.0f}%, density {100 * box.density:.0f}% ({box.n} sets)")
+    e = study.economics
+    if e is not None:
+        icer = "-" if e.icer_per_harm_averted is None else f"{e.icer_per_harm_averted:,.0f}"
+        lines.append(f"economics (per 1,000 patient-days): incremental cost {_signed(e.incremental_cost[0])}, harm "
+                     f"events averted {_fmt(e.harm_averted[0])}, cost per harm event averted {icer}; net monetary "
+                     f"benefit at {e.wtp_per_harm:,.0f} per event {_signed(e.nmb[0])} (cost-effective in "
+                     f"{100 * e.p_cost_effective:.0f}% of sets); EVPI {_fmt(e.evpi)}")
+    lines.append(f"written to {for_terminal(study.folder)}/ (uncertainty.json, set_effects.parquet, runs.parquet)")
+    return "\n".join(lines)
 
 
 def _progress(total: int, desc: str, disable: bool):

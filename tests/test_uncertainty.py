@@ -1,0 +1,199 @@
+"""``compare --uncertainty``: a paired comparison across parameter sets, on a model with a known
+answer (model section 11).
+
+The verification unit (an M/M/c queue, ``scenarios/verification/mmc.yaml``) with an uncertain
+mean service time s: A has 2 nurses; B has 3 nurses whose every call takes 60% longer
+(demand factor 1.6). Erlang C gives each side's mean wait for each s, so theory says for which s
+B's wait is shorter (small s: more servers win) and where it is longer (large s: B's load
+0.25 x 1.6s / 3 nears 1 first). The hourly wage is a second uncertain parameter that cannot
+change a wait: its driver index must be about zero.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import brentq
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from analytic import mmc_wait  # noqa: E402
+from cli_run import cli  # noqa: E402
+
+from careos_sim.loader import InputError  # noqa: E402
+from careos_sim.sweep import load_store  # noqa: E402
+from careos_sim.uncertainty.run import load_sets, paired_frame, uncertainty_experiment  # noqa: E402
+from careos_sim.uncertainty.study import analyse_store, run_study  # noqa: E402
+
+MMC = ROOT / "scenarios" / "verification" / "mmc.yaml"
+WAIT = "timeliness.call_light_wait_min_mean"
+LAM = 30 * 0.5 / 60  # calls a minute
+LOW, HIGH = 2.5, 6.0  # the uncertain mean service time, minutes
+
+
+def _wait_a(s: float) -> float:
+    return mmc_wait(LAM, 1.0 / s, 2)
+
+
+def _wait_b(s: float) -> float:
+    return mmc_wait(LAM, 1.0 / (1.6 * s), 3)
+
+
+S_STAR = brentq(lambda s: _wait_b(s) - _wait_a(s), LOW + 0.01, HIGH - 0.01)  # B is better below s*
+
+
+def _ranges(tmp: Path, samples: int = 24) -> Path:
+    f = tmp / "ranges.yaml"
+    f.write_text(f"description: uncertain service time\nparameters:\n"
+                 f"  tasks.call_light.minutes.mean: {{low: {LOW}, high: {HIGH}}}\n"
+                 f"  staff.nurses.hourly_wage: {{low: 40, high: 60}}\n"
+                 f"samples: {samples}\nseed: 3\n")
+    return f
+
+
+B_SETS = ["staff.nurses.on_duty=3", "patients.acuity.low.demand_factor=1.6", "patients.acuity.medium.demand_factor=1.6",
+          "patients.acuity.high.demand_factor=1.6"]
+
+
+def _experiment(tmp: Path, samples: int = 24, days: float = 12.0, reps: int = 2):
+    from careos_sim.loader import overrides_from
+
+    run = [(("run", "horizon_days"), days, "test"), (("run", "replications"), reps, "test")]
+    sets = load_sets(_ranges(tmp, samples))
+    return sets, uncertainty_experiment(sets, MMC, MMC, run, [*overrides_from(B_SETS), *run], [WAIT], "mmc-unc")
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("unc")
+    sets, exp = _experiment(tmp)
+    run_study(exp, tmp / "store", resume=False, workers=2)
+    return sets, analyse_store(tmp / "store", sets, labels=("two nurses", "three slower nurses"), fails_on=WAIT), tmp
+
+
+def test_theory_has_a_crossover_inside_the_range():
+    assert LOW + 0.5 < S_STAR < HIGH - 0.5
+    assert _wait_b(LOW) < _wait_a(LOW) and _wait_b(HIGH) > _wait_a(HIGH)
+
+
+def test_latin_hypercube_sets_cover_the_ranges(tmp_path):
+    sets = load_sets(_ranges(tmp_path, 20))
+    s = sets.values[:, 0]
+    assert sets.count == 20 and s.min() >= LOW and s.max() <= HIGH
+    # one sample in each twentieth of the range: the stratification of a Latin hypercube
+    assert sorted(np.floor((s - LOW) / (HIGH - LOW) * 20).astype(int).tolist()) == list(range(20))
+
+
+def test_probability_better_and_the_effect_follow_erlang_c(study):
+    sets, result, _ = study
+    o = result.outcomes[WAIT]
+    s = sets.values[:, 0]
+    theory_better = np.mean(s < S_STAR)
+    assert abs(o.p_better - theory_better) <= 0.13, (o.p_better, theory_better)
+    theory = np.array([_wait_b(x) - _wait_a(x) for x in s])
+    assert abs(o.effect_median - np.median(theory)) < 0.6 + 0.25 * abs(np.median(theory))
+    assert o.effect_p05 < 0 < o.effect_p95
+
+
+def test_drivers_name_the_service_time_not_the_wage(study):
+    _, result, _ = study
+    drivers = {d.parameter: d for d in result.outcomes[WAIT].drivers}
+    service, wage = drivers["tasks.call_light.minutes.mean"], drivers["staff.nurses.hourly_wage"]
+    assert service.index > 0.7 and service.ci_low > 0.3  # longer service: B's wait grows faster
+    assert wage.ci_low < 0 < wage.ci_high and abs(wage.index) < abs(service.index)
+    assert result.outcomes[WAIT].parameter_share > 0.8  # the parameter, not the noise, moves the effect
+
+
+def test_the_discovered_box_is_the_service_time_above_the_crossover(study):
+    _, result, _ = study
+    assert result.boxes, "no box where B fails"
+    box = result.boxes[0]
+    (param, op, threshold), = [r for r in box.rules if r[0] == "tasks.call_light.minutes.mean"]
+    assert op == ">=" and abs(threshold - S_STAR) < 0.5, (threshold, S_STAR)
+    assert box.density > 0.8 and box.coverage > 0.7
+    assert "tasks.call_light.minutes.mean" in result.headline or "fails" in result.headline
+
+
+def test_outputs_are_written_and_loadable(study):
+    sets, result, tmp = study
+    doc = json.loads((tmp / "store" / "uncertainty.json").read_text())
+    assert doc["sets"] == sets.count and doc["outcomes"][WAIT]["p_better"] == pytest.approx(
+        result.outcomes[WAIT].p_better)
+    effects = pd.read_parquet(tmp / "store" / "set_effects.parquet")
+    assert len(effects) == sets.count and f"{WAIT}|effect" in effects
+
+
+def test_same_numbers_with_one_or_two_workers_and_a_resumed_run(tmp_path):
+    sets, exp = _experiment(tmp_path, samples=4, days=4.0)
+    run_study(exp, tmp_path / "two", resume=False, workers=2)
+    one = run_study(exp, tmp_path / "one", resume=False, workers=1, stop_after=5)
+    assert one.interrupted
+    run_study(exp, tmp_path / "one", resume=True, workers=1)
+    cols = ["point", "replication", WAIT]
+    a = load_store(tmp_path / "two").runs.sort_values(["point", "replication"])[cols].reset_index(drop=True)
+    b = load_store(tmp_path / "one").runs.sort_values(["point", "replication"])[cols].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_paired_frame_pairs_sides_by_set_and_replication(tmp_path):
+    sets, exp = _experiment(tmp_path, samples=3, days=2.0)
+    run_study(exp, tmp_path / "s", resume=False, workers=1)
+    frame = paired_frame(load_store(tmp_path / "s").runs, sets.parameters, [WAIT])
+    assert len(frame) == 3 * 2 and {f"a:{WAIT}", f"b:{WAIT}"} <= set(frame.columns)
+    assert np.allclose(frame.groupby("set")["tasks.call_light.minutes.mean"].nunique(), 1)
+
+
+def test_bad_sets_files_are_located(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("parameters:\n  tasks.call_light.minutes.mean: {low: 5, high: 2}\nsamples: 4\n")
+    with pytest.raises(InputError) as e:
+        load_sets(bad)
+    assert "bad.yaml" in str(e.value) and "low must be below high" in str(e.value)
+    none = tmp_path / "none.yaml"
+    none.write_text("parameters:\n  tasks.call_light.minutes.mean: {low: 2, high: 5}\n")
+    with pytest.raises(InputError, match="samples"):
+        load_sets(none)
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("parameters:\n  tasks.call_light.minuets.mean: {low: 2, high: 5}\nsamples: 2\n")
+    with pytest.raises(InputError) as e:
+        uncertainty_experiment(load_sets(wrong), MMC, MMC, [], [], [WAIT], "x")
+    assert "minuets" in str(e.value)
+    junk = tmp_path / "plausible.parquet"
+    junk.write_bytes(b"not parquet at all")
+    with pytest.raises(InputError, match="Parquet"):
+        load_sets(junk)
+    none_plausible = tmp_path / "p2.parquet"
+    pd.DataFrame({"set": [0, 1], "defects.initial": [50.0, 60.0], "plausible": [False, False]}).to_parquet(none_plausible)
+    with pytest.raises(InputError, match="no parameter set is plausible"):
+        load_sets(none_plausible)
+
+
+def test_plausible_sets_of_a_calibration_are_read(tmp_path):
+    f = tmp_path / "plausible.parquet"
+    pd.DataFrame({"wave": [1, 1, 1], "set": [0, 1, 2], "defects.initial": [50.0, 60.0, 70.0],
+                  "mean:harm, telling, year 1": [1.0, 2.0, 3.0], "plausible": [True, False, True]}).to_parquet(f)
+    sets = load_sets(f)
+    assert sets.parameters == ["defects.initial"] and sets.values[:, 0].tolist() == [50.0, 70.0]
+
+
+def test_cli_compare_with_uncertainty_json(tmp_path, capsys):
+    ranges = _ranges(tmp_path, 4)
+    code, out, err = cli(capsys, *["compare", str(MMC), str(MMC), "--json", "-q", "--horizon-days", "3",
+                              "--replications", "2", "--workers", "1", *sum((["--set-b", s] for s in B_SETS), []),
+                              "--uncertainty", str(ranges), "--uncertainty-out", str(tmp_path / "u"),
+                              "--fails-on", WAIT])
+    assert code == 0, err
+    doc = json.loads(out)
+    block = doc["metrics"][WAIT]["uncertainty"]
+    assert set(block) >= {"effect_median", "effect_p05", "effect_p95", "p_better", "drivers"}
+    assert doc["uncertainty"]["sets"] == 4 and doc["uncertainty"]["headline"]
+    code, out, err = cli(capsys, *["compare", str(MMC), str(MMC), "--json", "-q", "--horizon-days", "1",
+                              "--replications", "2", "--workers", "1"])
+    assert code == 0 and "simulation noise only" in json.loads(out)["intervals"]
