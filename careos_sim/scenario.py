@@ -294,10 +294,10 @@ class Exhaustion(_Frozen):
 
     burnout_threshold: float = _f(0.5, "E at or above this counts as burned out (MBI-EE >= 27 of 54).", "E",
                                   gt=0, lt=1)
-    initial_mean: float = _f(0.455, "Mean E of the staff at time 0 (the steady-state mean of the telling preset: the unit starts as it runs today).", "E", ge=0, le=1)
+    initial_mean: float = _f(0.451965, "Mean E of the staff at time 0 (the steady-state mean of the telling preset: the unit starts as it runs today).", "E", ge=0, le=1)
     adjust_per_shift: float = _f(0.06, "Share of the gap to the target E closed in one shift.", "fraction", gt=0,
                                  le=1)
-    baseline: float = _f(-1.77325, "Logit of the target E of an average nurse under no demands.", "logit", ge=-10,
+    baseline: float = _f(-1.55671, "Logit of the target E of an average nurse under no demands.", "logit", ge=-10,
                          le=10)
     individual_sd: float = _f(2.6, "Spread of nurses' vulnerability to exhaustion on the logit scale.", "logit", ge=0, le=5)
     load: float = _f(2.0, "Weight of the work the shift demanded (minutes busy plus 10 a missed task, as a share "
@@ -307,12 +307,12 @@ class Exhaustion(_Frozen):
     missed_care: float = _f(0.25, "Weight of log(1 + missed tasks per nurse in the shift) (moral distress, "
                                   "growing less with each further missed task).", "logit", ge=0, le=10)
     overtime: float = _f(0.3, "Weight of each hour of overtime in the shift.", "logit/hour", ge=0, le=10)
-    pressure: float = _f(0.221339, "Weight of leaders' pressure to work harder (0-1).", "logit", ge=0, le=10)
+    pressure: float = _f(0.192131, "Weight of leaders' pressure to work harder (0-1).", "logit", ge=0, le=10)
     departures: float = _f(0.1, "Weight of each colleague who left in the last 30 days.", "logit/departure", ge=0,
                            le=10)
     rest: float = _f(0.4, "Relief from rest before the shift, per day off (up to 3).", "logit/day", ge=0, le=10)
     recognition: float = _f(0.3, "Relief from recognition received in the shift (0-1).", "logit", ge=0, le=10)
-    voice: float = _f(0.205379, "Relief from voice efficacy: share of own reports that led to a visible fix.",
+    voice: float = _f(0.293376, "Relief from voice efficacy: share of own reports that led to a visible fix.",
                       "logit/share", ge=0, le=10)
 
 
@@ -328,10 +328,10 @@ class Turnover(_Frozen):
     """Leaving: a daily hazard that rises with exhaustion; vacancies filled after a hiring delay."""
 
     other_reasons_annual_rate: float = _f(
-        0.089852, "Annual leaving rate for reasons unrelated to work (moves, family, retirement, study), the same "
+        0.0726625, "Annual leaving rate for reasons unrelated to work (moves, family, retirement, study), the same "
               "for every nurse.", "1/year", ge=0, le=5)
     annual_rate_at_threshold: float = _f(
-        0.0875195, "Annual leaving rate from work strain of a nurse at the burnout threshold E (rising exponentially "
+        0.101517, "Annual leaving rate from work strain of a nurse at the burnout threshold E (rising exponentially "
               "with E; added to the other reasons).", "1/year", ge=0, le=5)
     exhaustion_log_slope: float = _f(
         2.0, "Log hazard ratio per unit of E (burned-out nurses leave more often).", "1/E", ge=0, le=20)
@@ -458,7 +458,7 @@ class Defects(_Frozen):
     enabled: bool = _f(True, "false: no defects of any origin (initial, new, mandates).")
     initial: int = _f(60, "Defects present at time 0.", "defects", ge=0, le=10000)
     encounter_probability: float = _f(
-        0.0122179, "Mean chance that one defect is met on one task of a type it touches (before the heavy tail).",
+        0.0180773, "Mean chance that one defect is met on one task of a type it touches (before the heavy tail).",
         "probability", ge=0, le=1)
     heavy_tail_sigma: float = _f(1.4, "Sigma of the lognormal spread of defects' encounter rates (a few defects "
                                       "cause most encounters).", "log", ge=0, le=5)
@@ -519,7 +519,7 @@ class Departments(_Frozen):
     staffing_office: Department = Department()
 
     capacity_factor: float = _f(
-        0.535214, "Multiplier on every department's fix hours for this unit (0: departments fix nothing; 2: twice "
+        0.725178, "Multiplier on every department's fix hours for this unit (0: departments fix nothing; 2: twice "
              "the capacity).", "x", ge=0, le=100)
 
     def items(self) -> tuple[tuple[str, Department], ...]:

@@ -100,7 +100,7 @@ def test_listening_effect_lies_inside_the_intervention_evidence(two_years, metri
 def test_defaults_are_the_calibrated_point():
     """The shipped calibration's chosen point is what the presets run: every fitted parameter's
     default (scenario schema, so every scenario that does not set it) equals ``chosen.yaml``."""
-    chosen = yaml.safe_load((TARGETS.parent / "default-unit-stage3" / "chosen.yaml").read_text())
+    chosen = yaml.safe_load((TARGETS.parent / "default-unit-stage4" / "chosen.yaml").read_text())
     for path in (TELLING, LISTENING):
         side = "telling" if path == TELLING else "listening"
         data = careos_sim.load_scenario(path).model_dump()
