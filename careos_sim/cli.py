@@ -279,8 +279,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     else:
         doc["intervals"] = "simulation noise only (no --uncertainty)"
     if args.out is not None:
+        extra = {"uncertainty.json": (study.folder / "uncertainty.json").read_bytes()} if study is not None else None
         write_comparison(result, args.out, labels, ["careos-sim", *args.argv],
-                         scenario_files=(source_files(args.file_a), source_files(args.file_b)))
+                         scenario_files=(source_files(args.file_a), source_files(args.file_b)), extra_files=extra)
     warmups = (result.a.scenario.run.warmup_days, result.b.scenario.run.warmup_days)
     table = _compare_table(doc, *warmups)
     if study is not None:

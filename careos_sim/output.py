@@ -470,9 +470,10 @@ def _sided(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def write_comparison(comparison: Comparison, out: str | Path, labels: tuple[str, str], command: list[str],
                      scenario_files: tuple[list[Path], list[Path]] = ([], []), figures: bool = True,
-                     python: str | None = None) -> Path:
+                     python: str | None = None, extra_files: dict[str, bytes] | None = None) -> Path:
     """Write a comparison's results, resolved scenarios, figures and manifest to ``out`` atomically
-    (see :func:`check_out_folder`). ``python``: with no ``command``, the Python call that made it."""
+    (see :func:`check_out_folder`). ``python``: with no ``command``, the Python call that made it.
+    ``extra_files``: more files by plain name (``uncertainty.json`` of ``compare --uncertainty``)."""
     out = Path(out)
     check_out_folder(out, "compare")
     started = _now()
@@ -485,6 +486,10 @@ def write_comparison(comparison: Comparison, out: str | Path, labels: tuple[str,
         (tmp / "comparison.json").write_text(json.dumps(doc, indent=2) + "\n")
         for side, result in sides.items():
             (tmp / f"scenario-{side}.yaml").write_text(_scenario_yaml(result))
+        for name, data in (extra_files or {}).items():
+            if Path(name).name != name or name.startswith("."):
+                raise ValueError(f"an extra file is named by a plain name, not {name!r}")
+            (tmp / name).write_bytes(data)
         written = []
         if figures:
             from careos_sim.plots import save_figures

@@ -315,8 +315,75 @@ def _brief_blocks(data: CompareFolder, card: pd.DataFrame) -> list[Block]:
         f"{len(scored)} outcomes tested at once, about {max(1, round(len(scored) / 20))} could exclude zero by "
         "chance alone where there is no real difference, so an interval that barely excludes zero deserves "
         "the least weight. (pp: percentage points.)"))
+    blocks += _uncertainty_blocks(data)
     blocks.append(Heading(3, "Caveats", "brief-caveats"))
     blocks.append(Bullets(_caveats(data)))
+    return blocks
+
+
+def _read_uncertainty(data: CompareFolder) -> dict[str, Any] | None:
+    """The folder's ``uncertainty.json`` (written by ``compare --uncertainty --out``), or None."""
+    import json
+
+    path = data.folder / "uncertainty.json"
+    if not path.is_file() or path.stat().st_size > 4 * 2**20:
+        return None
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data.problems.append("`uncertainty.json` cannot be read")
+        return None
+    return doc if isinstance(doc, dict) and isinstance(doc.get("outcomes"), dict) else None
+
+
+def _uncertainty_blocks(data: CompareFolder) -> list[Block]:
+    """Across parameter uncertainty, in plain words first; or that the intervals cover noise only."""
+    doc = _read_uncertainty(data)
+    blocks: list[Block] = [Heading(3, "Across what we do not know", "brief-uncertainty")]
+    if doc is None:
+        blocks.append(Para("The intervals above cover simulation noise only: they say how sure the comparison is "
+                           "at these parameter values, not across the values the free parameters could plausibly "
+                           "take. Run `careos-sim compare A B --uncertainty SETS --out DIR` for the probability "
+                           "that B is better across plausible settings."))
+        return blocks
+    blocks.append(Para(f"**{literal(str(doc.get('headline', '')), 1200)}**"))
+    rows = []
+    for metric in HEADLINE:
+        o = doc["outcomes"].get(metric)
+        if not isinstance(o, dict):
+            continue
+        drivers = o.get("drivers") or []
+        top = ", ".join(f"{code(str(d.get('parameter')))} ({fmt(d.get('index'))})" for d in drivers[:2]
+                        if isinstance(d, dict))
+        var = o.get("variance") or {}
+        share = var.get("parameter_share")
+        p = o.get("p_better")
+        rows.append(f"{label(metric)}: B - A {signed(o.get('effect_median'))} (90% of settings "
+                    f"{interval(o.get('effect_p05'), o.get('effect_p95'), sign=True)}); B better in "
+                    f"{'-' if p is None else f'{100 * p:.0f}%'} of settings; "
+                    f"{'-' if share is None else f'{100 * share:.0f}%'} of the spread is parameter uncertainty, "
+                    f"the rest simulation noise; driven most by {top or '-'}")
+    if rows:
+        blocks.append(Bullets(rows))
+    boxes = doc.get("boxes") or []
+    if boxes:
+        items = [f"{literal(str(b.get('text')), 400)}: {100 * float(b.get('density', 0)):.0f}% of settings there "
+                 f"fail, {100 * float(b.get('coverage', 0)):.0f}% of all failures" for b in boxes[:3]
+                 if isinstance(b, dict)]
+        blocks.append(Para(f"Where B fails to beat A on {label(str(doc.get('fails_on')))} (scenario discovery):"))
+        blocks.append(Bullets(items))
+    econ = doc.get("economics")
+    if isinstance(econ, dict):
+        icer = econ.get("icer_per_harm_averted")
+        nmb = econ.get("nmb") or {}
+        blocks.append(Para(
+            f"**Economics** (per 1,000 patient-days): cost per harm event averted "
+            f"{'-' if icer is None else fmt(icer)}; net monetary benefit at {fmt(econ.get('wtp_per_harm'))} per "
+            f"harm event averted {signed(nmb.get('median'))}, cost-effective in "
+            f"{100 * float(econ.get('p_cost_effective') or 0):.0f}% of settings; expected value of perfect "
+            f"information {fmt(econ.get('evpi'))}."))
+    blocks.append(Para(f"{doc.get('sets')} parameter sets x {doc.get('replications')} paired replications "
+                       f"({literal(str(doc.get('source', '')), 300)})."))
     return blocks
 
 
@@ -326,8 +393,11 @@ def _caveats(data: CompareFolder) -> list[str]:
         "The model is stylised: one unit, nurses only, interchangeable nurses sharing one pooled queue (team "
         "nursing), interchangeable beds, no pre-emption of tasks (docs/model.md, section 6).",
         "Many parameters are free rather than measured, including how strongly each listening element acts. "
-        "The telling baseline is calibrated to published ranges over one year; the listening end of every "
-        "mechanism is not calibrated by any data.",
+        "The telling baseline is fitted (history matching, `careos-sim calibrate`) to published bands in each of "
+        "three years, and listening's overall effects to the range of published organisational interventions "
+        "(harm rate ratio 0.60-0.90, burnout 10-35% lower, cost within 5%); the single mechanisms behind those "
+        "effects are not separately identified by any data (docs/model.md, sections 3.7 and 7.2).",
+
         "Listening's gains run through the defect-learning loop (reports lead to fixes, fixes remove workarounds "
         "and harm), so their size depends on the stock and arrival rate of workflow defects assumed. Without "
         "defects, no element of the care operating system helps on its own.",
@@ -345,8 +415,10 @@ def _caveats(data: CompareFolder) -> list[str]:
                      "have little time to show.")
     warm = m.get("warmup_days") or {}
     if not warm.get("a") and not warm.get("b"):
-        items.append("No warm-up: the totals include the start-up period (the unit starts loaded, with a stock "
-                     "of defects and tired staff); the weekly series show it.")
+        items.append("No warm-up: both sides start from the status quo's steady state (today's defect stock, "
+                     "staff and vacancies), so a side that changes its system at time 0 includes its adoption "
+                     "(training, longer first huddles, fixes not yet made) in the totals; the weekly series show "
+                     "how the effect builds up.")
     return items
 
 

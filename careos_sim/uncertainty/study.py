@@ -172,4 +172,6 @@ def headline(result: UncertaintyResult, labels: tuple[str, str]) -> str:
 
 
 def _short(metric: str) -> str:
-    return {HARM: "harm", COST: "cost per patient-day", BURNOUT: "burnout"}.get(metric, metric)
+    from careos_sim.report.common import label
+
+    return {HARM: "harm", COST: "cost per patient-day", BURNOUT: "burnout"}.get(metric, label(metric).lower())
