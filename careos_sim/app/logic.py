@@ -778,8 +778,9 @@ Listening also has costs: longer huddles while it is new, training, leader hours
         look_for="Listening reports far more and fixes more, so active defects and workarounds fall and fewer "
                  "patients are harmed. The gains are bounded: many defects stay, because departments own them. "
                  "In these first six months missed care is slightly higher under listening (its launch takes "
-                 "nurse time in longer huddles) and burnout differs too little to tell apart: worse before "
-                 "better. Watch the weekly series as the learning loop turns.",
+                 "nurse time in longer huddles: worse before better on that measure), while burnout is already "
+                 "lower (answered reports, recognition and no pressure act within weeks). Watch the weekly "
+                 "series as the learning loop turns.",
         a=DemoSide("telling", "telling"),
         b=DemoSide("listening", "listening"),
         horizon_days=180, replications=4,
@@ -806,10 +807,11 @@ nothing pushes the nurses. It is not free: in its first year the longer launch h
 nurse time, so missed care can be slightly higher than under working harder, whose pace
 gets more tasks started today. That is the trade the capability trap describes: working
 harder wins on today's measure and pays in slips, exhaustion and defects left in place.""",
-        look_for="Pressure (0 to 1) stays near its maximum under working harder; harm from slips and mean "
-                 "exhaustion are higher with it, reporting lower, and active defects do not fall, while its "
-                 "missed care is slightly lower (pace bought with pressure). Under working smarter pressure is "
-                 "zero and the defect stock shrinks.",
+        look_for="Pressure (0 to 1) stays near its maximum under working harder; harm from slips, mean "
+                 "exhaustion and burnout are higher with it, reporting lower, and active defects do not fall, "
+                 "while its missed care is no worse than working smarter's (the pace bought with pressure "
+                 "covers for the defects left in place). Under working smarter pressure is zero and the defect "
+                 "stock shrinks.",
         a=DemoSide("telling", "working harder", {"leadership.pressure_to_work_harder": 1.0}),
         b=DemoSide("listening", "working smarter", {"leadership.pressure_to_work_harder": 0.0}),
         horizon_days=365, replications=3,
@@ -838,15 +840,18 @@ Why does telling leave this gap open? A defect that falls only on LEP patients p
 tickets, because they are few, so it is outranked by defects that touch everyone. A listening
 system ranks defects per patient exposed, so it is not; try telling against listening in the
 *Compare* mode and look at the equity panel.""",
-        look_for="With interpreter access closed, harm from failed communication disappears, the harm ratio "
-                 "falls towards 1 and the harm gap towards 0, while the outcomes of other patients hardly move.",
+        look_for="With interpreter access closed, LEP patients' extra missed care disappears (the missed-care "
+                 "gap falls to about zero), harm from failed communication disappears and LEP patients' harm "
+                 "falls, while the outcomes of other patients hardly move. The harm ratio falls towards 1 and "
+                 "the harm gap towards 0, but both rest on few LEP patients and vary a lot between "
+                 "replications: at 8 replications their intervals only just include zero.",
         a=DemoSide("telling", "interpreter gap (telling)"),
         b=DemoSide("telling", "interpreter access fixed (telling)",
                    {"defects.categories.interpreter_access.rate_factor": 0.0}),
-        horizon_days=365, replications=4,
-        focus=("equity.harm_ratio", "equity.harm_gap_per_1000_patient_days", "equity.missed_care_gap_pct",
-               "safety.harm_communication_per_1000_patient_days", "effectiveness.missed_communication_pct",
-               "safety.harm_per_1000_patient_days"),
+        horizon_days=365, replications=8,
+        focus=("equity.missed_care_gap_pct", "safety.harm_communication_per_1000_patient_days",
+               "equity.harm_ratio", "equity.harm_gap_per_1000_patient_days",
+               "effectiveness.missed_communication_pct", "safety.harm_per_1000_patient_days"),
     ),
 )
 

@@ -139,7 +139,7 @@ def analyse_store(folder: Path, sets: UncertainSets, *, labels: tuple[str, str],
                         axis=1) if outcomes else pd.DataFrame()
     if len(effects):
         effects.columns = [f"{m}|{c}" for m, c in effects.columns]
-        effects = sets.frame().set_index("set").join(effects).reset_index()
+        effects = pd.concat([sets.frame().set_index("set"), effects.copy()], axis=1).rename_axis("set").reset_index()
         import io
 
         buf = io.BytesIO()
