@@ -297,7 +297,7 @@ class Exhaustion(_Frozen):
     initial_mean: float = _f(0.451965, "Mean E of the staff at time 0 (the steady-state mean of the telling preset: the unit starts as it runs today).", "E", ge=0, le=1)
     adjust_per_shift: float = _f(0.06, "Share of the gap to the target E closed in one shift.", "fraction", gt=0,
                                  le=1)
-    baseline: float = _f(-1.55671, "Logit of the target E of an average nurse under no demands.", "logit", ge=-10,
+    baseline: float = _f(-1.06713, "Logit of the target E of an average nurse under no demands.", "logit", ge=-10,
                          le=10)
     individual_sd: float = _f(2.6, "Spread of nurses' vulnerability to exhaustion on the logit scale.", "logit", ge=0, le=5)
     load: float = _f(2.0, "Weight of the work the shift demanded (minutes busy plus 10 a missed task, as a share "
@@ -328,7 +328,7 @@ class Turnover(_Frozen):
     """Leaving: a daily hazard that rises with exhaustion; vacancies filled after a hiring delay."""
 
     other_reasons_annual_rate: float = _f(
-        0.0726625, "Annual leaving rate for reasons unrelated to work (moves, family, retirement, study), the same "
+        0.0816747, "Annual leaving rate for reasons unrelated to work (moves, family, retirement, study), the same "
               "for every nurse.", "1/year", ge=0, le=5)
     annual_rate_at_threshold: float = _f(
         0.101517, "Annual leaving rate from work strain of a nurse at the burnout threshold E (rising exponentially "

@@ -118,7 +118,7 @@ def test_the_discovered_box_is_the_service_time_above_the_crossover(study):
     (param, op, threshold), = [r for r in box.rules if r[0] == "tasks.call_light.minutes.mean"]
     assert op == ">=" and abs(threshold - S_STAR) < 0.5, (threshold, S_STAR)
     assert box.density > 0.8 and box.coverage > 0.7
-    assert "tasks.call_light.minutes.mean" in result.headline or "fails" in result.headline
+    assert "fails to help mostly when tasks.call_light.minutes.mean >= " in result.headline
 
 
 def test_outputs_are_written_and_loadable(study):

@@ -166,7 +166,7 @@ def headline(result: UncertaintyResult, labels: tuple[str, str]) -> str:
     text = (f"{labels[1]} {verb} {name} in {100 * o.p_better:.0f}% of {result.sets} plausible parameter settings"
             f"{size if all(math.isfinite(v) for v in rel) else ''}")
     if result.boxes:
-        text += f"; it fails to help mostly {result.boxes[0].text()}" + \
+        text += f"; it fails to help mostly when {result.boxes[0].text()}" + \
             f" ({100 * result.boxes[0].density:.0f}% of settings there fail)"
     return text + "."
 
