@@ -57,13 +57,14 @@ def test_interpreter_equity(demo_results):
     p = demo_results["interpreter-equity"]
     assert _better(p, "equity.missed_care_gap_pct") == "b"
     assert abs(p.at["equity.missed_care_gap_pct", "b_mean"]) < 0.5  # "falls to about zero"
+    # "harm from failed communication disappears (none at all)"
     assert p.at["safety.harm_communication_per_1000_patient_days", "b_mean"] == 0
-    assert _better(p, "safety.harm_communication_per_1000_patient_days") == "b"
-    assert _better(p, "equity.harm_lep_per_1000_patient_days") == "b"
+    assert p.at["safety.harm_communication_per_1000_patient_days", "a_mean"] > 0
     # "the outcomes of other patients hardly move"
     assert _better(p, "equity.harm_other_per_1000_patient_days") == "neither"
     assert _better(p, "equity.missed_care_other_pct") == "neither"
-    # "the harm ratio falls towards 1 and the harm gap towards 0"
+    # "LEP patients' harm, the harm ratio and the harm gap fall towards the others'"
+    assert p.at["equity.harm_lep_per_1000_patient_days", "diff_mean"] < 0
     assert p.at["equity.harm_ratio", "a_mean"] > p.at["equity.harm_ratio", "b_mean"]
     assert abs(p.at["equity.harm_gap_per_1000_patient_days", "b_mean"]) < \
         abs(p.at["equity.harm_gap_per_1000_patient_days", "a_mean"])
