@@ -197,3 +197,17 @@ def test_cli_compare_with_uncertainty_json(tmp_path, capsys):
     code, out, err = cli(capsys, *["compare", str(MMC), str(MMC), "--json", "-q", "--horizon-days", "1",
                               "--replications", "2", "--workers", "1"])
     assert code == 0 and "simulation noise only" in json.loads(out)["intervals"]
+
+
+def test_same_numbers_on_a_dask_local_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    sets, exp = _experiment(tmp_path, samples=2, days=3.0)
+    run_study(exp, tmp_path / "one", resume=False, workers=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        with distributed.Client(c) as client:
+            run_study(exp, tmp_path / "dask", resume=False, workers=2, executor=client.get_executor(),
+                      scheduler=c.scheduler_address)
+    cols = ["point", "replication", WAIT]
+    a = load_store(tmp_path / "one").runs.sort_values(["point", "replication"])[cols].reset_index(drop=True)
+    b = load_store(tmp_path / "dask").runs.sort_values(["point", "replication"])[cols].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
