@@ -339,20 +339,9 @@ def _sampled(store: Store, analysis: Analysis, kind: str) -> None:
 
 def prcc(x: np.ndarray, y: np.ndarray, seed: int = 0, resamples: int = BOOTSTRAP,
          level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Partial rank correlation of ``y`` with each column of ``x``, and percentile bootstrap intervals."""
-    from scipy.stats import rankdata
-
-    def estimate(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-        r = np.column_stack([rankdata(c) for c in xs.T])
-        ry = rankdata(ys)
-        out = np.empty(xs.shape[1])
-        for j in range(xs.shape[1]):
-            others = np.column_stack([np.ones(len(ry)), np.delete(r, j, axis=1)])
-            ex = r[:, j] - others @ np.linalg.lstsq(others, r[:, j], rcond=None)[0]
-            ey = ry - others @ np.linalg.lstsq(others, ry, rcond=None)[0]
-            denom = math.sqrt(float(ex @ ex) * float(ey @ ey))
-            out[j] = float(ex @ ey) / denom if denom > 0 else math.nan
-        return out
+    """Partial rank correlation of ``y`` with each column of ``x``, and percentile bootstrap intervals
+    (the coefficient itself: :func:`careos_sim.uncertainty.analysis.prcc`)."""
+    from careos_sim.uncertainty.analysis import prcc as estimate
 
     est = estimate(x, y)
     rng = np.random.default_rng(seed)
