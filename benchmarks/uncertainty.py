@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from careos_sim.compare import compare  # noqa: E402
-from careos_sim.loader import load_scenario  # noqa: E402
 from careos_sim.uncertainty.run import load_sets, uncertainty_experiment  # noqa: E402
 from careos_sim.uncertainty.study import analyse_store, run_study  # noqa: E402
 

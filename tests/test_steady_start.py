@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 import careos_sim
-from careos_sim.experiment import with_run_settings
 from careos_sim.mechanisms import resolve
 from careos_sim.unit import CareUnit
 

@@ -12,7 +12,6 @@ change a wait: its driver index must be about zero.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
