@@ -377,3 +377,22 @@ def test_determinism_and_json(threshold, econ):
     assert again.record() == result.record()
     econ_record = json.loads(json.dumps(result.record(), allow_nan=False))
     assert len(econ_record["ceac"]) == 41 and set(econ_record["evppi"]) == set(PARAMETERS)
+
+
+def test_shared_replication_luck_is_not_counted_as_noise_between_sets():
+    """Common random numbers across sets: replication r's luck beta_r is the same in every set,
+    so it shifts all set means alike. The spread of set means is the parameter effect plus only
+    the independent part of the noise, and the decomposition must say so."""
+    rng = np.random.default_rng(5)
+    k, r = 60, 3
+    theta = rng.uniform(0, 1, k)
+    beta = rng.normal(0, 5.0, r)  # large shared luck
+    rows = []
+    for s in range(k):
+        for j in range(r):
+            a = 10.0
+            rows.append({"set": s, "replication": j, "theta1": theta[s], "a:m": a,
+                         "b:m": a + 2.0 * theta[s] + beta[j] + rng.normal(0, 0.05)})
+    out = summarise(pd.DataFrame(rows), ["theta1"], "m", "lower", bootstrap=0)
+    assert out.variance_noise < 0.01  # 0.05^2 / 3, not 25 / 3
+    assert out.parameter_share > 0.95

@@ -266,7 +266,10 @@ class OutcomeUncertainty:
       for a "lower is better" metric, above 0 for "higher"); None when the metric has no better side.
     - ``drivers``: each parameter's PRCC with the effect, strongest (largest |index|) first.
     - ``variance_total``: the variance (ddof=1) of the set-mean effects across sets.
-    - ``variance_noise``: the part of it that is only simulation noise: the mean over sets of the
+    - ``variance_noise``: the part of it that is only simulation noise. When every set ran the
+      same replications on common random numbers, the residual mean square of the two-way
+      (set x replication) layout over R (see :func:`_crn_noise`: the replication's shared luck
+      moves all sets alike and does not spread them); otherwise the mean over sets of the
       squared standard error of a set mean (within-set variance of the paired differences / pairs).
     - ``variance_parameter``: ``max(0, total - noise)``, the part due to not knowing the parameters.
     - ``parameter_share``: ``variance_parameter / variance_total``: near 1, the spread of the effect
@@ -306,6 +309,30 @@ class OutcomeUncertainty:
         }
 
 
+def _crn_noise(frame: pd.DataFrame, metric: str, sets: pd.Index) -> float | None:
+    """The simulation noise in the spread of set means when every set ran the same replications
+    on common random numbers, or None when they did not (a replication missing in some set).
+
+    With common random numbers across sets, replication r's luck is shared by every set: the
+    paired difference is d[k, r] = mu + alpha_k + beta_r + e[k, r], and only e moves one set's
+    mean against another's. Its variance is the residual mean square of the two-way layout,
+    sum (d - row mean - column mean + grand mean)^2 / ((K - 1)(R - 1)), and the noise in a set
+    mean is that over R. (The within-set variance / R that an unpaired design would use counts
+    beta_r too, which shifts every set alike and does not spread them.)"""
+    if "replication" not in frame.columns:
+        return None
+    d = (pd.to_numeric(frame[f"b:{metric}"], errors="coerce") - pd.to_numeric(frame[f"a:{metric}"], errors="coerce"))
+    wide = pd.DataFrame({"set": frame["set"], "replication": frame["replication"], "d": d}) \
+        .pivot_table(index="set", columns="replication", values="d", aggfunc="first", dropna=False)
+    wide = wide.reindex(sets)
+    k, r = wide.shape
+    if k < 2 or r < 2 or not np.isfinite(wide.to_numpy(dtype=float)).all():
+        return None
+    m = wide.to_numpy(dtype=float)
+    resid = m - m.mean(axis=1, keepdims=True) - m.mean(axis=0, keepdims=True) + m.mean()
+    return float((resid ** 2).sum() / ((k - 1) * (r - 1)) / r)
+
+
 def summarise(frame: pd.DataFrame, parameters: list[str], metric: str, direction: str | None, *,
               seed: int = 0, bootstrap: int = 300) -> OutcomeUncertainty:
     """The effect of B over A on ``metric`` across the parameter sets of a PSA frame.
@@ -341,9 +368,11 @@ def summarise(frame: pd.DataFrame, parameters: list[str], metric: str, direction
         drivers = tuple(sorted(found, key=lambda d: -abs(d.index) if math.isfinite(d.index) else math.inf))
 
     total = float(np.var(effect, ddof=1)) if k >= 2 else math.nan
-    noise_values = table["noise_var"].to_numpy(dtype=float)
-    noise_values = noise_values[np.isfinite(noise_values)]
-    noise = float(noise_values.mean()) if len(noise_values) else math.nan
+    noise = _crn_noise(frame, metric, table.index)
+    if noise is None:
+        noise_values = table["noise_var"].to_numpy(dtype=float)
+        noise_values = noise_values[np.isfinite(noise_values)]
+        noise = float(noise_values.mean()) if len(noise_values) else math.nan
     if math.isfinite(total) and math.isfinite(noise):
         parameter = max(0.0, total - noise)
     else:
