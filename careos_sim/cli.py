@@ -276,8 +276,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 block = study.metric_record(name)
                 if block is not None:
                     m["uncertainty"] = block
-    else:
-        doc["intervals"] = "simulation noise only (no --uncertainty)"
     if args.out is not None:
         extra = {"uncertainty.json": (study.folder / "uncertainty.json").read_bytes()} if study is not None else None
         write_comparison(result, args.out, labels, ["careos-sim", *args.argv],

@@ -3,8 +3,8 @@
 The demonstrations are what educators run; their "what to look for" text makes claims about
 the direction of each outcome. These tests run every demonstration exactly as the app runs it
 (its presets, overrides, horizon, replications and seed) and check those claims, so a model
-change that silently breaks a demonstration fails here. Marked slow (about a minute); CI runs
-them.
+change that silently breaks a demonstration fails here. Marked slow and study (about a minute):
+not in the default run; .ci/run runs them with ``python -m pytest -m study``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from careos_sim.app.logic import DEMOS, demo_scenarios
 from careos_sim.compare import compare
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.study]
 
 
 def _run(key: str) -> pd.DataFrame:

@@ -36,10 +36,12 @@ def _peak_kib(days: float, event_log: bool = False) -> float:
 @pytest.mark.slow
 def test_peak_memory_flat_in_the_horizon():
     short, long = _peak_kib(56), _peak_kib(448)  # 8 weeks and 64 weeks
-    # Eight times the events; what may grow is the weekly series (one row of metrics a week) and
-    # the defects that appear and go: allow 56 more weeks twice a row's size each.
+    # Eight times the events; what may grow is the weekly series (one row of metrics a week), the
+    # defects that appear and go and the random-number buffers of the patients present at the
+    # peak: allow 56 more weeks three rows' size each (measured: about 2.3 rows a week at the
+    # stage-5 point, 1.8 with the old start; an event log would grow by hundreds a week).
     row = _row_kib(7)
-    assert long - short < 56 * 2.0 * row, (short, long, row)
+    assert long - short < 56 * 3.0 * row, (short, long, row)
 
 
 def test_event_log_is_what_grows():
