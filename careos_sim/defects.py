@@ -168,13 +168,14 @@ class DefectSystem:
             self._dirty = True
             self.rec.defect_removed(self.env.now, fixed=defect.fixed)
 
-    def fix_reduction(self) -> float:
+    def fix_reduction(self, stream: Stream | None = None) -> float:
         """The share of a defect's rate that one working fix removes: beta-distributed around
-        ``fix_reduction_mean``, so a fix rarely removes all of it."""
+        ``fix_reduction_mean``, so a fix rarely removes all of it (drawn from ``stream``, by
+        default the run's fixes' own)."""
         m, k = self.cfg.fix_reduction_mean, self.cfg.fix_reduction_concentration
         if m <= 0.0 or m >= 1.0:
             return m
-        return float(self.fix_effects.generator.beta(m * k, (1.0 - m) * k))
+        return float((stream or self.fix_effects).generator.beta(m * k, (1.0 - m) * k))
 
     def fix(self, defect: Defect, sustained: bool) -> None:
         """A working fix: the encounter rate falls by a drawn share; an unsustained fix decays later."""
@@ -190,8 +191,7 @@ class DefectSystem:
     def fixed_before_start(self, defect: Defect) -> None:
         """A defect of the initial stock that a past fix already reduced (a sustained one: the
         ones that regressed are back in the unfixed stock). Not counted as a fix of the run."""
-        m, k = self.cfg.fix_reduction_mean, self.cfg.fix_reduction_concentration
-        reduction = m if m <= 0.0 or m >= 1.0 else float(self.prefixed.generator.beta(m * k, (1.0 - m) * k))
+        reduction = self.fix_reduction(self.prefixed)
         defect.fixed = True
         defect.known = True
         defect.rate = defect.base_rate * (1.0 - reduction)
