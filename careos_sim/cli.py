@@ -294,7 +294,7 @@ def _uncertainty(args: argparse.Namespace, a: Scenario, b: Scenario, labels: tup
     from tqdm import tqdm
 
     from careos_sim.metrics import BY_NAME
-    from careos_sim.sweep import _dask_executor, check_sweep_folder, load_store
+    from careos_sim.sweep import _dask_executor, check_sweep_folder, say_interrupted
     from careos_sim.uncertainty.run import load_sets, uncertainty_experiment
     from careos_sim.uncertainty.study import DEFAULT_WTP_PER_HARM, analyse_store, run_study
 
@@ -330,15 +330,8 @@ def _uncertainty(args: argparse.Namespace, a: Scenario, b: Scenario, labels: tup
                           progress=lambda n, f: bar.update(n))
     except KeyboardInterrupt as exc:
         bar.close()
-        code, how = getattr(exc, "exit_code", 130), getattr(exc, "how", "interrupted")
-        try:
-            saved = f"{len(load_store(out).runs)} of {total} runs are saved in {for_terminal(out)}/"
-        except InputError:
-            print(f"careos-sim: {how}; nothing of the uncertainty study was written", file=sys.stderr)
-            raise SystemExit(code) from None
-        print(f"careos-sim: {how}; {saved}. Complete them by running the same command with --resume "
-              f"--uncertainty-out {for_terminal(out)}", file=sys.stderr)
-        raise SystemExit(code) from None
+        raise SystemExit(say_interrupted(exc, out, total, "Complete them by running the same command with "
+                                                          f"--resume --uncertainty-out {for_terminal(out)}")) from None
     finally:
         bar.close()
         if client is not None:

@@ -611,6 +611,19 @@ def default_out(exp: Experiment, root: Path = Path("results")) -> Path:
     return folder
 
 
+def say_interrupted(exc: BaseException, out: Path, total: int, how_to_resume: str) -> int:
+    """On stderr after a stop signal or Ctrl-C: how many runs are saved in the store and how to
+    complete them; returns the exit code the signal calls for."""
+    code, how = getattr(exc, "exit_code", 130), getattr(exc, "how", "interrupted")
+    try:
+        saved = f"{len(load_store(out).runs)} of {total} runs are saved in {for_terminal(out)}/"
+    except InputError:  # stopped before the folder was made
+        print(f"careos-sim: {how}; nothing was written", file=sys.stderr)
+        return code
+    print(f"careos-sim: {how}; {saved}. {how_to_resume}", file=sys.stderr)
+    return code
+
+
 def cli_sweep(args) -> int:
     """``careos-sim sweep``: validate, run with a progress bar, say where the results are."""
     from tqdm import tqdm
@@ -642,15 +655,8 @@ def cli_sweep(args) -> int:
                            command=["careos-sim", *args.argv], progress=progress)
     except KeyboardInterrupt as exc:
         bar.close()
-        code, how = getattr(exc, "exit_code", 130), getattr(exc, "how", "interrupted")
-        try:
-            saved = f"{len(load_store(out).runs)} of {total} runs are saved in {for_terminal(out)}/"
-        except InputError:  # stopped before the folder was made
-            print(f"careos-sim: {how}; nothing was written", file=sys.stderr)
-            return code
-        print(f"careos-sim: {how}; {saved}. Complete them with: careos-sim sweep {for_terminal(args.file)} "
-              f"--out {for_terminal(out)} --resume", file=sys.stderr)
-        return code
+        return say_interrupted(exc, out, total, f"Complete them with: careos-sim sweep {for_terminal(args.file)} "
+                                                f"--out {for_terminal(out)} --resume")
     finally:
         bar.close()
         if client is not None:
