@@ -277,7 +277,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 if block is not None:
                     m["uncertainty"] = block
     if args.out is not None:
-        extra = {"uncertainty.json": (study.folder / "uncertainty.json").read_bytes()} if study is not None else None
+        extra = None
+        if study is not None:  # the report draws its uncertainty figures from these two files
+            extra = {name: (study.folder / name).read_bytes() for name in ("uncertainty.json", "set_effects.parquet")
+                     if (study.folder / name).is_file()}
         write_comparison(result, args.out, labels, ["careos-sim", *args.argv],
                          scenario_files=(source_files(args.file_a), source_files(args.file_b)), extra_files=extra)
     warmups = (result.a.scenario.run.warmup_days, result.b.scenario.run.warmup_days)
