@@ -186,32 +186,49 @@ def prcc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     A parameter that is constant, or fully determined by the others, gets NaN, as do all of them
     if ``y`` is constant (given the others).
     """
-    from scipy.stats import rankdata
-
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if x.ndim == 1:
         x = x.reshape(-1, 1)
     if x.ndim != 2 or y.ndim != 1 or x.shape[0] != y.shape[0]:
         raise ValueError(f"x must be K x p and y of length K; got {x.shape} and {y.shape}")
-    k, p = x.shape
-    out = np.full(p, math.nan)
-    if k < 3 or p == 0:
+    return prcc_stack(x[None], y[None])[0]
+
+
+def prcc_stack(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """:func:`prcc` of B samples at once: ``x`` is B x K x p, ``y`` B x K; the answer is B x p.
+
+    The same computation as :func:`prcc` for each sample (ranks, least-squares residuals with an
+    intercept, their correlation), done on the whole stack with one rank transform and one
+    batched pseudo-inverse per parameter, so that a bootstrap of hundreds of resamples costs
+    about as much as a few single calls.
+    """
+    from scipy.stats import rankdata
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.ndim != 3 or y.ndim != 2 or x.shape[:2] != y.shape:
+        raise ValueError(f"x must be B x K x p and y B x K; got {x.shape} and {y.shape}")
+    b, k, p = x.shape
+    out = np.full((b, p), math.nan)
+    if k < 3 or p == 0 or b == 0:
         return out
-    ranks = np.column_stack([rankdata(column) for column in x.T])
-    ry = rankdata(y)
+    ranks = rankdata(x, axis=1)
+    ry = rankdata(y, axis=1)
+    ty = ((ry - ry.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    ones = np.ones((b, k, 1))
     for i in range(p):
-        others = np.column_stack([np.ones(k), np.delete(ranks, i, axis=1)])
-        targets = np.column_stack([ranks[:, i], ry])
-        coef = np.linalg.lstsq(others, targets, rcond=None)[0]
+        others = np.concatenate([ones, np.delete(ranks, i, axis=2)], axis=2)
+        targets = np.stack([ranks[:, :, i], ry], axis=2)
+        coef = np.linalg.pinv(others) @ targets
         residuals = targets - others @ coef
-        ex, ey = residuals[:, 0], residuals[:, 1]
-        sx, sy = float(ex @ ex), float(ey @ ey)
-        tx = float(((targets[:, 0] - targets[:, 0].mean()) ** 2).sum())
-        ty = float(((ry - ry.mean()) ** 2).sum())
-        if sx <= _DEGENERATE * tx or sy <= _DEGENERATE * ty or tx == 0 or ty == 0:
-            continue
-        out[i] = float(np.clip((ex @ ey) / math.sqrt(sx * sy), -1.0, 1.0))
+        ex, ey = residuals[..., 0], residuals[..., 1]
+        sx, sy = (ex * ex).sum(axis=1), (ey * ey).sum(axis=1)
+        tx = ((targets[..., 0] - targets[..., 0].mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+        ok = (sx > _DEGENERATE * tx) & (sy > _DEGENERATE * ty) & (tx != 0) & (ty != 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.clip((ex * ey).sum(axis=1) / np.sqrt(sx * sy), -1.0, 1.0)
+        out[ok, i] = r[ok]
     return out
 
 
@@ -359,7 +376,7 @@ def summarise(frame: pd.DataFrame, parameters: list[str], metric: str, direction
         if bootstrap > 0 and k >= 3:
             rng = np.random.default_rng(seed)
             draws = rng.integers(0, k, size=(bootstrap, k))
-            boots = np.array([prcc(x[d], effect[d]) for d in draws])
+            boots = prcc_stack(x[draws], effect[draws])
             low, high = _percentile_ci(boots)
         else:
             low = high = np.full(len(parameters), math.nan)
