@@ -220,14 +220,23 @@ class _Uncertainty(Experiment):
         return file_hashes([self.file, *self.scenario_files])
 
 
-def uncertainty_experiment(sets: UncertainSets, a_path: Path, b_path: Path, a_extra: list, b_extra: list,
-                           metrics: Iterable[str], name: str,
+def _side_document(source: Path | Scenario, extra: list) -> Document:
+    """A side's scenario as a document: read from its file, or (for a scenario built already, as the
+    app builds one from its dials) its resolved values, with no file read again."""
+    if isinstance(source, Scenario):
+        return apply_overrides(Document(source.model_dump(mode="json"), {}, f"scenario {source.name!r}"), extra)
+    return apply_overrides(load_document(source), extra)
+
+
+def uncertainty_experiment(sets: UncertainSets, a_path: Path | Scenario, b_path: Path | Scenario, a_extra: list,
+                           b_extra: list, metrics: Iterable[str], name: str,
                            scenario_files: Iterable[Path] = ()) -> _Uncertainty:
-    """The sweep of K sets x sides A and B. ``a_extra``/``b_extra``: each side's override triples
-    (``--set``, ``--set-a``/``--set-b``, run options), applied before the set's values."""
+    """The sweep of K sets x sides A and B. ``a_path``/``b_path``: each side's scenario file, or a
+    :class:`~careos_sim.scenario.Scenario` built already. ``a_extra``/``b_extra``: each side's
+    override triples (``--set``, ``--set-a``/``--set-b``, run options), applied before the set's values."""
     rows, scenarios = [], []
     issues: list[InputIssue] = []
-    docs = {"a": apply_overrides(load_document(a_path), a_extra), "b": apply_overrides(load_document(b_path), b_extra)}
+    docs = {"a": _side_document(a_path, a_extra), "b": _side_document(b_path, b_extra)}
     for k, row in enumerate(sets.values):
         values = {p: float(v) for p, v in zip(sets.parameters, row)}
         for side in ("a", "b"):
