@@ -210,3 +210,49 @@ def test_same_numbers_on_a_dask_local_cluster(tmp_path):
     a = load_store(tmp_path / "one").runs.sort_values(["point", "replication"])[cols].reset_index(drop=True)
     b = load_store(tmp_path / "dask").runs.sort_values(["point", "replication"])[cols].reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_report_figures_show_the_known_answer(study):
+    """The report's words and figures of the M/M/c study: the headline names the crossover, the
+    scenario-discovery figure draws the box at the service time theory gives."""
+    from careos_sim.report.document import Image, blocks_markdown
+    from careos_sim.report.uncertainty import boxes_figure, read_uncertainty, uncertainty_blocks, uncertainty_section
+
+    sets, result, tmp = study
+    folder = tmp / "store"
+    words = blocks_markdown(uncertainty_blocks(folder))
+    assert "three slower nurses lowers call-light wait" in words and "of 24 plausible parameter settings" in words
+    assert "fails to help mostly when tasks.call" in words
+    images = [b for b in uncertainty_section(folder) if isinstance(b, Image)]
+    names = {i.name for i in images}
+    assert {"uncertainty_effects.png", "uncertainty_drivers.png", "uncertainty_boxes.png"} <= names
+    assert all(i.png.startswith(b"\x89PNG") for i in images)
+    study_files = read_uncertainty(folder)
+    fig = boxes_figure(study_files.doc, study_files.effects)
+    box = [p for p in fig.axes[0].patches if p.get_linestyle() == "--"][0]
+    assert fig.axes[0].get_xlabel() == "tasks.call_light.minutes.mean"
+    assert box.get_x() == pytest.approx(S_STAR, abs=0.6)  # the box starts near the crossover
+    failing = fig.axes[0].collections[1].get_offsets()[:, 0]  # the sets where B is not better
+    assert len(failing) and failing.min() > S_STAR - 0.6
+
+
+def test_report_of_a_compare_folder_with_and_without_uncertainty(tmp_path, capsys):
+    ranges = _ranges(tmp_path, 4)
+    args = ["compare", str(MMC), str(MMC), "-q", "--horizon-days", "3", "--replications", "2", "--workers", "1",
+            *sum((["--set-b", s] for s in B_SETS), [])]
+    code, _, err = cli(capsys, *args, "--uncertainty", str(ranges), "--uncertainty-out", str(tmp_path / "u"),
+                       "--fails-on", WAIT, "--out", str(tmp_path / "with"))
+    assert code == 0, err
+    assert (tmp_path / "with" / "set_effects.parquet").is_file()
+    assert cli(capsys, "report", str(tmp_path / "with"))[0] == 0
+    md = (tmp_path / "with" / "report.md").read_text()
+    assert "Across plausible parameter settings" in md and "cover simulation noise only" not in md
+    assert (tmp_path / "with" / "figures" / "uncertainty_effects.png").is_file()
+    code, _, err = cli(capsys, *args, "--out", str(tmp_path / "without"))
+    assert code == 0, err
+    assert cli(capsys, "report", str(tmp_path / "without"))[0] == 0
+    md = (tmp_path / "without" / "report.md").read_text()
+    assert "cover simulation noise only" in md and "Across plausible parameter settings" not in md
+    (tmp_path / "with" / "uncertainty.json").write_text("{not json")
+    assert cli(capsys, "report", str(tmp_path / "with"))[0] == 0
+    assert "`uncertainty.json` cannot be read" in (tmp_path / "with" / "report.md").read_text()

@@ -23,6 +23,7 @@ from careos_sim.report.common import (
     DIMENSIONS, dimension_of, fmt, folder_issue, interval, label, plain,
     with_unit, read_manifest, reproducibility_blocks, signed,
 )
+from careos_sim.report.uncertainty import uncertainty_blocks, uncertainty_section
 from careos_sim.report.document import (
     NAME_LIMIT, Block, Bullets, Heading, Image, Note, Para, Table, blocks_markdown, code, for_plot, literal, png_bytes,
 )
@@ -315,75 +316,9 @@ def _brief_blocks(data: CompareFolder, card: pd.DataFrame) -> list[Block]:
         f"{len(scored)} outcomes tested at once, about {max(1, round(len(scored) / 20))} could exclude zero by "
         "chance alone where there is no real difference, so an interval that barely excludes zero deserves "
         "the least weight. (pp: percentage points.)"))
-    blocks += _uncertainty_blocks(data)
+    blocks += uncertainty_blocks(data.folder)
     blocks.append(Heading(3, "Caveats", "brief-caveats"))
     blocks.append(Bullets(_caveats(data)))
-    return blocks
-
-
-def _read_uncertainty(data: CompareFolder) -> dict[str, Any] | None:
-    """The folder's ``uncertainty.json`` (written by ``compare --uncertainty --out``), or None."""
-    import json
-
-    path = data.folder / "uncertainty.json"
-    if not path.is_file() or path.stat().st_size > 4 * 2**20:
-        return None
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
-        data.problems.append("`uncertainty.json` cannot be read")
-        return None
-    return doc if isinstance(doc, dict) and isinstance(doc.get("outcomes"), dict) else None
-
-
-def _uncertainty_blocks(data: CompareFolder) -> list[Block]:
-    """Across parameter uncertainty, in plain words first; or that the intervals cover noise only."""
-    doc = _read_uncertainty(data)
-    blocks: list[Block] = [Heading(3, "Across what we do not know", "brief-uncertainty")]
-    if doc is None:
-        blocks.append(Para("The intervals above cover simulation noise only: they say how sure the comparison is "
-                           "at these parameter values, not across the values the free parameters could plausibly "
-                           "take. Run `careos-sim compare A B --uncertainty SETS --out DIR` for the probability "
-                           "that B is better across plausible settings."))
-        return blocks
-    blocks.append(Para(f"**{literal(str(doc.get('headline', '')), 1200)}**"))
-    rows = []
-    for metric in HEADLINE:
-        o = doc["outcomes"].get(metric)
-        if not isinstance(o, dict):
-            continue
-        drivers = o.get("drivers") or []
-        top = ", ".join(f"{code(str(d.get('parameter')))} ({fmt(d.get('index'))})" for d in drivers[:2]
-                        if isinstance(d, dict))
-        var = o.get("variance") or {}
-        share = var.get("parameter_share")
-        p = o.get("p_better")
-        rows.append(f"{label(metric)}: B - A {signed(o.get('effect_median'))} (90% of settings "
-                    f"{interval(o.get('effect_p05'), o.get('effect_p95'), sign=True)}); B better in "
-                    f"{'-' if p is None else f'{100 * p:.0f}%'} of settings; "
-                    f"{'-' if share is None else f'{100 * share:.0f}%'} of the spread is parameter uncertainty, "
-                    f"the rest simulation noise; driven most by {top or '-'}")
-    if rows:
-        blocks.append(Bullets(rows))
-    boxes = doc.get("boxes") or []
-    if boxes:
-        items = [f"{literal(str(b.get('text')), 400)}: {100 * float(b.get('density', 0)):.0f}% of settings there "
-                 f"fail, {100 * float(b.get('coverage', 0)):.0f}% of all failures" for b in boxes[:3]
-                 if isinstance(b, dict)]
-        blocks.append(Para(f"Where B fails to beat A on {label(str(doc.get('fails_on')))} (scenario discovery):"))
-        blocks.append(Bullets(items))
-    econ = doc.get("economics")
-    if isinstance(econ, dict):
-        icer = econ.get("icer_per_harm_averted")
-        nmb = econ.get("nmb") or {}
-        blocks.append(Para(
-            f"**Economics** (per 1,000 patient-days): cost per harm event averted "
-            f"{'-' if icer is None else fmt(icer)}; net monetary benefit at {fmt(econ.get('wtp_per_harm'))} per "
-            f"harm event averted {signed(nmb.get('median'))}, cost-effective in "
-            f"{100 * float(econ.get('p_cost_effective') or 0):.0f}% of settings; expected value of perfect "
-            f"information {fmt(econ.get('evpi'))}."))
-    blocks.append(Para(f"{doc.get('sets')} parameter sets x {doc.get('replications')} paired replications "
-                       f"({literal(str(doc.get('source', '')), 300)})."))
     return blocks
 
 
@@ -405,14 +340,9 @@ def _caveats(data: CompareFolder) -> list[str]:
         "vacancies arise only from turnover; call-light waits run longer than published figures (a known gap), "
         "so compare them between the sides rather than with real units.",
     ]
-    n = data.replication_count
-    if n < 10:
-        items.append(f"Only {n} replication{'s' if n != 1 else ''}: intervals are wide, and workforce outcomes "
-                     "(burnout, turnover) vary a lot between replications.")
-    horizon = m.get("horizon_days")
-    if isinstance(horizon, (int, float)) and horizon < 365:
-        items.append(f"A short horizon ({plain(horizon)} days): slow effects (burnout, turnover, the defect stock) "
-                     "have little time to show.")
+    from careos_sim.precision import table_warnings  # replications, horizon, headline intervals (model.md, 4)
+
+    items += table_warnings(data.replication_count, m.get("horizon_days"), data.paired, "diff_")
     warm = m.get("warmup_days") or {}
     if not warm.get("a") and not warm.get("b"):
         items.append("No warm-up: both sides start from the status quo's steady state (today's defect stock, "
@@ -807,6 +737,7 @@ def comparison_blocks(data: CompareFolder) -> tuple[str, list[Block]]:
     blocks += _scorecard_blocks(data, card, figures.get("scorecard"))
     blocks += _time_series_blocks(data, figures.get("time_series"))
     blocks += _equity_blocks(data, figures.get("equity"))
+    blocks += uncertainty_section(data.folder)
     blocks += _other_blocks(data)
     blocks += _scenario_blocks(data)
     blocks += _reproducibility(data)
