@@ -451,3 +451,36 @@ def test_teaching_mode_walks_through_three_demonstrations(app, monkeypatch):
     assert "Harm, LEP / other patients (1 = equal)" in _body(app)
     assert "Scorecard" in [h.value for h in app.subheader]
 
+
+
+def test_uncertainty_study_limits_say_why():
+    presets = logic.find_presets()
+    a = load_scenario(presets.path("telling"))
+    limits = logic.Limits()
+    short = a.model_copy(update={"run": a.run.model_copy(update={"horizon_days": 30.0})})
+    assert logic.check_uncertainty(logic.MIN_UNCERTAINTY_SETS, 2, (short, short), limits) == []
+    few = logic.check_uncertainty(logic.MIN_UNCERTAINTY_SETS - 1, 1, (short, short), limits)
+    assert {h.setting for h in few} == {"uncertainty.sets", "uncertainty.replications"}
+    year = a.model_copy(update={"run": a.run.model_copy(update={"horizon_days": 365.0})})
+    (hit,) = logic.check_uncertainty(40, 2, (year, year), limits)
+    assert "29,200 simulated days a side" in hit.message and "10 settings fit at this horizon" in hit.message
+
+
+def test_the_study_across_plausible_settings_shows_words_first_then_figures(app):
+    app.number_input(key="run.horizon_days").set_value(3).run()
+    assert "Across what we do not know" in [h.value for h in app.header]
+    assert "cover simulation noise only" in _body(app)
+    assert not app.button(key="uncertainty.run").disabled
+    app.button(key="uncertainty.run").click().run(timeout=300)
+    assert not app.exception, [e.value for e in app.exception]
+    body = _body(app)
+    assert f"of {logic.MIN_UNCERTAINTY_SETS} plausible parameter settings" in body  # the headline
+    assert "B better in" in body and "of the spread is parameter uncertainty" in body
+    assert len(app.get("image")) >= 2, _body(app)  # effect distributions and the acceptability curve at least
+    assert app.get("progress")[0].value == 100
+    app.run()  # the same settings again: the cached study, no new run
+    assert not app.get("progress") and "plausible parameter settings" in _body(app)
+    app.number_input(key="uncertainty.sets").set_value(logic.MAX_UNCERTAINTY_SETS)
+    app.number_input(key="run.horizon_days").set_value(365).run()
+    assert any("simulated days a side" in w.value for w in app.warning)
+    assert app.button(key="uncertainty.run").disabled

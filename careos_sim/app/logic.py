@@ -41,6 +41,8 @@ __all__ = [
     "load_upload",
     "issue_lines", "Demo", "DemoSide", "DEMOS", "demo_scenarios", "ResultCache", "CachedRun", "run_comparison",
     "key_findings", "findings_table", "scorecard_view", "paired_of", "artefacts", "Artefacts", "workers_for", "estimate_seconds", "RUN_GATE",
+    "find_ranges", "check_uncertainty", "uncertainty_key", "run_uncertainty", "UncertaintyView", "uncertainty_view",
+    "MIN_UNCERTAINTY_SETS", "MAX_UNCERTAINTY_SETS",
 ]
 
 #: the two presets the app starts from, in ``scenarios/``
@@ -1067,6 +1069,147 @@ def run_comparison(a: Scenario, b: Scenario, labels: tuple[str, str], cache: Res
     cache.put(entry)
     return entry
 
+
+
+# --------------------------------------------------------------------------- across what we do not know
+
+#: the shipped ranges of the uncertain free parameters (``experiments/uncertainty/``) that the app's
+#: study samples; the command line takes any ranges file or a calibration's plausible sets
+RANGES_FILE = "listening-default-unit.yaml"
+#: fewest and most parameter settings one study of the app may sample
+MIN_UNCERTAINTY_SETS, MAX_UNCERTAINTY_SETS = 10, 40
+
+
+@cache
+def find_ranges() -> Path | None:
+    """The shipped ranges file: ``$CAREOS_UNCERTAINTY_RANGES``, the repository's
+    ``experiments/uncertainty/`` beside the package, or ``./experiments/uncertainty/``; else None."""
+    tried = []
+    if os.environ.get("CAREOS_UNCERTAINTY_RANGES"):
+        tried.append(Path(os.environ["CAREOS_UNCERTAINTY_RANGES"]))
+    for root in (Path(__file__).resolve().parents[2], Path.cwd()):
+        tried.append(root / "experiments" / "uncertainty" / RANGES_FILE)
+    return next((f.resolve() for f in tried if f.is_file()), None)
+
+
+def check_uncertainty(sets: int, replications: int, scenarios: Iterable[Scenario], limits: Limits) -> list[LimitHit]:
+    """Every limit an uncertainty study of ``sets`` settings x ``replications`` paired replications
+    goes over: the settings, and the simulated days a side (sets x replications x (warm-up +
+    horizon)) against the same limit as a comparison's, with each side's beds and headcount."""
+    scenarios = list(scenarios)
+    hits = []
+    if not MIN_UNCERTAINTY_SETS <= sets <= MAX_UNCERTAINTY_SETS:
+        hits.append(LimitHit("uncertainty.sets", (
+            f"{sets} parameter settings: this app runs {MIN_UNCERTAINTY_SETS} to {MAX_UNCERTAINTY_SETS}, {_WHY}. For more use the "
+            "command line: `careos-sim compare A B --uncertainty experiments/uncertainty/listening-default-unit.yaml`.")))
+    if scenarios:
+        horizon = max(s.run.horizon_days for s in scenarios)
+        warmup = max(s.run.warmup_days for s in scenarios)
+        if not 2 <= replications <= limits.max_replications:
+            hits.append(LimitHit("uncertainty.replications", (
+                f"{replications} paired replications per setting: this app runs 2 (to tell parameter uncertainty "
+                f"from simulation noise) to {limits.max_replications} (environment variable "
+                f"{_ENV['max_replications']}).")))
+        days = sets * replications * (horizon + max(0.0, float(warmup or 0.0)))
+        if days > limits.max_replication_days:
+            fit = int(limits.max_replication_days // (replications * (horizon + max(0.0, float(warmup or 0.0)))))
+            hits.append(LimitHit("uncertainty.sets", (
+                f"{sets} settings x {replications} replications x {horizon + warmup:g} days = {days:,.0f} simulated "
+                f"days a side, above this app's limit of {limits.max_replication_days:,.0f} (environment variable "
+                f"{_ENV['max_replication_days']}), {_WHY}. "
+                + (f"{fit} settings fit at this horizon. " if fit >= MIN_UNCERTAINTY_SETS else
+                   "Use a shorter horizon. ")
+                + "For more use the command line: `careos-sim compare A B --uncertainty "
+                  "experiments/uncertainty/listening-default-unit.yaml`.")))
+        for side, scenario in zip("ab", scenarios):
+            hits += check_scenario_limits(scenario, limits, side)
+    return hits
+
+
+def uncertainty_key(a: Scenario, b: Scenario, labels: tuple[str, str], ranges: Path, sets: int,
+                    replications: int) -> str:
+    """A digest of everything an uncertainty study depends on."""
+    h = hashlib.sha256(settings_key(a, b, labels).encode())
+    h.update(ranges.read_bytes())
+    h.update(f"{sets}:{replications}".encode())
+    return "u" + h.hexdigest()[:19]
+
+
+def run_uncertainty(a: Scenario, b: Scenario, labels: tuple[str, str], cache: ResultCache, *, ranges: Path,
+                    sets: int, replications: int, progress: Callable[[int, int], None] | None = None,
+                    workers: int | None = None, limits: Limits | None = None) -> CachedRun:
+    """Compare A and B across ``sets`` parameter settings drawn from ``ranges`` (Latin hypercube, the
+    run's seed), ``replications`` paired replications each, on A's horizon; analyse it as
+    ``compare --uncertainty`` does (model section 11). The folder holds the study's store,
+    ``uncertainty.json`` and ``set_effects.parquet``; a cached study is reused."""
+    from careos_sim.nurses import headcount
+    from careos_sim.uncertainty.run import load_sets, uncertainty_experiment
+    from careos_sim.uncertainty.study import DEFAULT_WTP_PER_HARM, HARM, analyse_store, run_study
+
+    key = uncertainty_key(a, b, labels, ranges, sets, replications)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    run = {"replications": replications}
+    a, b = (s.model_copy(update={"run": s.run.model_copy(update=run)}) for s in (a, b))
+    if limits is not None:
+        hits = check_uncertainty(sets, replications, (a, b), limits)
+        if hits:
+            raise LimitError(hits)
+    uncertain = load_sets(ranges, samples=sets, seed=a.run.seed)
+    exp = uncertainty_experiment(uncertain, a, b, [], [], [HARM], "app-uncertainty")
+    total = sets * 2 * replications
+    done = [0]
+
+    def step(n: int, failed: int) -> None:
+        done[0] += n
+        if progress is not None:
+            progress(done[0], total)
+
+    workers = workers if workers is not None else workers_for(a.run.horizon_days, sets * replications)
+    folder = cache.folder_for(key)
+    if folder.exists():  # left by a study that did not finish (the cache only keeps finished ones)
+        shutil.rmtree(folder)
+    started = time.perf_counter()
+    executor = None
+    if workers > 1:  # spawn: forking a threaded server process is unsafe
+        executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        swept = run_study(exp, folder, resume=False, workers=workers, executor=executor,
+                          command=["careos-sim", "app"], progress=step)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+    if swept.failed:
+        raise RuntimeError(f"{swept.failed} of {total} runs of the uncertainty study failed")
+    analyse_store(folder, uncertain, labels=labels, fails_on=HARM, wtp_per_harm=DEFAULT_WTP_PER_HARM,
+                  nurses=float(headcount(a)), seed=a.run.seed)
+    seconds = time.perf_counter() - started
+    entry = CachedRun(key, folder, labels, seconds, replications, a.run.horizon_days, {"sets": sets})
+    cache.put(entry)
+    return entry
+
+
+@dataclass
+class UncertaintyView:
+    """What the page shows of a finished uncertainty study: the report's words (Markdown, headings one
+    level below the page's) and its figures as PNG."""
+
+    words: str
+    figures: dict[str, bytes]  # "uncertainty_effects", "uncertainty_drivers", "uncertainty_boxes", "uncertainty_ceac"
+
+
+def uncertainty_view(entry: CachedRun) -> UncertaintyView:
+    """The words and figures of a finished study, drawn once per folder (from the report's module)."""
+    if "view" in entry.extras:
+        return entry.extras["view"]
+    from careos_sim.report.document import blocks_markdown, png_bytes
+    from careos_sim.report.uncertainty import uncertainty_blocks, uncertainty_figures
+
+    words = blocks_markdown(uncertainty_blocks(entry.folder)[1:])  # without its heading: the page has one
+    view = UncertaintyView(words.strip(), {k: png_bytes(f) for k, f in uncertainty_figures(entry.folder).items()})
+    entry.extras["view"] = view
+    return view
 
 
 # --------------------------------------------------------------------------- what a results folder shows

@@ -269,6 +269,90 @@ def compare_mode(presets: logic.Presets, limits: logic.Limits) -> None:
             st.info("The results below are from the previous settings; press **Run comparison** to update them.")
     if shown is not None:
         show_results(shown)
+    if ready:
+        uncertainty_panel(scenarios, labels, limits)
+
+
+# --------------------------------------------------------------------------- across what we do not know
+
+UNCERTAINTY_CAPTIONS = {
+    "uncertainty_effects": "How the effect B - A spreads over the plausible settings; black line: no effect, "
+                           "dashed: the median, shaded: 90% of settings.",
+    "uncertainty_drivers": "Which uncertain parameters drive the effect: partial rank correlations with 95% "
+                           "bootstrap intervals (blue where the interval excludes 0).",
+    "uncertainty_boxes": "Scenario discovery: the settings on the two parameters that matter most for harm, and "
+                         "where B fails to beat A (or, where it never fails, where it helps least).",
+    "uncertainty_ceac": "Cost-effectiveness acceptability: the share of settings where B is worth its cost at each "
+                        "willingness to pay per harm event averted.",
+}
+
+
+def uncertainty_panel(scenarios: tuple[Scenario, Scenario], labels: tuple[str, str], limits: logic.Limits) -> None:
+    """Run the comparison across plausible settings of the uncertain free parameters, and show what it
+    finds in plain words first, then its figures (as ``compare --uncertainty`` and its report do)."""
+    st.header("Across what we do not know")
+    ranges = logic.find_ranges()
+    if ranges is None:
+        st.info("The ranges of the uncertain parameters (experiments/uncertainty/listening-default-unit.yaml) "
+                "were not found beside this installation, so this app cannot run the study; the command line "
+                "can: `careos-sim compare A B --uncertainty RANGES.yaml`.")
+        return
+    st.markdown("The intervals above cover simulation noise only: they hold at the model's parameter values. "
+                "Several of those are free parameters that no data pins down (how much a fix removes, how "
+                "much of a defect's fix the departments can take on, how much exhaustion raises slips, ...). "
+                "This runs the same two sides across plausible settings of seven of them, drawn by Latin "
+                "hypercube from their documented ranges, with the same random numbers on both sides, and says "
+                "how often B is better, by how much, what drives it and where it fails.")
+    cols = st.columns(2)
+    with cols[0]:
+        sets = int(st.number_input("Parameter settings", logic.MIN_UNCERTAINTY_SETS, logic.MAX_UNCERTAINTY_SETS,
+                                   logic.MIN_UNCERTAINTY_SETS, 1, key="uncertainty.sets",
+                                   help=f"How many plausible settings to draw (default "
+                                        f"{logic.MIN_UNCERTAINTY_SETS}; "
+                                        f"{logic.MIN_UNCERTAINTY_SETS}-{logic.MAX_UNCERTAINTY_SETS}). The shipped "
+                                        "study of docs/model.md section 11 runs 100."))
+    with cols[1]:
+        reps = int(st.number_input("Paired replications per setting", 2, limits.max_replications, 2, 1,
+                                   key="uncertainty.replications",
+                                   help="Both sides, paired on common random numbers (default 2; at least 2 to "
+                                        "tell parameter uncertainty from simulation noise)."))
+    hits = logic.check_uncertainty(sets, reps, scenarios, limits)
+    show_limits(hits)
+    horizon = scenarios[0].run.horizon_days
+    workers = logic.workers_for(horizon, sets * reps)
+    st.caption(f"{sets} settings x 2 sides x {reps} replications of {horizon:g} days; roughly "
+               f"{max(1, round(logic.estimate_seconds(horizon, sets * reps, workers)))} s on this machine.")
+    clicked = st.button("Run across plausible settings", disabled=bool(hits), key="uncertainty.run")
+    cache = result_cache()
+    entry = cache.get(logic.uncertainty_key(*scenarios, labels, ranges, sets, reps))
+    if clicked and entry is None and not hits:
+        total = 2 * sets * reps
+        bar = st.progress(0.0, text=f"Starting {total} runs…")
+        while not logic.RUN_GATE.acquire(timeout=0.5):
+            bar.progress(0.0, text="Another run is going on this server; yours starts as soon as it ends…")
+        try:
+            entry = logic.run_uncertainty(*scenarios, labels, cache, ranges=ranges, sets=sets, replications=reps,
+                                          limits=limits, progress=lambda done, n: bar.progress(
+                                              done / n, text=f"{done} of {n} runs done…"))
+        except logic.LimitError as exc:
+            bar.empty()
+            show_limits(exc.hits)
+            return
+        except Exception:  # noqa: BLE001 - an internal error: a short message here, the traceback in the log
+            bar.empty()
+            log.exception("careos-sim app: the uncertainty study failed")
+            st.error("The study across plausible settings failed with an internal error. The details are in "
+                     "the server's log; please report the settings you used.")
+            return
+        finally:
+            logic.RUN_GATE.release()
+        bar.progress(1.0, text=f"{total} runs done in {entry.seconds:.1f} s.")
+    if entry is None:
+        return
+    view = logic.uncertainty_view(entry)
+    st.markdown(view.words)
+    for key, png in view.figures.items():
+        st.image(png, width=900, caption=UNCERTAINTY_CAPTIONS.get(key))
 
 
 # --------------------------------------------------------------------------- teaching mode
