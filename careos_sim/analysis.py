@@ -446,4 +446,7 @@ def cli_analyze(args) -> int:
         _print_tables(analysis, store)
         print(f"\ntables written to {for_terminal(Path(args.dir) / 'analysis', 1000)}/ "
               f"({', '.join(p.name for p in written)})")
+    from careos_sim.precision import say_warnings, table_warnings
+
+    say_warnings(table_warnings(store.manifest.get("replications"), store.manifest.get("horizon_days")))
     return 0 if len(store.ok) else 1

@@ -120,6 +120,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     calibrate_arguments(sub.add_parser("calibrate", help="fit free parameters to target bands: history matching "
                                                          "with Gaussian-process emulators, resumable"))
+    _add_precision_parser(sub)
     _state_defaults(parser)
     return parser
 
@@ -213,6 +214,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         write_run(result, args.out, label, ["careos-sim", *args.argv], scenario_files=source_files(args.file))
     _print_result(args, doc, _table(doc))
     _say_undefined(result.undefined)
+    _warn_precision(result.scenario.run.replications, result.scenario.run.horizon_days, result.summary, "")
     return 0
 
 
@@ -289,6 +291,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         table += "\n\n" + _uncertainty_table(study)
     _print_result(args, doc, table)
     _say_undefined({**result.a.undefined, **result.b.undefined})
+    _warn_precision(result.replications, result.horizon_days, result.paired, "diff_")
     return 0
 
 
@@ -520,6 +523,143 @@ def _cmd_app(args: argparse.Namespace) -> int:
     return cli_app(args)
 
 
+# --------------------------------------------------------------------------- precision (docs/model.md, section 4)
+
+
+def _warn_precision(n: Any, horizon: Any, table: Any, prefix: str) -> None:
+    """On stderr, one line each: too few replications, too short a horizon, headline intervals wide
+    against their estimate (``careos_sim.precision``); ``prefix`` "diff_" for a paired table."""
+    from careos_sim.precision import say_warnings, table_warnings
+
+    say_warnings(table_warnings(n, horizon, table, prefix))
+
+
+def _add_precision_parser(sub: Any) -> None:
+    from careos_sim.precision import DEFAULT_BATCH, DEFAULT_MAX_REPLICATIONS, DEFAULT_METRICS, DEFAULT_TARGET
+
+    target = DEFAULT_TARGET.replace("%", "%%")
+    p = sub.add_parser("precision", help="how many replications a target precision needs: replications in batches "
+                                         "until each chosen metric's 95%% CI half-width is at or below its target")
+    p.add_argument("file_a", type=Path, metavar="SCENARIO",
+                   help="scenario YAML file or preset name; alone, the targets are on its means")
+    p.add_argument("file_b", type=Path, metavar="SCENARIO_B", nargs="?", default=None,
+                   help="a second scenario: the targets are on the paired difference B - A, on common random numbers "
+                        "(default: none, one scenario)")
+    p.add_argument("--metric", "-m", dest="metrics", action="append", default=[], metavar="NAME[=TARGET[%]]",
+                   help="a metric and the 95%% CI half-width wanted: in the metric's unit (=2.5) or as a percentage "
+                        f"of |mean| (=5%%); repeatable (default: {', '.join(DEFAULT_METRICS)}; a metric without a "
+                        f"target: {target})")
+    p.add_argument("--max-replications", type=int, default=DEFAULT_MAX_REPLICATIONS, metavar="N",
+                   help=f"stop there even if a target is unmet (per side; default: {DEFAULT_MAX_REPLICATIONS})")
+    p.add_argument("--batch", type=int, default=DEFAULT_BATCH, metavar="K",
+                   help=f"replications added at each step, the first step at least 3 (default: {DEFAULT_BATCH})")
+    p.add_argument("--seed", "-s", type=int, help="root seed (default: the scenario's run block; B runs with A's)")
+    p.add_argument("--horizon-days", type=float,
+                   help="simulated days after warm-up (default: the scenario's run block; B runs with A's)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a scenario value on every scenario given (repeatable; default: none)")
+    p.add_argument("--set-a", dest="sets_a", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a value of SCENARIO only, after --set (repeatable; default: none)")
+    p.add_argument("--set-b", dest="sets_b", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a value of SCENARIO_B only, after --set (repeatable; default: none)")
+    p.add_argument("--workers", "-w", type=int, default=None,
+                   help="processes to run replications in (default: every core)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document on stdout and nothing else (default: off, a table)")
+    p.add_argument("--warmup", action="store_true",
+                   help="also run MSER-5 on the weekly series of the replications run and suggest a warm-up per "
+                        "metric (default: off)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar (default: a bar on stderr)")
+    p.add_argument("--allow-large", action="store_true", help=_allow_large_help())
+
+
+def _cmd_precision(args: argparse.Namespace) -> int:
+    from careos_sim.limits import cli_caps
+    from careos_sim.output import json_safe
+    from careos_sim.precision import (MIN_REPLICATIONS, REPLICATIONS_LIMIT, check_precision_cost, parse_targets,
+                                      required_replications)
+
+    issues: list[InputIssue] = []
+    for option, value, least in (("--workers", args.workers, 1), ("--batch", args.batch, 1),
+                                 ("--max-replications", args.max_replications, 2)):
+        if value is not None and value < least:
+            issues.append(InputIssue(option, None, option.lstrip("-"), f"must be >= {least}", value))
+    if args.max_replications > REPLICATIONS_LIMIT:
+        issues.append(InputIssue("--max-replications", None, "max-replications", f"must be <= {REPLICATIONS_LIMIT}",
+                                 args.max_replications))
+    if args.file_b is None and args.sets_b:
+        issues.append(InputIssue("--set-b", None, "set-b", "needs a second scenario, SCENARIO_B", args.sets_b[0]))
+    try:
+        targets = parse_targets(args.metrics)
+    except InputError as exc:
+        issues += exc.issues
+    if issues:
+        raise InputError(issues)
+    args.replications = None  # of the run settings, only --seed and --horizon-days apply
+    if args.file_b is None:
+        given, args.file_a = (args.file_a,), scenario_argument(args.file_a)
+        a, b = load_scenario(args.file_a, extra=[*overrides_from(args.sets), *overrides_from(args.sets_a, "--set-a"),
+                                                 *_run_overrides(args)]), None
+    else:
+        (a, b), given = _load_pair(args), args.given
+    labels = [str(g) for g in given]
+    check_precision_cost([(a, labels[0]), *([(b, labels[1])] if b is not None else [])], args.max_replications,
+                         cli_caps(args))
+    desc = for_terminal(a.name, 30) + ("" if b is None else f" vs {for_terminal(b.name, 30)}")
+    bar = _progress((1 if b is None else 2) * args.max_replications, f"precision: {desc}", disable=args.quiet)
+    try:
+        result = required_replications(a, targets, b, batch=args.batch, max_replications=args.max_replications,
+                                       workers=args.workers, progress=bar.update)
+        bar.total = bar.n  # stopped before the cap: the bar ends full
+        bar.refresh()
+    finally:
+        bar.close()
+    warm = result.warmup() if args.warmup else None
+    doc = {**({"scenario": labels[0]} if b is None else {"a": labels[0], "b": labels[1]}), "seed": a.run.seed,
+           "horizon_days": a.run.horizon_days, "warmup_days": a.run.warmup_days, **result.document()}
+    if warm is not None:
+        doc["warmup"] = json_safe(warm.to_dict("records"))
+    if args.json:
+        json.dump(json_safe(doc), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(_precision_table(result, labels, a, warm))
+    _warn_precision(max(result.replications, MIN_REPLICATIONS), a.run.horizon_days, None, "")  # the horizon
+    return 0
+
+
+def _precision_table(result: Any, labels: list[str], a: Scenario, warm: Any) -> str:
+    what = (f"the paired difference B - A on common random numbers (A: {for_terminal(labels[0])}, B: "
+            f"{for_terminal(labels[1])})" if result.paired else f"the means of {for_terminal(labels[0])}")
+    stop = (f"every target met after {result.replications} replications" if result.met else
+            f"not every target met within --max-replications {result.max_replications}")
+    lines = [f"precision of {what}", f"seed {a.run.seed}, {a.run.horizon_days:g} days after {a.run.warmup_days:g} "
+             f"days warm-up, batches of {result.batch}: {stop}", ""]
+    rows = [("metric", "n", "mean B - A" if result.paired else "mean", "95% CI half-width", "of |mean|", "target",
+             "met", "replications needed")]
+    for r in result.table.to_dict("records"):
+        rel = "-" if not math.isfinite(r["relative_half_width"]) else f"{100 * r['relative_half_width']:.1f}%"
+        needed = "-" if r["n_needed"] is None or (isinstance(r["n_needed"], float) and math.isnan(r["n_needed"])) \
+            else f"{'~' if r['projected'] else ''}{int(r['n_needed'])}"
+        rows.append((r["metric"], str(r["n"]), _fmt(r["mean"]), _fmt(r["half_width"]), rel,
+                     f"{r['target']} ({_fmt(r['target_half_width'])})", "yes" if r["met"] else "no", needed))
+    lines += _columns(rows, {0, 5, 6})
+    lines += ["", "replications needed: after that many the half-width stayed at or below its target (to the batch); "
+                  "~N: not met, projected from the spread so far; -: cannot be projected"]
+    if warm is not None:
+        lines += ["", f"warm-up: MSER-5 on the weekly mean over {result.replications} replications (full weeks from "
+                      "time 0)"]
+        side = "side" in warm.columns
+        rows = [(*(("side",) if side else ()), "metric", "weeks", "delete", "suggested run.warmup_days", "now",
+                 "reliable")]
+        for w in warm.to_dict("records"):
+            rows.append((*((w["side"].upper(),) if side else ()), w["metric"], str(w["weeks"]),
+                         f"{w['truncate_weeks']} weeks", _fmt(w["warmup_days"]), _fmt(w["warmup_now"]),
+                         "yes" if w["reliable"] else f"no: {w['note']}"))
+        lines += _columns(rows, {0, 1, 6} if side else {0, 5})
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
@@ -530,7 +670,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handler = {"run": _cmd_run, "compare": _cmd_compare, "validate": _cmd_validate,
                "schema": _cmd_schema, "sweep": _cmd_sweep, "analyze": _cmd_analyze, "report": _cmd_report,
-               "app": _cmd_app, "calibrate": cli_calibrate}[args.command]
+               "app": _cmd_app, "calibrate": cli_calibrate, "precision": _cmd_precision}[args.command]
     from careos_sim.experiment import handle_signals
 
     try:

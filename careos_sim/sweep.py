@@ -669,4 +669,7 @@ def cli_sweep(args) -> int:
         print(f"  ... and {len(result.failures) - 10} more (see the error column of runs.parquet)", file=sys.stderr)
     print(f"results written to {for_terminal(out)}/ (runs.parquet, weekly.parquet, manifest.json); "
           f"analyse with: careos-sim analyze {for_terminal(out)}")
+    from careos_sim.precision import precision_warnings, say_warnings
+
+    say_warnings(precision_warnings(exp.replications, exp.horizon_days))  # per point: replications, horizon
     return 0 if result.failed == 0 else 1

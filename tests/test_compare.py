@@ -145,9 +145,9 @@ def test_b_runs_with_the_run_settings_of_a(tmp_path):
     d = json.loads(out)
     default = careos_sim.load_scenario(DEFAULT).run
     assert (d["seed"], d["replications"]) == (default.seed, default.replications)
-    lines = err.splitlines()  # then, on a week's run, the note of metrics it cannot define
+    lines = err.splitlines()  # then, on a week's run, the note of metrics it cannot define and precision warnings
     assert lines[0] == "careos-sim: B runs with A's replications, seed (paired on common random numbers)"
-    assert all(not line or line.startswith(("note:", "  ")) for line in lines[1:]), err
+    assert all(not line or line.startswith(("note:", "  ", "careos-sim: warning: ")) for line in lines[1:]), err
 
 
 # --------------------------------------------------------------------------- the Python API

@@ -643,10 +643,9 @@ def _brief_blocks(store: Store, analysis: Analysis) -> list[Block]:
         blocks.append(Bullets(items))
     caveats = ["The model's own caveats apply to every point (docs/model.md, section 6): one stylised unit, "
                "nurses only, a pooled queue, many free parameters."]
-    reps = m.get("replications")
-    if isinstance(reps, int) and reps < 5:
-        caveats.append(f"Only {reps} replication{'s' if reps != 1 else ''} per point: the simulation's own noise "
-                       "is large against small effects.")
+    from careos_sim.precision import table_warnings  # per point: replications and horizon (docs/model.md, 4)
+
+    caveats += table_warnings(m.get("replications"), m.get("horizon_days"))
     if design in ("sobol", "morris", "lhs"):
         caveats.append("Sensitivity indices are computed on each point's mean over its replications; the "
                        "simulation's noise adds to what they attribute to the factors, and bootstrap intervals "
