@@ -434,14 +434,28 @@ def _compare_table(doc: dict[str, Any], warmup_a: float, warmup_b: float) -> str
             f"B: {for_terminal(doc['b'])} ({for_terminal(doc['names']['b'])})",
             f"{doc['replications']} paired replications on common random numbers, seed {doc['seed']}, "
             f"{doc['horizon_days']:g} days after {warmup} days warm-up"]
-    rows = [("metric", "A", "B", "B - A", "95% CI of B - A", "unit", "better")]
-    # metrics with a better side first, then the diagnostics
-    for name, m in sorted(doc["metrics"].items(), key=lambda item: item[1]["direction"] is None):
-        better = {"a": "A", "b": "B"}.get(m["better"], "neither") if m["direction"] else "-"
-        rows.append((name, _fmt(m["a"]["mean"]), _fmt(m["b"]["mean"]), _signed(m["diff"]["mean"]),
-                     _ci(m["diff"], _signed), m["unit"], better))
-    foot = ("better: the side the 95% CI of B - A favours; neither: the CI includes 0; "
-            "-: a diagnostic, no better side")
+    from careos_sim.report.common import DIMENSIONS, dimension_of, label, number_format
+
+    flow = "Volumes and flow (counts and diagnostics: no better side)"
+    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {title: [] for title in (*DIMENSIONS.values(), flow)}
+    for name, m in doc["metrics"].items():  # the report's scorecard order: by dimension, then as computed
+        groups[dimension_of(name) or flow].append((name, m))
+    rows = [("outcome", "A", "B", "B - A", "95% CI of B - A", "unit", "better")]
+    for title, items in groups.items():
+        if not items:
+            continue
+        if len(rows) > 1:
+            rows.append(("",) * 7)
+        rows.append((title,) + ("",) * 6)
+        for name, m in items:
+            a, b, d = m["a"]["mean"], m["b"]["mean"], m["diff"]
+            f = number_format(a, b, d["mean"], d["ci_low"], d["ci_high"])  # one format for the row
+            ci = "-" if d["ci_low"] is None else f"[{f(d['ci_low'], True)}, {f(d['ci_high'], True)}]"
+            better = "" if title == flow or not m["direction"] else {"a": "A", "b": "B"}.get(m["better"], "neither")
+            rows.append((f"  {label(name)}", f(a), f(b), f(d["mean"], True), ci, m["unit"], better))
+    foot = ("better: the side the 95% CI of B - A favours; neither: the CI includes 0. Volumes and flow have no "
+            "better side. Numbers on a row share its decimals (3 significant digits of its largest); "
+            "--json gives every metric by its key.")
     return "\n".join([*head, "", *_columns(rows, {0, 5, 6}), "", foot])
 
 

@@ -204,11 +204,13 @@ def test_table(variant):
     lines = out.splitlines()
     assert lines[:3] == [f"A: {DEFAULT} (default-unit)", f"B: {variant} (more-nurses)",
                          "4 paired replications on common random numbers, seed 7, 14 days after 0 days warm-up"]
-    assert lines[4].split() == ["metric", "A", "B", "B", "-", "A", "95%", "CI", "of", "B", "-", "A", "unit",
+    assert lines[4].split() == ["outcome", "A", "B", "B", "-", "A", "95%", "CI", "of", "B", "-", "A", "unit",
                                 "better"]
-    rows = {line.split()[0]: line.split() for line in lines[6:] if line.strip()}
-    assert rows[WAIT][-2:] == ["min", "B"]
-    assert rows["flow.mean_census"][-1] == "-"
+    assert "Safety" in lines and "Volumes and flow (counts and diagnostics: no better side)" in lines
+    rows = {line[:line.index("  ", 2)].strip(): line.split() for line in lines[6:] if line.startswith("  ")}
+    assert rows["Call-light wait, mean"][-2:] == ["min", "B"]  # readable labels; the keys are in --json
+    assert rows["Mean census"][-1] == "patients"  # a diagnostic: no better side
+    assert rows["Admissions"][-1] == "patients"  # a count: no better side either
 
 
 # --------------------------------------------------------------------------- --out

@@ -86,8 +86,9 @@ def img_payloads(text: str) -> list[bytes]:
 
 def test_comparison_report_has_every_section_and_embeds_the_saved_figures(compared):
     html, md = html_of(compared), md_of(compared)
-    for heading in ("Brief", "What differs between the two systems", "What changes, and by how much", "Caveats",
-                    "Scorecard", "Over time", "Equity", "Volumes and flow", "Scenarios", "Reproducibility"):
+    for heading in ("Brief", "What differs between the two systems", "What changes, and by how much", "What it costs",
+                    "Caveats", "Terms", "Scorecard", "Over time", "Equity", "Volumes and flow", "Scenarios",
+                    "Reproducibility"):
         assert f">{heading}</h" in html, heading
         assert re.search(rf"^#+ {re.escape(heading)}$", md, re.M), heading
     assert html.index(">Brief</h2>") < html.index(">Scorecard</h2>") < html.index(">Reproducibility</h2>")
@@ -142,12 +143,14 @@ def test_scorecard_table_matches_comparison_csv_and_colours_only_excluded_zero(c
 
 def test_brief_says_what_differs_by_how_much_how_sure_and_the_caveats(compared):
     from careos_sim.report import brief
+    from careos_sim.report.common import setting_label
 
     text = brief(compared)
     assert text.startswith("## Brief")
-    assert "`leadership.pressure_to_work_harder`: 1 in A, 0 in B" in text
-    assert "`leadership.listening`: 0 in A, 1 in B" in text
-    assert "`leadership.leader_fix_hours_per_week`: 0 in A, 4 in B" in text
+    assert "Pressure to work harder (`leadership.pressure_to_work_harder`): 1 in A, 0 in B" in text
+    assert "Listening at the point of care (`leadership.listening`): 0 in A, 1 in B" in text
+    assert f"{setting_label('leadership.leader_fix_hours_per_week')} (`leadership.leader_fix_hours_per_week`): " \
+           "0 in A, 4 in B" in text
     assert "3 paired replications of 28 simulated days" in text
     assert "outside the leadership block" not in text
     card = pd.read_csv(compared / "comparison.csv").set_index("metric")
@@ -163,11 +166,12 @@ def test_brief_says_what_differs_by_how_much_how_sure_and_the_caveats(compared):
 
 def test_brief_flags_scenarios_that_differ_outside_leadership_and_changed_files(copy):
     from careos_sim.report import brief, write_report
+    from careos_sim.report.common import setting_label
 
     path = copy / "scenario-b.yaml"
     path.write_text(path.read_text().replace("beds: 30", "beds: 24", 1))
     text = brief(copy)
-    assert "`unit.beds`: 30 in A, 24 in B" in text
+    assert f"{setting_label('unit.beds')} (`unit.beds`): 30 in A, 24 in B" in text
     assert "outside the leadership block" in text and "`unit.beds`" in text
     write_report(copy)
     md = md_of(copy)

@@ -6,19 +6,22 @@ Functions here only read files from the folder they are given; nothing re-runs a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
+import re
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from careos_sim.loader import InputError, InputIssue
 from careos_sim.output import write_atomic  # noqa: F401  (part of this module's API)
 from careos_sim.report.document import Block, Bullets, Code, Heading, Note, Para, Table, code, literal
 
 __all__ = ["KINDS", "DIMENSIONS", "LABELS", "read_manifest", "folder_issue", "write_atomic", "fmt", "signed",
-           "interval", "plain", "with_unit", "label", "dimension_of", "reproducibility_blocks", "sha256_file"]
+           "interval", "plain", "with_unit", "label", "dimension_of", "reproducibility_blocks", "sha256_file",
+           "decimals_for", "fixed", "number_format", "setting_label", "setting_description"]
 
 KINDS = ("compare", "sweep", "run")
 
@@ -64,6 +67,10 @@ LABELS: dict[str, str] = {
     "equity.missed_care_ratio": "Missed care, LEP / other patients (1 = equal)",
     "equity.missed_care_gap_pct": "Missed-care gap, LEP minus other patients",
     "equity.call_light_wait_ratio": "Call-light wait, LEP / other patients (1 = equal)",
+    "equity.harm_lep_per_1000_patient_days": "Harm events, LEP patients",
+    "equity.harm_other_per_1000_patient_days": "Harm events, other patients",
+    "equity.missed_care_lep_pct": "Missed care, LEP patients",
+    "equity.missed_care_other_pct": "Missed care, other patients",
     "patient_centeredness.call_light_within_10min_pct": "Call lights answered within 10 min",
     "patient_centeredness.bedside_minutes_per_patient_day": "Bedside (direct care) time per patient-day",
     "patient_centeredness.patient_days_without_missed_care_pct": "Patient-days with no missed care",
@@ -82,9 +89,12 @@ LABELS: dict[str, str] = {
     "learning.days_to_fix_median": "Days from first encounter to fix, median",
     "learning.fixes_per_month": "Working fixes a month",
     "learning.regressions_per_month": "Fixes that decayed, a month",
+    "learning.department_fixes_per_month": "Working fixes a month, by departments",
     "counts.patient_days": "Patient-days (bed-days used)",
     "counts.admissions": "Admissions",
     "counts.diversions": "Diversions",
+    "flow.implementation_cost_per_patient_day": "Leadership practices' cost per patient-day",
+    "flow.escalations_per_month": "Defects escalated to departments, a month",
     "flow.mean_census": "Mean census",
     "flow.admissions_per_day": "Admissions a day",
     "flow.los_days_mean": "Length of stay, mean",
@@ -108,6 +118,63 @@ def label(metric: str) -> str:
         return LABELS[metric]
     tail = metric.split(".", 1)[-1].replace("_", " ")
     return tail[:1].upper() + tail[1:]
+
+
+@functools.cache
+def _settings_documented() -> tuple[dict[str, str], dict[str, str]]:
+    """(titles, descriptions) of the scenario keys: the app's titles of the settings it offers and
+    every key's documented description (``careos_sim.docgen``, docs/scenarios.md)."""
+    try:
+        from careos_sim.app.logic import RUN_SETTINGS, SIDE_SETTINGS, settings_docs
+    except ImportError:  # the documentation alone, where the app's module cannot be imported
+        from careos_sim.docgen import scenario_keys
+
+        docs = {k["path"]: k for k in scenario_keys()}
+        titles: dict[str, str] = {}
+    else:
+        docs = settings_docs()
+        titles = {s.path: s.title for s in (*SIDE_SETTINGS, *RUN_SETTINGS)}
+    return titles, {path: str(d.get("description") or "") for path, d in docs.items()}
+
+
+def _tidy(words: str) -> str:
+    words = words.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def _first_clause(description: str) -> str:
+    """The first clause of a description, as a name: "Staffed beds on the unit." -> "Staffed beds on
+    the unit"; "" where it does not read as one (a list of values, a long sentence)."""
+    clause = re.split(r"\s*[;(]", description.split(". ")[0].strip().rstrip("."))[0].strip()
+    if not clause or clause[0].islower() or ": " in clause or len(clause) > 70:
+        return ""
+    return clause
+
+
+def setting_label(path: str) -> str:
+    """A scenario setting's documented name: the app's title where the app offers it (Transparency,
+    Patients per nurse, day shifts), else the first clause of its documented description, told
+    apart from keys that share that description by the parts of its key (Share of admissions at this
+    acuity (low)), else its key's last parts tidied."""
+    titles, descriptions = _settings_documented()
+    if path in titles:
+        return titles[path]
+    parts = path.split(".")
+    clause = _first_clause(descriptions.get(path, ""))
+    if not clause:
+        return _tidy(" ".join(parts[-2:]))
+    shared = sum(1 for d in descriptions.values() if _first_clause(d) == clause)
+    if shared > 1:
+        words = set(re.findall(r"[a-z0-9-]+", clause.lower()))
+        extra = [_tidy(p).lower() for p in parts[1:-1] if not set(p.split("_")) <= words]
+        if extra:
+            clause += f" ({', '.join(extra)})"
+    return clause
+
+
+def setting_description(path: str) -> str:
+    """A scenario setting's documented description (docs/scenarios.md), or ""."""
+    return _settings_documented()[1].get(path, "")
 
 
 def dimension_of(metric: str) -> str | None:
@@ -195,6 +262,37 @@ def with_unit(text: str, unit: str, diff: bool = False) -> str:
     if unit == "%":
         return f"{text} pp" if diff else f"{text}%"
     return f"{text} {unit}"
+
+
+def decimals_for(values: Any, digits: int = 3) -> int:
+    """Decimals that give the largest finite magnitude among ``values`` ``digits`` significant digits
+    (0 for magnitudes of 100 and more at 3 digits; at most 6): one format for a row of related
+    numbers (A, B, B - A and its interval), so that no number in it shows digits the others lack."""
+    top = max((abs(float(v)) for v in values if _finite(v)), default=0.0)
+    if top == 0.0:
+        return 0
+    return min(6, max(0, digits - 1 - math.floor(math.log10(top))))
+
+
+def fixed(x: Any, decimals: int, sign: bool = False) -> str:
+    """``x`` with ``decimals`` decimals and thousands separators ("-" when undefined); ``sign``: a leading
+    + on positive values (zero has no sign)."""
+    if not _finite(x):
+        return "-"
+    x = float(x)
+    if x == 0.0:
+        return f"{0.0:,.{decimals}f}"
+    text = f"{x:,.{decimals}f}"
+    return f"+{text}" if sign and x > 0 else text
+
+
+def number_format(*values: Any, digits: int = 3) -> Callable[..., str]:
+    """A formatter ``f(x, sign=False)`` for one row of related numbers (A's and B's means, B - A and
+    its interval): every number on the row gets the decimals of :func:`decimals_for` over all of them,
+    3 significant digits of the largest ("55.9 39.1 -16.8 [-19.6, -13.9]", "0.42 0.31 -0.10 [-1.28,
+    +1.08]"), never a lone long one beside a short one."""
+    decimals = decimals_for(values, digits)
+    return lambda x, sign=False: fixed(x, decimals, sign)
 
 
 def interval(low: Any, high: Any, sign: bool = False) -> str:

@@ -20,9 +20,10 @@ import yaml
 from careos_sim.experiment import mean_ci
 from careos_sim.plots import COLOURS, TIME_SERIES, _x_limit, new_figure, series_to_plot, time_series_from_frames
 from careos_sim.report.common import (
-    DIMENSIONS, dimension_of, fmt, folder_issue, interval, label, plain,
-    with_unit, read_manifest, reproducibility_blocks, signed,
+    DIMENSIONS, dimension_of, fmt, folder_issue, interval, label, number_format, plain,
+    with_unit, read_manifest, reproducibility_blocks, setting_description, setting_label, signed,
 )
+from careos_sim.report.explain import Evidence, why_not_moved
 from careos_sim.report.uncertainty import uncertainty_blocks, uncertainty_section
 from careos_sim.report.document import (
     NAME_LIMIT, Block, Bullets, Heading, Image, Note, Para, Table, blocks_markdown, code, for_plot, literal, png_bytes,
@@ -201,10 +202,20 @@ def _verdict(data: CompareFolder, better: str, n: float) -> str:
 
 def _headline_item(data: CompareFolder, r: dict[str, Any]) -> str:
     unit = r["unit"]
-    return (f"**{r['label']}**: {with_unit(fmt(r['a']), unit)} under A, {with_unit(fmt(r['b']), unit)} under B; "
-            f"B - A = {with_unit(signed(r['diff']), unit, diff=True)}, "
-            + (f"95% CI {ci}" if (ci := interval(r['ci_low'], r['ci_high'], sign=True)) != "-" else "no 95% CI")
+    f = number_format(r["a"], r["b"], r["diff"], r["ci_low"], r["ci_high"])
+    ci = "-" if not (_finite(r["ci_low"]) and _finite(r["ci_high"])) else \
+        f"[{f(r['ci_low'], True)}, {f(r['ci_high'], True)}]"
+    return (f"**{r['label']}**: {with_unit(f(r['a']), unit)} under A, {with_unit(f(r['b']), unit)} under B; "
+            f"B - A = {with_unit(f(r['diff'], True), unit, diff=True)}, "
+            + (f"95% CI {ci}" if ci != "-" else "no 95% CI")
             + f": {_verdict(data, r['better'], r['n'])}")
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -255,6 +266,240 @@ def _is_label(path: str) -> bool:
 # --------------------------------------------------------------------------- the brief
 
 
+#: the outcomes of the bottom line, each with the word a reader uses for it
+BOTTOM_LINE = (
+    ("safety.harm_per_1000_patient_days", "harm"),
+    ("workforce.burnout_pct", "burnout"),
+    ("effectiveness.missed_care_pct", "missed care"),
+)
+COST = "efficiency.cost_per_patient_day"
+IMPLEMENTATION = "flow.implementation_cost_per_patient_day"
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _pct(x: float) -> str:
+    """A percentage's size for prose: 30, 5.1, 0.06."""
+    a = abs(x)
+    if a < 0.95:
+        return f"{a:.1g}"
+    text = f"{a:.1f}"
+    return text if float(text) < 10 else f"{a:.0f}"
+
+
+def _about(x: float) -> str:
+    """A total rounded to three significant digits, with thousands separators: 41,200."""
+    if not _finite(x) or x == 0:
+        return fmt(x)
+    digits = 2 - math.floor(math.log10(abs(x)))
+    return f"{round(x, digits):,.{max(0, digits)}f}"
+
+
+def relative_change(a: Any, diff: Any, low: Any, high: Any) -> tuple[float, float, float] | None:
+    """B - A as a percentage of A's mean, with the paired 95% CI of B - A divided by A's mean (NaN
+    bounds without an interval); None where A's mean is 0 or undefined."""
+    if not (_finite(a) and _finite(diff)) or float(a) == 0.0:
+        return None
+    scale = 100.0 / abs(float(a))
+    bounds = [float(v) * scale if _finite(v) else math.nan for v in (low, high)]
+    return float(diff) * scale, bounds[0], bounds[1]
+
+
+def relative_phrase(change: tuple[float, float, float], more: str = "higher", less: str = "lower",
+                    inner: bool = False) -> str:
+    """"30% lower (95% CI 23-37%)", "4.0% lower (95% CI 9.0% lower to 1.2% higher)", "the same in every
+    pair"; with ``inner``, for use inside parentheses: "30% lower, 95% CI 23-37%"."""
+    pct, lo, hi = change
+    if pct == 0 and lo == 0 and hi == 0:
+        return "the same in every pair"
+    size = f"{_pct(pct)}% {less if pct < 0 else more}" if _pct(pct) != "0" else "unchanged"
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        ci = "no 95% CI"
+    elif lo > 0 or hi < 0:
+        small, large = sorted((abs(lo), abs(hi)))
+        ci = f"95% CI {_pct(small)}-{_pct(large)}%"
+    else:
+        ci = f"95% CI {_pct(lo)}% {less} to {_pct(hi)}% {more}"
+    return f"{size}, {ci}" if inner else f"{size} ({ci})"
+
+
+def _bottom_line(data: CompareFolder, card: pd.DataFrame) -> str:
+    """One or two sentences: which side is better on harm, burnout and missed care, by how much, and
+    what B costs."""
+    head = card.set_index("metric")
+    a_name, b_name = _side_name(data, "a"), _side_name(data, "b")
+    better, worse, same, unsure = [], [], [], []
+    for metric, word in BOTTOM_LINE:
+        if metric not in head.index:
+            continue
+        r = head.loc[metric]
+        change = relative_change(r["a"], r["diff"], r["ci_low"], r["ci_high"])
+        if change is None:
+            f = number_format(r["a"], r["b"], r["diff"])
+            phrase = f"{word} (B - A {with_unit(f(r['diff'], True), r['unit'], diff=True)})"
+        else:
+            phrase = f"{word} ({relative_phrase(change, inner=True)})"
+        if not (_finite(r["ci_low"]) and _finite(r["ci_high"])):
+            unsure.append(word)
+        elif r["better"] == "b":
+            better.append(phrase)
+        elif r["better"] == "a":
+            worse.append(phrase)
+        else:
+            same.append(phrase)
+    clauses = []
+    if better:
+        clauses.append(f"better than {a_name} on {_join(better)}")
+    if worse:
+        clauses.append(("worse" if better else f"worse than {a_name}") + f" on {_join(worse)}")
+    first = f"{b_name} is " + ", and ".join(clauses) if clauses else ""
+    if same:
+        verb = "shows" if len(same) == 1 else "show"
+        first += (f"; {_join(same)} {verb} no detectable difference" if first else
+                  f"Between {b_name} and {a_name}, {_join(same)} {verb} no detectable difference")
+    if unsure:
+        first += ("; " if first else "") + f"on {_join(unsure)} there is no interval to judge by (fewer than two pairs)"
+    sentences = [first[:1].upper() + first[1:] + "."] if first else []
+    rows = {r["metric"]: r for r in data.paired.to_dict("records")}
+    cost = rows.get(COST)
+    if cost is not None:
+        f = number_format(cost["a_mean"], cost["b_mean"])
+        usd = f"USD {f(cost['b_mean'])} against {f(cost['a_mean'])}"
+        usd_day = f"USD {f(cost['b_mean'])} a patient-day against {f(cost['a_mean'])} under A"
+        change = relative_change(cost["a_mean"], cost["diff_mean"], cost["diff_ci_low"], cost["diff_ci_high"])
+        rel = relative_phrase(change, more="more", less="less") if change is not None else ""
+        if not (_finite(cost["diff_ci_low"]) and _finite(cost["diff_ci_high"])) or change is None:
+            text = f"B costs {usd_day} (no 95% CI)"
+        elif cost["better"] in ("a", "b"):
+            text = f"B costs {rel.replace(' (', ' a patient-day (', 1)}: {usd}"
+        else:
+            inner = relative_phrase(change, more="more", less="less", inner=True)
+            text = f"B's cost per patient-day shows no detectable difference ({usd}; {inner})"
+        impl = rows.get(IMPLEMENTATION)
+        if impl is not None and _finite(impl["a_mean"]) and _finite(impl["b_mean"]):
+            g = number_format(impl["a_mean"], impl["b_mean"])
+            text += (f", of which running its leadership practices takes USD {g(impl['b_mean'])} against "
+                     f"{g(impl['a_mean'])} under A")
+        sentences.append(text + ".")
+    return "**Bottom line.** " + " ".join(sentences) if sentences else ""
+
+
+def _setting_item(path: str, a: str, b: str) -> str:
+    name = setting_label(path)
+    text = f"{literal(name)} ({code(path)}): {literal(a)} in A, {literal(b)} in B"
+    description = setting_description(path)
+    if description and not description.startswith(name):
+        text += f". {literal(description.rstrip('.'))}."
+    return text
+
+
+def _why_blocks(data: CompareFolder) -> list[Block]:
+    """For each main outcome that did not move, the reason the folder's own diagnostics show (none
+    where no rule of :mod:`careos_sim.report.explain` applies)."""
+    ev = Evidence(data.paired, data.scenarios, data.manifest.get("horizon_days"))
+    present = set(data.paired["metric"])
+    found = why_not_moved(ev, [m for m in HEADLINE if m in present])
+    if not found:
+        return []
+    items = []
+    for metric, sentences in found.items():
+        unit = str(ev.rows[metric].get("unit") or "")
+        shown = "" if unit in ("", "ratio") or unit.startswith("%") else f" {unit}"
+        items.append(f"**{label(metric)}** ({ev.levels(metric)}{shown}, no detectable difference): "
+                     + " ".join(sentences))
+    return [Heading(3, "Why some outcomes did not move", "brief-why"),
+            Para("For each main outcome whose 95% interval includes zero, what the model's own diagnostics in this "
+                 "folder show (A's mean to B's; every other change named here has an interval that excludes zero, "
+                 "unless it is said not to have changed):"),
+            Bullets(items)]
+
+
+def _cost_blocks(data: CompareFolder) -> list[Block]:
+    """Cost per patient-day, and what the leadership practices themselves cost (the implementation
+    diagnostic), on each side."""
+    rows = {r["metric"]: r for r in data.paired.to_dict("records")}
+    cost, impl = rows.get(COST), rows.get(IMPLEMENTATION)
+    if cost is None and impl is None:
+        return []
+    horizon = data.manifest.get("horizon_days")
+    parts = []
+
+    def paired_text(r: dict[str, Any]) -> tuple[Any, str]:
+        f = number_format(r["a_mean"], r["b_mean"], r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"])
+        ci = (f"95% CI {f(r['diff_ci_low'], True)} to {f(r['diff_ci_high'], True)}"
+              if _finite(r["diff_ci_low"]) and _finite(r["diff_ci_high"]) else "no 95% CI")
+        return f, f"B - A {f(r['diff_mean'], True)}, {ci}"
+
+    if cost is not None:
+        f, diff = paired_text(cost)
+        change = relative_change(cost["a_mean"], cost["diff_mean"], cost["diff_ci_low"], cost["diff_ci_high"])
+        rel = f"; {relative_phrase(change, more='more', less='less', inner=True)}" if change is not None else ""
+        parts.append(f"Cost per patient-day is USD {f(cost['a_mean'])} under A and {f(cost['b_mean'])} under B "
+                     f"({diff}{rel}).")
+    if impl is not None:
+        f, diff = paired_text(impl)
+        text = (f"Running the leadership system's practices (huddle time at the nurses' wage, leader rounding and "
+                f"barrier-removal hours, escalations, committee hours and training) costs USD {f(impl['a_mean'])} a "
+                f"patient-day under A and {f(impl['b_mean'])} under B ({diff})")
+        totals = _implementation_totals(data)
+        if totals is not None and _finite(horizon):
+            text += f", about USD {_about(totals[0])} and {_about(totals[1])} over the {plain(horizon)} days"
+        if cost is not None and _finite(cost["b_mean"]) and float(cost["b_mean"]) > 0 and _finite(impl["b_mean"]):
+            text += f" ({_pct(100 * float(impl['b_mean']) / float(cost['b_mean']))}% of B's cost per patient-day)"
+        parts.append(text + "; it is already inside cost per patient-day.")
+    huddles = rows.get("flow.huddle_hours")
+    if huddles is not None and _finite(huddles["a_mean"]) and _finite(huddles["b_mean"]):
+        f = number_format(huddles["a_mean"], huddles["b_mean"])
+        parts.append(f"Nurses spent {f(huddles['a_mean'])} hours in huddles under A and {f(huddles['b_mean'])} under "
+                     "B, time taken from care.")
+    training = Evidence(data.paired, data.scenarios).training()
+    if training is not None and (training[0] > 0 or training[1] > 0):
+        ha, hb, wa, wb = training
+        weeks = f"{wa:g}-week launch" if wa == wb else f"launch ({wa:g} weeks under A, {wb:g} under B)"
+        parts.append(f"Training, paid during the {weeks} and counted above: {ha:.3g} hours per nurse under A and "
+                     f"{hb:.3g} under B (the hours a fully new system needs, scaled by how much of each side's system "
+                     "is new to a unit run telling-style).")
+    return [Heading(3, "What it costs", "brief-costs"), Para(" ".join(parts))]
+
+
+def _implementation_totals(data: CompareFolder) -> tuple[float, float] | None:
+    """Mean over replications of each side's implementation cost over the horizon (USD): its cost per
+    patient-day times its patient-days, replication by replication."""
+    reps = data.replications
+    if reps is None or IMPLEMENTATION not in reps.columns or "counts.patient_days" not in reps.columns:
+        return None
+    totals = []
+    for side in "ab":
+        rows = data.side(reps, side)
+        values = (rows[IMPLEMENTATION].astype(float) * rows["counts.patient_days"].astype(float)).to_numpy()
+        values = values[np.isfinite(values)]
+        if not len(values):
+            return None
+        totals.append(float(values.mean()))
+    return totals[0], totals[1]
+
+
+GLOSSARY = (
+    "**Paired replications**: each replication runs A and B once each on the same random numbers; the "
+    "difference B - A is taken within each pair and then averaged over the pairs, so noise the two sides share "
+    "cancels out.",
+    "**Common random numbers**: one named random stream per source of randomness (admissions, patients, "
+    "workflow defects, sick calls, ...), the same for A and B, so that both meet the same patients and the same "
+    "defects and differ only where their systems make them differ.",
+    "**95% confidence interval (95% CI)**: a Student-t range over the replications that, in repeated studies, "
+    "would contain the true mean (or the true difference B - A) 95 times in 100. It covers simulation noise only, "
+    "not what we do not know about the model's parameters.",
+    "**No detectable difference**: the 95% CI of B - A includes zero. The sides may still differ, by less than "
+    "these replications can tell apart; it does not show that they are equal.",
+    "**Percentage points (pp)**: the difference between two percentages. Burnout falling from 40% to 30% of "
+    "nurses is 10 percentage points, or 25% lower (a relative change).",
+    "**Relative change**: B - A as a share of A's mean (\"30% lower\"); its interval is the paired 95% CI of "
+    "B - A divided by A's mean.",
+)
+
+
 def _brief_blocks(data: CompareFolder, card: pd.DataFrame) -> list[Block]:
     m = data.manifest
     files = m.get("scenarios") or {}
@@ -265,8 +510,11 @@ def _brief_blocks(data: CompareFolder, card: pd.DataFrame) -> list[Block]:
     warmup = "no warm-up" if not wa and not wb else (
         f"after {plain(wa)} days of warm-up" if wa == wb else f"after warm-ups of {plain(wa)} (A) and {plain(wb)} (B) days")
     who = " and ".join(f"**{_side_name(data, s)}**" + (f" ({code(files[s])})" if s in files else "") for s in "ab")
-    blocks: list[Block] = [
-        Heading(2, "Brief", "brief"),
+    blocks: list[Block] = [Heading(2, "Brief", "brief")]
+    bottom = _bottom_line(data, card)
+    if bottom:
+        blocks.append(Para(bottom))
+    blocks += [
         Para(f"This report compares {who} on common random numbers: the same admissions, patients and initial "
              f"workflow defects on both sides, {n} paired replication{'s' if n != 1 else ''} of "
              f"{plain(horizon)} simulated days each ({warmup}), seed {m.get('seed', 'not recorded')}. "
@@ -283,16 +531,17 @@ def _brief_blocks(data: CompareFolder, card: pd.DataFrame) -> list[Block]:
                                "in outcomes is chance (and the paired intervals should include zero)."))
         else:
             shown = settings.head(12)
-            items = [f"{code(r.path)}: {literal(r.a)} in A, {literal(r.b)} in B" for r in shown.itertuples()]
+            items = [_setting_item(r.path, r.a, r.b) for r in shown.itertuples()]
             if len(settings) > len(shown):
                 items.append(f"and {len(settings) - len(shown)} more (see Scenarios)")
             blocks.append(Para(f"The resolved scenarios differ in {len(settings)} setting"
-                               f"{'s' if len(settings) != 1 else ''}:"))
+                               f"{'s' if len(settings) != 1 else ''} (each by its documented name, then its key):"))
             blocks.append(Bullets(items))
             outside = [p for p in settings["path"] if not p.startswith("leadership.")]
             if outside and any(p.startswith("leadership.") for p in settings["path"]):
                 blocks.append(Note("The scenarios differ outside the leadership block as well ("
-                                   + ", ".join(code(p) for p in outside[:5]) + (", ..." if len(outside) > 5 else "")
+                                   + ", ".join(f"{literal(setting_label(p))} ({code(p)})" for p in outside[:5])
+                                   + (", ..." if len(outside) > 5 else "")
                                    + "): a difference in outcomes cannot be credited to leadership alone."))
     blocks.append(Heading(3, "What changes, and by how much", "brief-changes"))
     scored = card[card["direction"].notna()]
@@ -310,15 +559,19 @@ def _brief_blocks(data: CompareFolder, card: pd.DataFrame) -> list[Block]:
              if k in head.index]
     if items:
         blocks.append(Bullets(items))
+    blocks += _why_blocks(data)
+    blocks += _cost_blocks(data)
     blocks.append(Para(
         f"**How sure.** Each interval is a Student-t 95% confidence interval of the {n} paired differences. A "
         "side is called better only where that interval excludes zero. With "
         f"{len(scored)} outcomes tested at once, about {max(1, round(len(scored) / 20))} could exclude zero by "
         "chance alone where there is no real difference, so an interval that barely excludes zero deserves "
-        "the least weight. (pp: percentage points.)"))
+        "the least weight."))
     blocks += uncertainty_blocks(data.folder)
     blocks.append(Heading(3, "Caveats", "brief-caveats"))
     blocks.append(Bullets(_caveats(data)))
+    blocks.append(Heading(3, "Terms", "brief-terms"))
+    blocks.append(Bullets(list(GLOSSARY)))
     return blocks
 
 
@@ -702,8 +955,9 @@ def _scenario_blocks(data: CompareFolder) -> list[Block]:
     if diffs.empty:
         blocks.append(Para("None: the two resolved scenarios are identical."))
     else:
-        blocks.append(Table(["setting", "A", "B"], [[code(r.path), literal(r.a), literal(r.b)]
-                                                    for r in diffs.itertuples()]))
+        blocks.append(Table(["setting", "key", "A", "B"],
+                            [[literal(setting_label(r.path)), code(r.path), literal(r.a), literal(r.b)]
+                             for r in diffs.itertuples()]))
     return blocks
 
 
