@@ -46,6 +46,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_run_options(run, "the scenario's run block",
                      "write replications, weekly series and summary to this folder (default: none, print only)")
     run.add_argument("--events", action="store_true", help="keep an event log per replication (with --out; default: off)")
+    _add_event_log_options(run, "replication 0's to DIR/events.ocel.json (needs --out)", every=True)
 
     cmp = sub.add_parser("compare", help="run two scenarios on common random numbers and compare them, paired")
     cmp.add_argument("file_a", type=Path, metavar="A", help="scenario YAML file or preset name of side A (the reference)")
@@ -58,6 +59,8 @@ def _build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--set-b", dest="sets_b", action="append", default=[], metavar="PATH=VALUE",
                      help="override a value of side B only, after --set, e.g. "
                           "--set-b leadership.mechanisms.huddle_minutes_per_shift=0 (repeatable; default: none)")
+    _add_event_log_options(cmp, "replication 0's of each side to DIR/events-a.ocel.json and "
+                                "DIR/events-b.ocel.json (needs --out)")
 
     unc = cmp.add_argument_group("uncertainty (model section 11)")
     unc.add_argument("--uncertainty", metavar="SETS", type=Path,
@@ -104,6 +107,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="override a base-scenario value for every point (repeatable; default: none)")
     sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar (default: a bar on stderr)")
     sweep.add_argument("--allow-large", action="store_true", help=_allow_large_help())
+    _add_event_log_options(sweep, "replication 0's of every design point to DIR/events/point-NNNNNN.ocel.json")
 
     analyze = sub.add_parser("analyze", help="effects, sensitivity indices or tables of a sweep's results")
     analyze.add_argument("dir", type=Path, help="a sweep's results folder")
@@ -143,6 +147,23 @@ def _state_defaults(parser: argparse.ArgumentParser) -> None:
                 default = "off"
             if default is not None:
                 opt.help = f"{opt.help} (default: {default})"
+
+
+def _add_event_log_options(parser: argparse.ArgumentParser, where: str, every: bool = False) -> None:
+    """``--event-log`` and ``--event-log-days`` (and, for ``run``, ``--event-log-all``): OCEL 2.0 event logs."""
+    from careos_sim.eventlog import DEFAULT_DAYS, MAX_DAYS, MAX_EVENTS, MAX_LOGGED_REPLICATIONS
+
+    parser.add_argument("--event-log", action="store_true",
+                        help=f"write an object-centric event log (OCEL 2.0 JSON, read by pm4py.read_ocel2_json): "
+                             f"{where} (default: off)")
+    parser.add_argument("--event-log-days", type=float, metavar="N",
+                        help=f"the log covers the first N days of the simulated clock, warm-up included; at most "
+                             f"{MAX_DAYS:g} days and {MAX_EVENTS:,} events a log, so it stays bounded "
+                             f"(default: {DEFAULT_DAYS:g})")
+    if every:
+        parser.add_argument("--event-log-all", action="store_true",
+                            help=f"log every replication, r >= 1 to DIR/events-NNNN.ocel.json (at most "
+                                 f"{MAX_LOGGED_REPLICATIONS} replications; default: off, replication 0 only)")
 
 
 def _add_run_options(parser: argparse.ArgumentParser, default: str, out: str, both: bool = False) -> None:
@@ -204,9 +225,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.file, args.sets, extra=_run_overrides(args))
     label = str(given)
     _check_cost([(scenario, label)], args)
+    from careos_sim.eventlog import check_event_log_options
+
+    log_days = check_event_log_options(args, replications=scenario.run.replications)
     bar = _progress(scenario.run.replications, for_terminal(scenario.name, 40), disable=args.quiet)
     try:
-        result = run(scenario, workers=args.workers, progress=bar.update, event_log=args.events)
+        result = run(scenario, workers=args.workers, progress=bar.update, event_log=args.events, ocel_days=log_days,
+                     ocel_all=args.event_log_all)
     finally:
         bar.close()
     doc = summary_document(result, label)
@@ -258,13 +283,16 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from careos_sim.output import comparison_document, write_comparison
 
     _check_options(args, "compare")
+    from careos_sim.eventlog import check_event_log_options
+
+    log_days = check_event_log_options(args)
     a, b = _load_pair(args)
     _check_cost([(a, str(args.given[0])), (b, str(args.given[1]))], args)
     _note_run_settings(a, b)
     bar = _progress(2 * a.run.replications, f"{for_terminal(a.name, 30)} vs {for_terminal(b.name, 30)}",
                     disable=args.quiet)
     try:
-        result = compare(a, b, workers=args.workers, progress=bar.update)
+        result = compare(a, b, workers=args.workers, progress=bar.update, ocel_days=log_days)
     finally:
         bar.close()
     labels = (str(args.given[0]), str(args.given[1]))

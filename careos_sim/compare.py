@@ -118,6 +118,7 @@ def compare(
     workers: int | None = 1,
     executor: Executor | None = None,
     progress: ProgressFn | None = None,
+    ocel_days: float | None = None,
 ) -> Comparison:
     """Run A and B on common random numbers and pair them replication by replication.
 
@@ -125,13 +126,15 @@ def compare(
     with the same three (its own warm-up is kept). All 2N replications share one pool:
     ``workers`` > 1 (or None, for every core) or an ``executor``; ``progress`` is called with
     1 as each replication ends. The numbers do not depend on the number of workers.
+    ``ocel_days``: keep an OCEL 2.0 event log of the first that many days of replication 0 of
+    each side (``a.ocel[0]``, ``b.ocel[0]``); it changes no number.
     """
     started = time.perf_counter()
     a = with_run_settings(scenario_a, replications, seed, horizon_days)
     n, root = a.run.replications, a.run.seed
     b = with_run_settings(scenario_b, n, root, a.run.horizon_days)
     # interleaved, so both sides progress together; the results come back in job order
-    jobs = [(s, root, r, False) for r in range(n) for s in (a, b)]
+    jobs = [(s, root, r, False, ocel_days if r == 0 else None) for r in range(n) for s in (a, b)]
     results = list(_map(jobs, workers, executor, progress))
     run_a, run_b = _collect(a, root, results[0::2]), _collect(b, root, results[1::2])
     return Comparison(run_a, run_b, paired_table(run_a, run_b), time.perf_counter() - started)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 import simpy
 
+from careos_sim.eventlog import NO_EVENT_LOG, NoEventLog
 from careos_sim.mechanisms import Resolved
 from careos_sim.recorder import Recorder
 from careos_sim.scenario import DIMENSIONS, TASK_TYPES, DefectCategory, Scenario
@@ -74,6 +75,8 @@ class Defect:
 class DefectSystem:
     """The unit's defects: population, encounters on tasks, arrivals, decay, fixes, regressions."""
 
+    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
+
     def __init__(self, env: simpy.Environment, scenario: Scenario, streams: Streams, recorder: Recorder,
                  mech: Resolved):
         self.env = env
@@ -95,7 +98,7 @@ class DefectSystem:
         self._tables: dict[tuple[int, int], tuple[list[Defect], list[float], float]] = {}
         self.mandate_burden: list[float] = []  # end times of mandates' documentation burden
         self.on_encounter: Callable[["Nurse", Defect, float], float] | None = None  # the learning system
-        self.on_harm: Callable[[object, str], None] | None = None  # the safety system
+        self.on_harm: Callable[..., None] | None = None  # the safety system: (patient, source, task, defect)
         self._next_id = 0
 
     # ------------------------------------------------------------------ population
@@ -184,6 +187,7 @@ class DefectSystem:
         defect.report_times = []  # the backlog's data on it is closed
         self._dirty = True
         self.rec.defect_fixed(self.env.now, defect.first_encounter)
+        self.event_log.defect_fixed(self.env.now, defect, sustained)
         if not sustained:
             delay = self.regressions.exponential(self.cfg.regression_days * DAY)
             self.env.timeout(delay).callbacks.append(lambda _, d=defect: self.regress(d))
@@ -264,9 +268,10 @@ class DefectSystem:
         harmed = stream.random() < harm_p
         near_miss = not harmed and stream.random() < harm_p * self.sc.safety.near_misses_per_harm
         self.rec.encounter(defect.category, workaround, near_miss)
+        self.event_log.defect_encountered(now, defect, task, nurse, workaround, near_miss)
         nurse.shift_workaround += workaround
         if harmed and self.on_harm is not None:
-            self.on_harm(task.patient, "communication" if cat.lep_only else "defect")
+            self.on_harm(task.patient, "communication" if cat.lep_only else "defect", task, defect)
         if task.deadline is not None and stream.random() < cat.miss_probability:
             task.failed = True
         if cat.los_extension_days > 0 and not task.patient.los_extended:

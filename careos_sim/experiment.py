@@ -22,7 +22,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ __all__ = ["RunResult", "run", "summarise", "mean_ci", "with_run_settings", "Int
            "deferred_signals", "make_pool", "stop_pool", "STOP_SIGNALS"]
 
 ProgressFn = Callable[[int], None]
-Job = tuple[Scenario, int, int, bool]  # (scenario, seed, replication, event_log)
+Job = tuple  # (scenario, seed, replication, event_log[, ocel_days]): run_replication's arguments
 
 
 def mean_ci(values: Iterable[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -89,6 +89,8 @@ class RunResult:
     undefined: dict[str, str] = field(default_factory=dict)
     #: seconds the replications took (wall clock), for the manifest
     wall_seconds: float | None = None
+    #: OCEL 2.0 event logs (``careos_sim.eventlog.EventLog``) of the replications that kept one, by replication
+    ocel: dict[int, Any] = field(default_factory=dict)
 
     def save(self, out: str | Path, label: str | None = None) -> Path:
         """Write the folder ``careos-sim run --out`` writes (same files, same checks of ``out``);
@@ -233,17 +235,21 @@ def run(
     executor: Executor | None = None,
     progress: ProgressFn | None = None,
     event_log: bool = False,
+    ocel_days: float | None = None,
+    ocel_all: bool = False,
 ) -> RunResult:
     """Run replications of ``scenario`` and summarise them.
 
     ``replications``, ``seed`` and ``horizon_days`` default to the scenario's ``run`` block.
     ``workers`` > 1 (or None, for every core) runs replications in a process pool; an
     ``executor`` may be passed instead. ``progress`` is called with 1 as each replication ends.
+    ``ocel_days``: keep an OCEL 2.0 event log of the first that many days of replication 0 (of
+    every replication with ``ocel_all``) in :attr:`RunResult.ocel`; it changes no number.
     """
     started = time.perf_counter()
     scenario = with_run_settings(scenario, replications, seed, horizon_days)
     n, root = scenario.run.replications, scenario.run.seed
-    jobs = [(scenario, root, r, event_log) for r in range(n)]
+    jobs = [(scenario, root, r, event_log, ocel_days if ocel_all or r == 0 else None) for r in range(n)]
     results = list(_map(jobs, workers, executor, progress))
     result = _collect(scenario, root, results)
     result.wall_seconds = time.perf_counter() - started
@@ -285,7 +291,9 @@ def _collect(scenario: Scenario, seed: int, results: list[ReplicationResult]) ->
     reps = pd.DataFrame([{"replication": r.replication, "seed": r.seed, **r.metrics} for r in results])
     weekly = pd.DataFrame([{"replication": r.replication, **row} for r in results for row in r.weekly])
     events = {r.replication: r.events_frame() for r in results if r.events is not None}
+    ocel = {r.replication: r.ocel for r in results if r.ocel is not None}
     pooled = Facts()
     for r in results:
         pooled = pooled + r.facts
-    return RunResult(scenario, seed, reps, summarise(reps), weekly, events, undefined_reasons(pooled))
+    return RunResult(scenario, seed, reps, summarise(reps), weekly, events, undefined_reasons(pooled),
+                     ocel=ocel)

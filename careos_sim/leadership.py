@@ -31,6 +31,7 @@ import simpy
 
 from careos_sim.defects import UNIT, Defect, DefectSystem
 from careos_sim.departments import DepartmentDesk, escalation_strength
+from careos_sim.eventlog import NO_EVENT_LOG, NoEventLog
 from careos_sim.mechanisms import Resolved, novelty
 from careos_sim.recorder import Recorder
 from careos_sim.scenario import DIMENSIONS, Scenario
@@ -67,6 +68,8 @@ class Report:
 
 class LearningSystem:
     """Reporting, prioritisation, fixing and pressure for one unit."""
+
+    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
 
     def __init__(self, env: simpy.Environment, scenario: Scenario, streams: Streams, recorder: Recorder,
                  mech: Resolved, defects: DefectSystem):
@@ -125,6 +128,7 @@ class LearningSystem:
         defect.open_reports.append(report)
         self.open_reports.append(report)
         self.rec.reported(self.mech.report_minutes)
+        self.event_log.defect_reported(now, defect, nurse, self.mech.report_minutes)
         return self.mech.report_minutes
 
     def _answer(self, report: Report, visible: bool) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 import simpy
 
+from careos_sim.eventlog import NO_EVENT_LOG, NoEventLog
 from careos_sim.mechanisms import launch_factor
 from careos_sim.recorder import Recorder
 from careos_sim.scenario import Scenario
@@ -89,6 +90,8 @@ def headcount(scenario: Scenario) -> int:
 class Staff:
     """The nursing staff of one unit and the processes that put them to work."""
 
+    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
+
     def __init__(self, env: simpy.Environment, scenario: Scenario, queue: TaskQueue, recorder: Recorder):
         self.env = env
         self.sc = scenario
@@ -144,6 +147,7 @@ class Staff:
             if self.workforce is not None:
                 self.workforce.sample()
             on = self._staff_shift(size)
+            self.event_log.shift_rostered(env.now, start, end, is_day, size, on)
             first = env.now == 0 and start < 0  # the shift on at time 0 is already past its handoff
             for nurse in on:
                 self.env.process(self._shift(nurse, end, 0.0 if first else shifts.handoff_minutes))
@@ -219,6 +223,7 @@ class Staff:
         """One nurse's shift: handoff and huddle, the work loop, then overtime or go home."""
         env = self.env
         rec = self.rec
+        log = self.event_log
         queue = self.queue
         hooks = self.hooks
         safety = self.safety
@@ -241,6 +246,7 @@ class Staff:
         logging = rec.events is not None
         if logging:
             rec.log(env.now, "on", nurse=nurse.id, value=end)
+        log.nurse_on(env.now, nurse, end, floating)
         huddle = self.huddle_minutes * launch_factor(self.sc.leadership, env.now) if handoff > 0 else 0.0
         lead_in = handoff + huddle
         if lead_in > 0:
@@ -270,8 +276,10 @@ class Staff:
             rec.task_started(env.now, task, minutes, base)
             if logging:
                 rec.log(env.now, "start", patient=task.patient.index, nurse=nurse.id, task=task.type, value=minutes)
+            log.task_started(env.now, task, nurse, minutes)
             yield env.timeout(minutes)
             rec.task_finished(env.now)
+            log.task_finished(env.now, task, nurse)
             nurse.shift_busy += minutes
             if safety is not None:
                 safety.slip(task, nurse.exhaustion, pressure)
@@ -293,6 +301,7 @@ class Staff:
             nurse.recognition = 0.0  # counted in this shift's resources; what comes later counts next time
         if logging:
             rec.log(now, "off", nurse=nurse.id, value=extra)
+        log.nurse_off(now, nurse, extra)
 
     def _backlog_exceeds(self) -> bool:
         threshold = self.sc.staff.overtime.backlog_threshold_tasks

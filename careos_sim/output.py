@@ -445,6 +445,8 @@ def write_run(result: RunResult, out: str | Path, scenario_label: str, command: 
         (tmp / "scenario.yaml").write_text(_scenario_yaml(result))
         for rep, frame in result.events.items():
             frame.to_parquet(tmp / f"events-{rep:04d}.parquet", index=False)
+        logs = _write_event_logs(tmp, {(f"events-{rep:04d}.ocel.json" if rep else "events.ocel.json"): log
+                                       for rep, log in result.ocel.items()})
         if extra is not None:
             extra(tmp)
         manifest = {
@@ -457,10 +459,19 @@ def write_run(result: RunResult, out: str | Path, scenario_label: str, command: 
             "replications": result.scenario.run.replications,
             "horizon_days": result.scenario.run.horizon_days,
             "warmup_days": result.scenario.run.warmup_days,
+            **({"event_logs": logs} if logs else {}),
             **_provenance(command, started, result.wall_seconds, python),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return out
+
+
+def _write_event_logs(folder: Path, logs: dict[str, Any]) -> dict[str, Any]:
+    """Write each OCEL 2.0 event log (``careos_sim.eventlog.EventLog``) by its file name; returns
+    what each covers, for the manifest."""
+    for name, log in logs.items():
+        log.write(folder / name)
+    return {name: log.summary() for name, log in sorted(logs.items())}
 
 
 def _sided(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -490,6 +501,8 @@ def write_comparison(comparison: Comparison, out: str | Path, labels: tuple[str,
             if Path(name).name != name or name.startswith("."):
                 raise ValueError(f"an extra file is named by a plain name, not {name!r}")
             (tmp / name).write_bytes(data)
+        logs = _write_event_logs(tmp, {f"events-{side}.ocel.json": r.ocel[0] for side, r in sides.items()
+                                       if 0 in r.ocel})
         written = []
         if figures:
             from careos_sim.plots import save_figures
@@ -506,6 +519,7 @@ def write_comparison(comparison: Comparison, out: str | Path, labels: tuple[str,
             "horizon_days": comparison.horizon_days,
             "warmup_days": {side: r.scenario.run.warmup_days for side, r in sides.items()},
             "figures": written,
+            **({"event_logs": logs} if logs else {}),
             "files": _listing(tmp),
             **_provenance(command, started, comparison.wall_seconds, python),
         }

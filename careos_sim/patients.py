@@ -13,6 +13,7 @@ from typing import Callable, Iterator
 
 import simpy
 
+from careos_sim.eventlog import NO_EVENT_LOG, NoEventLog
 from careos_sim.recorder import Recorder
 from careos_sim.scenario import Duration, EventTask, Scenario, ScheduledTask, SCHEDULED_TASK_TYPES
 from careos_sim.streams import Stream, Streams
@@ -63,6 +64,8 @@ class Patient:
 
 class PatientFlow:
     """Arrivals, beds, boarding and diversion, stays, and the care each patient needs."""
+
+    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
 
     def __init__(self, env: simpy.Environment, scenario: Scenario, streams: Streams, queue: TaskQueue,
                  recorder: Recorder):
@@ -155,6 +158,7 @@ class PatientFlow:
             self._occupy(patient, boarded=0.0, stay=True)
             return
         self.boarding.append((patient, now))
+        self.event_log.patient_boarded(now, patient)
         limit = self.sc.patients.boarding.max_hours * 60.0
         self.env.timeout(limit).callbacks.append(lambda _, p=patient: self._divert(p, limit))
 
@@ -164,6 +168,7 @@ class PatientFlow:
                 del self.boarding[i]
                 self.rec.diverted(limit)
                 self.rec.log(self.env.now, "divert", patient=patient.index, value=limit)
+                self.event_log.patient_diverted(self.env.now, patient, limit)
                 return
 
     def _occupy(self, patient: Patient, boarded: float, stay: bool, initial: bool = False) -> None:
@@ -177,7 +182,10 @@ class PatientFlow:
         if not initial:
             self.rec.patient_day_pairs += 1  # a new patient-day (the patients present at midnight are counted then)
         self.rec.log(now, "admit", patient=patient.index, value=boarded)
-        if not initial:
+        if initial:
+            self.event_log.patient_at_start(now, patient)
+        else:
+            self.event_log.patient_admitted(now, patient, boarded)
             self.queue.push(self.task("admission", self._admission, patient, now, patient.care))
         if self._call_gap < INFINITY:
             self.env.process(self._call_lights(patient))
@@ -211,6 +219,7 @@ class PatientFlow:
         del self.present[patient.index]
         self.rec.discharged(now, now - patient.admitted_at, now - patient.ready_at, patient.lep)
         self.rec.log(now, "discharge", patient=patient.index, value=now - patient.admitted_at)
+        self.event_log.patient_discharged(now, patient)
         self._free_bed()
 
     def _midnights(self) -> Iterator[simpy.Event]:

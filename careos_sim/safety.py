@@ -12,6 +12,7 @@ from typing import Any
 
 import simpy
 
+from careos_sim.eventlog import NO_EVENT_LOG, NoEventLog
 from careos_sim.recorder import HARM_SOURCES, Recorder
 from careos_sim.scenario import Scenario
 from careos_sim.streams import Streams
@@ -26,6 +27,8 @@ SOURCE = {name: i for i, name in enumerate(HARM_SOURCES)}
 class Safety:
     """Decides and records harm events."""
 
+    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
+
     def __init__(self, env: simpy.Environment, scenario: Scenario, streams: Streams, recorder: Recorder):
         self.env = env
         self.cfg = scenario.safety
@@ -35,21 +38,23 @@ class Safety:
         self._missed = {TYPE_INDEX["medication"]: self.cfg.missed_medication_harm,
                         TYPE_INDEX["assessment"]: self.cfg.missed_assessment_harm}
 
-    def harm(self, patient: Any, source: str) -> None:
-        """One harm event to ``patient``: counted, and the stay lengthened."""
+    def harm(self, patient: Any, source: str, task: Any = None, defect: Any = None) -> None:
+        """One harm event to ``patient``: counted, and the stay lengthened. ``task`` and ``defect``:
+        the task it came about on and the defect met, where there is one (for the event log)."""
         self.rec.harmed(SOURCE[source], patient.lep)
         self.rec.log(self.env.now, "harm", patient=patient.index, task=source)
+        self.event_log.harmed(self.env.now, patient, source, task, defect)
         patient.extra_minutes += self.cfg.harm_los_days * DAY
 
     def missed(self, task: Any) -> None:
         """A missed task may harm its patient."""
         p = self._missed.get(task.type_index, self.cfg.missed_other_harm) * task.patient.harm_factor
         if p > 0 and self.stream.random() < p:
-            self.harm(task.patient, "missed_care")
+            self.harm(task.patient, "missed_care", task)
 
     def slip(self, task: Any, exhaustion: float, pressure: float) -> None:
         """A task may end in a harmful slip: more likely when tired and pushed."""
         p = self.cfg.slip_probability * (1.0 + self.cfg.slip_exhaustion_factor * exhaustion)
         p *= (1.0 + self.pressure_slip * pressure) * task.patient.harm_factor
         if self.stream.random() < p:
-            self.harm(task.patient, "slip")
+            self.harm(task.patient, "slip", task)

@@ -60,13 +60,16 @@ def _now() -> str:
 
 
 def run_one(point: int, replication: int, scenario: Scenario, seed: int, weekly: bool,
-            extra: Callable[[Any], dict[str, float]] | None = None) -> dict[str, Any]:
+            extra: Callable[[Any], dict[str, float]] | None = None, *,
+            ocel_days: float | None = None) -> dict[str, Any]:
     """Run one design point's replication; never raises: a failure is returned as a record.
-    ``extra(result)`` gives more columns for the run's row (a runner built on this one)."""
+    ``extra(result)`` gives more columns for the run's row (a runner built on this one).
+    ``ocel_days``: also keep an OCEL 2.0 event log of the first that many days, returned as
+    JSON bytes in the record's ``event_log`` (what it covers in ``event_log_summary``)."""
     from careos_sim.unit import run_replication
 
     try:
-        result = run_replication(scenario, seed, replication)
+        result = run_replication(scenario, seed, replication, ocel_days=ocel_days)
     except Exception as exc:  # recorded, and the sweep goes on
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
         return {"point": point, "replication": replication, "seed": seed, "status": "failed",
@@ -75,7 +78,38 @@ def run_one(point: int, replication: int, scenario: Scenario, seed: int, weekly:
               "metrics": result.metrics, "weekly": result.weekly if weekly else []}
     if extra is not None:
         record["extra"] = extra(result)
+    if result.ocel is not None:
+        record["event_log"] = result.ocel.to_json_bytes()
+        record["event_log_summary"] = result.ocel.summary()
     return record
+
+
+#: where a sweep writes the event log of a design point's replication 0 (``--event-log``)
+EVENT_LOGS = "events"
+_EVENT_LOG_NAME = re.compile(r"^point-(\d{6})\.ocel\.json$")
+
+
+def event_log_path(point: int) -> str:
+    """The event log of design point ``point``, relative to the sweep folder."""
+    return f"{EVENT_LOGS}/point-{point:06d}.ocel.json"
+
+
+def _with_event_log(runner: Callable[..., dict[str, Any]], ocel_days: float | None, log_only: bool,
+                    *job: Any) -> dict[str, Any]:
+    """Run ``runner(*job)``, keeping an event log when ``ocel_days`` is given; ``log_only`` marks a
+    run made again only for its log (its row is in the store already)."""
+    record = runner(*job, ocel_days=ocel_days) if ocel_days is not None else runner(*job)
+    record["log_only"] = log_only
+    return record
+
+
+def _event_log_files(out: Path, known: dict[str, Any]) -> dict[str, Any]:
+    """The event logs in the sweep folder's ``events/`` by their names (ours: ``point-NNNNNN.ocel.json``),
+    with what each covers where it was recorded."""
+    folder = out / EVENT_LOGS
+    found = sorted(p.name for p in folder.iterdir() if p.is_file() and _EVENT_LOG_NAME.match(p.name)) \
+        if folder.is_dir() else []
+    return {f"{EVENT_LOGS}/{name}": known.get(f"{EVENT_LOGS}/{name}", {}) for name in found}
 
 
 # --------------------------------------------------------------------------- the store
@@ -405,14 +439,15 @@ def _points(points: list[int]) -> str:
 
 
 _TEMPORARY = re.compile(r"^\.(?:run|weekly)-\d+-\d+\.parquet\.tmp-(\d+)-[0-9a-f]+$")
+_TEMPORARY_LOG = re.compile(r"^\.point-\d{6}\.ocel\.json\.tmp-(\d+)-[0-9a-f]+$")
 
 
-def _remove_dead_temporaries(parts: Path) -> None:
+def _remove_dead_temporaries(parts: Path, pattern: re.Pattern = _TEMPORARY) -> None:
     """Temporary part files (write_atomic's) left by a sweep that was killed: those whose process is gone."""
     from careos_sim.output import _pid_alive
 
     for p in parts.iterdir():
-        m = _TEMPORARY.match(p.name)
+        m = pattern.match(p.name)
         if m and p.is_file() and not _pid_alive(int(m.group(1))):  # alive: another sweep writing here
             p.unlink(missing_ok=True)
 
@@ -450,7 +485,7 @@ def _prepare(exp: Experiment, out: Path, resume: bool, manifest: dict[str, Any],
 def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers: int | None = None,
               executor: Executor | None = None, scheduler: str = "local", command: list[str] | None = None,
               progress: Callable[[int, int], None] | None = None, stop_after: int | None = None,
-              runner: Callable[..., dict[str, Any]] = run_one) -> SweepResult:
+              runner: Callable[..., dict[str, Any]] = run_one, event_log_days: float | None = None) -> SweepResult:
     """Run every (point, replication) of ``exp`` not yet in ``out``, saving each as it finishes.
 
     ``workers``: local processes (None: every core; 1: in this process). ``executor``: any
@@ -460,11 +495,29 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
     many runs (as an interruption would; for tests and pilots). ``runner``: the function run per
     job (a module-level function with :func:`run_one`'s signature and record; a record's
     ``extra`` mapping becomes more columns of ``runs.parquet``, as calibration's per-year metrics).
+    ``event_log_days``: write an OCEL 2.0 event log of the first that many days of each design
+    point's replication 0 to ``events/point-NNNNNN.ocel.json`` (the runner takes ``ocel_days``);
+    on resume, a point whose replication 0 ran before without one runs it again for its log.
     """
     started = time.perf_counter()
     out = Path(out)
     scenarios = _scenario_docs(exp)
     fresh = _manifest(exp, command or [], scheduler, workers, scenarios[0])
+    logs_known: dict[str, Any] = {}
+    if resume and folder_kind(out) == "sweep":  # the event logs written before are kept, and listed
+        if os.path.lexists(out / EVENT_LOGS) and not (out / EVENT_LOGS).is_dir():
+            raise InputError([InputIssue("--event-log", None, "out", f"{EVENT_LOGS} in the sweep folder is not a "
+                                         "folder; move it, then resume", bounded(out / EVENT_LOGS))])
+        try:
+            listed = json.loads((out / "manifest.json").read_text()).get("event_logs") or {}
+            logs_known = {k: v for k, v in listed.items() if isinstance(k, str)} if isinstance(listed, dict) else {}
+        except (OSError, ValueError, AttributeError):
+            pass
+        logs_known = _event_log_files(out, logs_known)
+        if (out / EVENT_LOGS).is_dir():
+            _remove_dead_temporaries(out / EVENT_LOGS, _TEMPORARY_LOG)
+    fresh["event_log_days"] = event_log_days
+    fresh["event_logs"] = logs_known
     if fresh["python_call"] is not None:
         fresh["python_call"] = (fresh["python_call"].replace("<out>/experiment.yaml", repr(str(out / "experiment.yaml")))
                                 .replace("<out>", repr(str(out))))
@@ -488,6 +541,12 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
 
     def _save(rec: dict[str, Any]) -> None:
         p, r = rec["point"], rec["replication"]
+        if rec.get("event_log") is not None:
+            (out / EVENT_LOGS).mkdir(exist_ok=True)
+            write_atomic(out / event_log_path(p), rec["event_log"])
+            logs_known[event_log_path(p)] = rec.get("event_log_summary", {})
+        if rec.get("log_only"):  # its row is in the store already: only its log was wanted
+            return
         if rec["weekly"]:
             wk = pd.DataFrame(rec["weekly"])
             wk.insert(0, "replication", r)
@@ -500,11 +559,17 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
             result.failures.append(f"point {p} replication {r}: {rec['error'].splitlines()[0]}")
         tick(1, 1 if rec["status"] != "ok" else 0)
 
-    jobs = [(p, r, exp.scenarios[p], exp.seed, weekly) for p, r in todo]
+    jobs: list[tuple] = [(p, r, exp.scenarios[p], exp.seed, weekly) for p, r in todo]
+    run_fn = runner
+    if event_log_days is not None:  # replication 0 of each point keeps its log; points run before rerun for it
+        again = [p for p in range(len(exp.design)) if (p, 0) in done and event_log_path(p) not in logs_known]
+        jobs = [(runner, event_log_days if job[1] == 0 else None, False, *job) for job in jobs] + \
+               [(runner, event_log_days, True, p, 0, exp.scenarios[p], exp.seed, False) for p in again]
+        run_fn = _with_event_log
     if stop_after is not None:
         jobs = jobs[:stop_after]
     try:
-        _execute(jobs, save, workers, executor, runner)
+        _execute(jobs, save, workers, executor, run_fn)
         result.interrupted = stop_after is not None and len(jobs) < len(todo)
     except KeyboardInterrupt:
         result.interrupted = True
@@ -515,7 +580,8 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
         manifest.update(runs_done=int((final.runs["status"] == "ok").sum()) if len(final.runs) else 0,
                         runs_failed=int((final.runs["status"] == "failed").sum()) if len(final.runs) else 0,
                         complete=bool(final.complete), finished_at=_now() if final.complete else None,
-                        last_stopped_at=_now(), wall_seconds=round(time.perf_counter() - started, 3))
+                        last_stopped_at=_now(), wall_seconds=round(time.perf_counter() - started, 3),
+                        event_logs=_event_log_files(out, logs_known))
         write_atomic(out / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
         try:
             (out / "parts").rmdir()
@@ -630,6 +696,9 @@ def cli_sweep(args) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise InputError([InputIssue("--workers", None, "workers", "must be >= 1", args.workers)])
+    from careos_sim.eventlog import check_event_log_options
+
+    log_days = check_event_log_options(args, needs_out=False)
     exp = load_experiment(args.file, args.sets, replications=args.replications, horizon_days=args.horizon_days)
     out = args.out or default_out(exp)
     check_sweep_folder(out, args.resume)  # before connecting to a cluster or running anything
@@ -652,7 +721,7 @@ def cli_sweep(args) -> int:
         workers = (sum(client.nthreads().values()) if client is not None else
                    (args.workers or os.cpu_count() or 1))
         result = run_sweep(exp, out, resume=args.resume, workers=workers, executor=executor, scheduler=scheduler,
-                           command=["careos-sim", *args.argv], progress=progress)
+                           command=["careos-sim", *args.argv], progress=progress, event_log_days=log_days)
     except KeyboardInterrupt as exc:
         bar.close()
         return say_interrupted(exc, out, total, f"Complete them with: careos-sim sweep {for_terminal(args.file)} "
@@ -669,6 +738,10 @@ def cli_sweep(args) -> int:
         print(f"  ... and {len(result.failures) - 10} more (see the error column of runs.parquet)", file=sys.stderr)
     print(f"results written to {for_terminal(out)}/ (runs.parquet, weekly.parquet, manifest.json); "
           f"analyse with: careos-sim analyze {for_terminal(out)}")
+    if log_days is not None:
+        print(f"event logs (OCEL 2.0) of replication 0: {for_terminal(out)}/{EVENT_LOGS}/point-NNNNNN.ocel.json for "
+              f"{len(_event_log_files(Path(out), {}))} of {len(exp.design)} design points (what each covers: "
+              "manifest.json, event_logs)")
     from careos_sim.precision import precision_warnings, say_warnings
 
     say_warnings(precision_warnings(exp.replications, exp.horizon_days))  # per point: replications, horizon

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator
 
 import simpy
 
+from careos_sim.eventlog import NO_EVENT_LOG, NoEventLog
 from careos_sim.recorder import Recorder
 from careos_sim.scenario import TASK_TYPES
 
@@ -39,7 +40,7 @@ class Task:
     """One piece of care for one patient."""
 
     __slots__ = ("type_index", "patient", "due", "deadline", "minutes", "priority", "on_done", "entered", "failed",
-                 "started_at")
+                 "started_at", "oid")
 
     def __init__(
         self,
@@ -61,6 +62,7 @@ class Task:
         self.entered = due
         self.failed = False  # set when a defect makes the task impossible to complete
         self.started_at: float | None = None  # when a nurse started it (set by the recorder)
+        self.oid: str | None = None  # its object id in an event log (set by the log that records it)
 
     @property
     def type(self) -> str:
@@ -69,6 +71,8 @@ class Task:
 
 class TaskQueue:
     """The unit queue: priority, then due time, then first come; idle nurses wait on it."""
+
+    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
 
     def __init__(self, env: simpy.Environment, recorder: Recorder):
         self.env = env
@@ -90,6 +94,7 @@ class TaskQueue:
             self.rec.task_cancelled(task)
             return
         task.entered = now
+        self.event_log.task_created(now, task)
         if self._idle:
             _, event = self._idle.popleft()
             event.succeed(task)
@@ -112,9 +117,11 @@ class TaskQueue:
             rec.task_dequeued(now, task.entered)
             if not task.patient.present:
                 rec.task_cancelled(task)
+                self.event_log.task_cancelled(now, task)
             elif task.deadline is not None and now > task.deadline:
                 rec.task_missed(task, now)
                 rec.log(now, "missed", patient=task.patient.index, task=task.type)
+                self.event_log.task_missed(now, task)
                 if self.on_missed is not None:
                     self.on_missed(task)
             else:
@@ -185,9 +192,11 @@ class TaskQueue:
             rec.task_dequeued(now, task.entered)
             if not task.patient.present:
                 rec.task_cancelled(task)
+                self.event_log.task_cancelled(now, task)
                 continue
             rec.task_missed(task, now)
             rec.log(now, "missed", patient=task.patient.index, task=task.type)
+            self.event_log.task_missed(now, task)
             if self.on_missed is not None:
                 self.on_missed(task)
 
@@ -201,3 +210,4 @@ class TaskQueue:
         for _, _, _, task in self._heap:
             if task.patient.present and task.deadline is not None and now > task.deadline:
                 self.rec.task_missed(task, last)
+                self.event_log.task_missed(last, task)

@@ -14,6 +14,7 @@ import pandas as pd
 import simpy
 
 from careos_sim.defects import DefectSystem
+from careos_sim.eventlog import EventLog
 from careos_sim.leadership import LearningSystem
 from careos_sim.mechanisms import resolve
 from careos_sim.metrics import ALL, evaluate
@@ -40,7 +41,7 @@ class CareUnit:
     """
 
     def __init__(self, scenario: Scenario, seed: int, replication: int, event_log: bool = False,
-                 env: simpy.Environment | None = None):
+                 env: simpy.Environment | None = None, ocel: EventLog | None = None):
         self.scenario = scenario
         self.env = env if env is not None else simpy.Environment()
         self.warmup = scenario.run.warmup_days * DAY
@@ -56,6 +57,12 @@ class CareUnit:
         self.defects = DefectSystem(self.env, scenario, self.streams, self.recorder, self.mechanisms)
         self.learning = LearningSystem(self.env, scenario, self.streams, self.recorder, self.mechanisms,
                                        self.defects)
+        #: the object-centric event log (``eventlog.py``), when one is kept; the components carry a
+        #: do-nothing one otherwise
+        self.ocel = ocel
+        if ocel is not None:
+            for part in (self.queue, self.patients, self.staff, self.safety, self.defects, self.learning):
+                part.event_log = ocel
         self._wire()
 
     def _wire(self) -> None:
@@ -109,6 +116,8 @@ class ReplicationResult:
     #: Metrics of each year taken alone (52-week blocks after the warm-up): ``year`` (1-based),
     #: ``days`` (364, or fewer for a last, partial block) and every metric.
     yearly: list[dict[str, float]] = field(default_factory=list)
+    #: The object-centric event log of the first days (``ocel_days``), when one was asked for.
+    ocel: EventLog | None = None
 
     def events_frame(self) -> pd.DataFrame:
         """The event log as a typed table (nullable integers where a field does not apply)."""
@@ -119,10 +128,13 @@ class ReplicationResult:
         return frame.astype({"event": "string", "task": "string"})
 
 
-def run_replication(scenario: Scenario, seed: int, replication: int, event_log: bool = False) -> ReplicationResult:
-    """Run one replication; a pure function of its arguments."""
-    unit = CareUnit(scenario, seed, replication, event_log=event_log)
+def run_replication(scenario: Scenario, seed: int, replication: int, event_log: bool = False,
+                    ocel_days: float | None = None) -> ReplicationResult:
+    """Run one replication; a pure function of its arguments. ``ocel_days``: also keep an OCEL 2.0
+    event log of the first that many days (``careos_sim.eventlog``); it changes no number."""
+    log = EventLog(ocel_days) if ocel_days is not None else None
+    unit = CareUnit(scenario, seed, replication, event_log=event_log, ocel=log)
     rec = unit.run()
     total = rec.total()
     yearly = [{"year": i + 1, "days": f.minutes / DAY, **evaluate(f, ALL)} for i, f in enumerate(rec.years())]
-    return ReplicationResult(replication, seed, evaluate(total, ALL), rec.weekly, total, rec.events, yearly)
+    return ReplicationResult(replication, seed, evaluate(total, ALL), rec.weekly, total, rec.events, yearly, log)
