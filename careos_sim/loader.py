@@ -82,7 +82,7 @@ from careos_sim.scenario import Scenario
 __all__ = [
     "InputIssue", "InputError", "load_scenario", "load_document", "parse_set", "overrides_from",
     "apply_overrides", "validate_model", "scenario_json_schema", "document_files", "source_files", "load_yaml_text",
-    "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_NODES", "MAX_EXTENDS", "preset_path", "preset_folders", "scenario_argument",
+    "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_NODES", "MAX_EXTENDS", "preset_path", "preset_folders", "installed_folders", "scenario_argument",
 ]
 
 #: largest scenario or experiment file read, in bytes (the shipped ones are under 10 KiB)
@@ -618,14 +618,31 @@ def _load_base(parent: Any, line: int, where: str, shown: str, resolved: Path, _
 _PRESET_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
+def installed_folders(name: str) -> list[Path]:
+    """Where an installed wheel put the repository's folder ``name`` (``scenarios``,
+    ``experiments``): ``share/careos-sim/NAME`` under the environment's prefix, or under the
+    user's base for a ``pip install --user`` (pyproject.toml, ``data-files``)."""
+    import site
+    import sys
+
+    bases = [Path(sys.prefix)]
+    try:
+        bases.append(Path(site.getuserbase()))
+    except (AttributeError, TypeError, ValueError):  # an embedded interpreter without site's user base
+        pass
+    return [base / "share" / "careos-sim" / name for base in dict.fromkeys(bases)]
+
+
 def preset_folders() -> list[Path]:
     """Where shipped presets are looked for, as the app looks: ``$CAREOS_SCENARIOS_DIR``, the
-    repository's ``scenarios/`` beside the package (a checkout or an editable install), ``./scenarios``."""
+    repository's ``scenarios/`` beside the package (a checkout or an editable install),
+    ``./scenarios``, and where an installed wheel put them (:func:`installed_folders`)."""
     folders = []
     if os.environ.get("CAREOS_SCENARIOS_DIR"):
         folders.append(Path(os.environ["CAREOS_SCENARIOS_DIR"]))
     folders.append(Path(__file__).resolve().parents[1] / "scenarios")
     folders.append(Path.cwd() / "scenarios")
+    folders += installed_folders("scenarios")
     return folders
 
 

@@ -459,3 +459,20 @@ def test_input_issue_format():
     assert str(InputIssue("--set", None, "a.b", "bad", "x")) == "--set: a.b: bad (got 'x')"
     assert str(InputIssue("f.yaml", 2, "x", "required key is missing", has_value=False)) == \
         "f.yaml:2: x: required key is missing"
+
+
+def test_presets_are_looked_for_where_an_installed_wheel_puts_them(monkeypatch, tmp_path):
+    """pyproject.toml's data-files put the presets in share/careos-sim/scenarios under the prefix."""
+    import sys
+
+    from careos_sim.loader import installed_folders, preset_folders
+
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    share = tmp_path / "share" / "careos-sim" / "scenarios"
+    assert installed_folders("scenarios")[0] == share
+    assert share in preset_folders() and preset_folders().index(share) > preset_folders().index(Path.cwd() / "scenarios")
+    import tomllib
+
+    data = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    shipped = data["tool"]["setuptools"]["data-files"]["share/careos-sim/scenarios"]
+    assert sorted(Path(f).name for f in shipped) == ["default.yaml", "listening.yaml", "telling.yaml"]
