@@ -69,7 +69,8 @@ def run_one(point: int, replication: int, scenario: Scenario, seed: int, weekly:
     from careos_sim.unit import run_replication
 
     try:
-        result = run_replication(scenario, seed, replication, ocel_days=ocel_days)
+        result = (run_replication(scenario, seed, replication, ocel_days=ocel_days) if ocel_days is not None
+                  else run_replication(scenario, seed, replication))
     except Exception as exc:  # recorded, and the sweep goes on
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
         return {"point": point, "replication": replication, "seed": seed, "status": "failed",
@@ -316,7 +317,7 @@ def _manifest(exp: Experiment, command: list[str], scheduler: str, workers: int 
         # with no command (called from Python), how to repeat it
         "python_call": None if command else python_call(
             "careos_sim.sweep.run_sweep", _experiment_call(exp), "<out>", workers=workers) + f"  # experiment {exp.name!r}",
-        "wall_seconds": None,  # of the latest session (set when it stops)
+        "wall_seconds": None,  # of the latest session (set when it stops); wall_seconds_total: of every session
         **environment(),
         "scheduler": scheduler,
         "workers": workers,
@@ -468,7 +469,8 @@ def _prepare(exp: Experiment, out: Path, resume: bool, manifest: dict[str, Any],
                               *([InputIssue(str(out), None, "--resume", f"... and {len(changes) - 12} more changes",
                                             has_value=False)] if len(changes) > 12 else [])])
         manifest = {**manifest, "started_at": existing.get("started_at", manifest["started_at"]),
-                    "resumed_at": [*existing.get("resumed_at", []), _now()]}
+                    "resumed_at": [*existing.get("resumed_at", []), _now()],
+                    "wall_seconds_total": existing.get("wall_seconds_total", existing.get("wall_seconds"))}
     out.mkdir(parents=True, exist_ok=True)
     # the manifest first: a folder stopped while being set up is still known as a sweep, and resumable
     write_atomic(path, (json.dumps(manifest, indent=2) + "\n").encode())
@@ -581,6 +583,8 @@ def run_sweep(exp: Experiment, out: str | Path, *, resume: bool = False, workers
                         runs_failed=int((final.runs["status"] == "failed").sum()) if len(final.runs) else 0,
                         complete=bool(final.complete), finished_at=_now() if final.complete else None,
                         last_stopped_at=_now(), wall_seconds=round(time.perf_counter() - started, 3),
+                        wall_seconds_total=round(float(manifest.get("wall_seconds_total") or 0.0)
+                                                 + time.perf_counter() - started, 3),
                         event_logs=_event_log_files(out, logs_known))
         write_atomic(out / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
         try:

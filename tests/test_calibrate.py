@@ -105,6 +105,10 @@ def test_chosen_point_is_the_truth(fitted):
     # wave 1 is a Latin hypercube over the box; later waves are inside the non-implausible part of it
     assert 0 < manifest["waves"][3]["non_implausible_fraction"] < manifest["waves"][1]["non_implausible_fraction"] < 1
     assert [Path(f).resolve() for f in manifest["scenario_files_sha256"]["unit"]] == [MMC]
+    # provenance as every results folder has it
+    assert {"simpy", "numpy", "scipy"} <= set(manifest["versions"]) and manifest["platform"]["platform"]
+    assert "git_dirty" in manifest and manifest["wall_seconds"] > 0
+    assert manifest["wall_seconds_total"] >= manifest["wall_seconds"]
     # per-year metrics of every run are stored
     runs = load_store(out / "wave-1").runs
     assert runs["y1.flow.call_lights_per_patient_hour"].equals(runs["flow.call_lights_per_patient_hour"])

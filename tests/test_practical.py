@@ -236,6 +236,13 @@ def test_comparison_save_writes_the_folder_compare_out_writes(tmp_path, capsys):
         assert (saved / name).read_text() == (cli / name).read_text(), name
     manifest = json.loads((saved / "manifest.json").read_text())
     assert manifest["python_call"].startswith("careos_sim.compare.compare(") and manifest["wall_seconds"] > 0
+    # its report says how to repeat it from Python, with the libraries and the platform it ran on
+    from careos_sim.report import write_report
+
+    _, md = write_report(saved)
+    text = md.read_text()
+    assert "made from Python" in text and "careos_sim.compare.compare(" in text
+    assert "simpy" in text and "numpy" in text and "wall time" in text and "cannot be repeated" not in text
 
 
 # --------------------------------------------------------------------------- experiments from dicts

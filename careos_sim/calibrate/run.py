@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import shutil
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +27,7 @@ from careos_sim.calibrate.outputs import targets_table, write_outputs
 from careos_sim.calibrate.spec import Calibration
 from careos_sim.design import Experiment
 from careos_sim.loader import InputError, InputIssue
-from careos_sim.output import write_atomic
+from careos_sim.output import environment, write_atomic
 from careos_sim.scenario import Scenario
 from careos_sim.sweep import load_store, run_one, run_sweep
 
@@ -235,7 +236,8 @@ def _prepare(cal: Calibration, out: Path, resume: bool, manifest: dict[str, Any]
                                          "targets file, a scenario or --replications differ); resume with the same "
                                          "ones, or use another --out", str(out))])
         manifest = {**manifest, "started_at": existing.get("started_at", manifest["started_at"]),
-                    "resumed_at": [*existing.get("resumed_at", []), _now()]}
+                    "resumed_at": [*existing.get("resumed_at", []), _now()],
+                    "wall_seconds_total": existing.get("wall_seconds_total")}
     elif out.is_dir() and any(not p.name.startswith(".") for p in out.iterdir()):
         raise InputError([InputIssue("--out", None, "out", "folder is not empty; pass --resume to complete the "
                                      "calibration in it, or choose another --out", str(out))])
@@ -251,7 +253,7 @@ def _write_json(path: Path, doc: dict[str, Any]) -> None:
 
 
 def _manifest(cal: Calibration, command: list[str], scheduler: str, workers: int | None) -> dict[str, Any]:
-    from careos_sim.output import file_hashes, git_commit, package_version
+    from careos_sim.output import file_hashes
 
     return {
         "kind": "calibration",
@@ -283,8 +285,11 @@ def _manifest(cal: Calibration, command: list[str], scheduler: str, workers: int
         "started_at": _now(),
         "finished_at": None,
         "command": command,
-        "package_version": package_version(),
-        "git_commit": git_commit(Path(__file__).parent),
+        # with no command (called from Python), how to repeat it
+        "python_call": None if command else (f"careos_sim.calibrate.run.calibrate(<targets {str(cal.file)!r}>, "
+                                             f"<out>, workers={workers!r})"),
+        "wall_seconds": None,  # of the latest session (set when it stops); wall_seconds_total: of every session
+        **environment(),
         "scheduler": scheduler,
         "workers": workers,
     }
@@ -383,7 +388,9 @@ def calibrate(cal: Calibration, out: str | Path, *, resume: bool = False, worker
     """
     out = Path(out)
     say = say or (lambda line: None)
+    session_started = time.perf_counter()
     manifest = _prepare(cal, out, resume, _manifest(cal, command or [], scheduler, workers))
+    previous_wall = manifest.get("wall_seconds_total") or 0.0
     result = CalibrationResult(out)
     left = [stop_after]
     m = cal.method
@@ -410,8 +417,10 @@ def calibrate(cal: Calibration, out: str | Path, *, resume: bool = False, worker
 
     def finish(outcome: str | None = None) -> CalibrationResult:
         result.runs_used = result.ran + result.kept  # runs stored: finished now, or kept from before
+        session = round(time.perf_counter() - session_started, 3)
         manifest.update(runs_used=result.runs_used, waves=[w.record() for w in result.waves],
-                        last_stopped_at=_now())
+                        last_stopped_at=_now(), wall_seconds=session,
+                        wall_seconds_total=round(float(previous_wall or 0.0) + session, 3))
         if outcome is not None:
             result.outcome = outcome
             manifest.update(outcome=outcome, message=result.message, complete=True, finished_at=_now(),

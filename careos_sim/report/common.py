@@ -326,10 +326,21 @@ def reproducibility_blocks(folder: Path, manifest: dict[str, Any], settings: lis
                                 "itself (reporting in the order of the STRESS-DES checklist: model, data, "
                                 "experimentation, implementation, code access).")]
     commit = manifest.get("git_commit")
+    dirty = manifest.get("git_dirty")
+    versions = manifest.get("versions") if isinstance(manifest.get("versions"), dict) else {}
+    if manifest.get("pandas") and "pandas" not in versions:
+        versions = {**versions, "pandas": manifest["pandas"]}
+    where = manifest.get("platform") if isinstance(manifest.get("platform"), dict) else {}
+    wall = manifest.get("wall_seconds_total", manifest.get("wall_seconds"))
     rows = [*settings,
             ("package version", f"careos-sim {literal(manifest.get('package_version', 'not recorded'))}"),
-            ("git commit", code(commit) if commit else "not recorded (not run from a git checkout)"),
-            *([("pandas", literal(manifest["pandas"]))] if manifest.get("pandas") else []),
+            ("git commit", (code(commit) + (" with uncommitted changes in the checkout" if dirty else
+                                            " (a clean checkout)" if dirty is False else ""))
+             if commit else "not recorded (not run from a git checkout)"),
+            *([("libraries", ", ".join(f"{literal(str(k))} {literal(str(v))}" for k, v in versions.items()))]
+              if versions else []),
+            *([("platform", literal(f"{where.get('platform', '')} ({where.get('machine', '')})"))] if where else []),
+            *([("wall time", f"{float(wall):,.1f} s")] if isinstance(wall, (int, float)) else []),
             ("written at", literal(manifest.get("written_at") or manifest.get("last_stopped_at") or "not recorded"))]
     blocks.append(Table(["item", "value"], [list(r) for r in rows], caption="Run settings and software"))
     files = manifest.get("scenario_files_sha256") or {}
@@ -365,6 +376,11 @@ def reproducibility_blocks(folder: Path, manifest: dict[str, Any], settings: lis
         blocks.append(Code("\n".join(steps)))
         blocks.append(Para("Each replication is a pure function of (scenario, seed, replication index), so the "
                            "same command gives the same numbers on any number of workers."))
+    elif manifest.get("python_call"):
+        blocks.append(Para("These results were made from Python, not the command line; the call was:"))
+        blocks.append(Code(str(manifest["python_call"])[:2000]))
+        blocks.append(Para("Each replication is a pure function of (scenario, seed, replication index): the same "
+                           "call on the resolved inputs saved here gives the same numbers."))
     else:
         blocks.append(Note("The manifest records no command; the run cannot be repeated from this folder alone."))
     return blocks
