@@ -6,7 +6,7 @@
     >>> result.summary  # a pandas DataFrame: metric, mean, ci_low, ci_high, unit, direction
 """
 
-from careos_sim.compare import compare
+from careos_sim import compare  # the module, callable as its function compare()
 from careos_sim.experiment import RunResult, run
 from careos_sim.loader import InputError, InputIssue, load_scenario
 from careos_sim.scenario import Scenario

@@ -16,7 +16,9 @@ Diagnostics (direction None, the ``flow.*`` quantities) are compared too and alw
 from __future__ import annotations
 
 import math
+import sys
 import time
+import types
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,3 +140,15 @@ def compare(
     results = list(_map(jobs, workers, executor, progress))
     run_a, run_b = _collect(a, root, results[0::2]), _collect(b, root, results[1::2])
     return Comparison(run_a, run_b, paired_table(run_a, run_b), time.perf_counter() - started)
+
+
+class _CallableModule(types.ModuleType):
+    """``careos_sim.compare`` is this module, and calling it calls :func:`compare`: the package
+    exports the function under the module's name without hiding the module's other names
+    (``careos_sim.compare.Comparison``, ``careos_sim.compare.paired_table``)."""
+
+    def __call__(self, *args, **kwargs) -> Comparison:
+        return compare(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

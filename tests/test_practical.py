@@ -324,3 +324,16 @@ def test_citation_is_valid_yaml_with_the_package_version():
     assert cff["cff-version"] == "1.2.0" and cff["version"] == project["version"]
     assert cff["license"] == "MIT" and cff["authors"] == [{"name": "careos-sim contributors"}]
     assert cff["title"] and cff["message"] and len(cff["abstract"]) > 100
+
+
+def test_the_compare_function_does_not_hide_the_compare_module():
+    import importlib
+
+    import careos_sim
+    import careos_sim.compare as module
+
+    assert module is importlib.import_module("careos_sim.compare") and module.Comparison and module.paired_table
+    assert careos_sim.compare is module and callable(careos_sim.compare)
+    telling = careos_sim.load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "telling.yaml")
+    result = careos_sim.compare(telling, telling, replications=1, horizon_days=1, workers=1)
+    assert isinstance(result, module.Comparison)
