@@ -587,7 +587,11 @@ def _load_base(parent: Any, line: int, where: str, shown: str, resolved: Path, _
         raise InputError([InputIssue(shown, line, where, "must be a path to a scenario file", parent)])
     written = resolved.parent / parent
     if not os.path.lexists(written):
-        preset = preset_path(parent)
+        # a preset's name: among the allowed folders first (the app copies the presets beside an
+        # upload), else where the shipped presets are
+        beside = [Path(root) / f"{parent}.yaml" for root in allowed_roots or ()] \
+            if _PRESET_RE.fullmatch(parent) else []
+        preset = next((f for f in beside if f.is_file()), None) or preset_path(parent)
         if preset is not None:
             written = preset
     parent_path = _resolve(written)

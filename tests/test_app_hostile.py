@@ -121,6 +121,28 @@ def test_an_extends_chain_through_allowed_presets_loads(folder):
     assert path in files and all(f.parent == path.parent for f in files) and len(files) >= 2
 
 
+def test_extends_may_be_a_list_of_presets_by_file_or_by_name(folder):
+    path, scenario, errors = upload(folder, "extends: [telling, listening.yaml]\nname: ours\n")
+    assert errors == [] and scenario.name == "ours"
+    assert scenario.leadership.listening == 1.0  # the later file over the earlier
+    assert all(f.parent == path.parent for f in logic.scenario_files(path, path.parent))
+
+
+@pytest.mark.parametrize("entry", ["/etc/passwd", "../../outside/secret.yaml", "'telling.yaml\\0x'"])
+def test_every_entry_of_an_extends_list_is_confined(folder, secret, entry):
+    _, scenario, errors = upload(folder, f"name: mine\nextends:\n  - telling.yaml\n  - {entry}\n")
+    assert scenario is None
+    assert_hidden(errors)
+    assert errors[0].startswith("mine.yaml:2: extends[1]: ") or "NUL" in errors[0], errors
+
+
+def test_every_entry_of_an_extends_list_is_confined_by_the_loader_too(folder, secret, monkeypatch):
+    monkeypatch.setattr(logic, "guard_file", lambda *a, **k: None)  # defence in depth: the loader's allowed_roots
+    _, scenario, errors = upload(folder, f"extends: [telling, {secret}]\n")
+    assert scenario is None and "extends[1]" in errors[0]
+    assert_hidden(errors)
+
+
 def test_a_chain_is_checked_at_every_step_not_only_at_the_upload(tmp_path, folder, secret):
     # a presets folder whose telling.yaml itself reaches out: the upload's own extends is fine, the next is not
     presets = tmp_path / "presets"
