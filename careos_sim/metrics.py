@@ -24,7 +24,8 @@ import numpy as np
 from careos_sim.recorder import HARM_SOURCES, Facts
 from careos_sim.scenario import SCHEDULED_TASK_TYPES, TASK_TYPES
 
-__all__ = ["Metric", "METRICS", "DIAGNOSTICS", "ALL", "BY_NAME", "evaluate", "hist_quantile", "undefined_reasons"]
+__all__ = ["Metric", "METRICS", "DIAGNOSTICS", "ALL", "BY_NAME", "evaluate", "hist_quantile", "undefined_reasons",
+           "value_range"]
 
 Direction = Literal["lower", "higher"]
 
@@ -296,6 +297,26 @@ DIAGNOSTICS: tuple[Metric, ...] = (
 
 ALL: tuple[Metric, ...] = METRICS + DIAGNOSTICS
 BY_NAME: dict[str, Metric] = {m.name: m for m in ALL}
+
+#: metrics that are a difference between two groups of patients, so either sign is possible
+_DIFFERENCES = ("equity.harm_gap_per_1000_patient_days", "equity.missed_care_gap_pct")
+
+
+def value_range(name: str) -> tuple[float, float]:
+    """The values a metric can take, from its unit: a percentage 0 to 100, a 0-1 mean 0 to 1, a gap
+    between two groups' percentages -100 to 100 percentage points, any other gap between groups
+    unbounded, and every other metric (rates, counts, times, ratios, costs) at least 0. An unknown
+    name is unbounded. Used to keep a confidence band within what is possible."""
+    metric = BY_NAME.get(name)
+    if metric is None:
+        return -math.inf, math.inf
+    if name in _DIFFERENCES:
+        return (-100.0, 100.0) if metric.unit == "percentage points" else (-math.inf, math.inf)
+    if metric.unit == "%":
+        return 0.0, 100.0
+    if metric.unit in ("0-1", "E (0-1)"):
+        return 0.0, 1.0
+    return 0.0, math.inf
 
 
 def evaluate(facts: Facts, metrics: tuple[Metric, ...] = ALL) -> dict[str, float]:

@@ -71,10 +71,18 @@ def series_to_plot(weekly_a: pd.DataFrame, weekly_b: pd.DataFrame, metrics: Sequ
 
 
 def weekly_band(weekly: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Per week: mean across replications and its 95% CI (columns week, mean, ci_low, ci_high)."""
+    """Per week: mean across replications and its 95% CI (columns week, mean, ci_low, ci_high), the
+    interval clipped to the values the metric can take (:func:`careos_sim.metrics.value_range`: no
+    negative harm or burnout, no share above 100%)."""
+    from careos_sim.metrics import value_range
+
     rows = [(int(week), *mean_ci(group[metric].to_numpy(dtype=float)))
             for week, group in weekly.groupby("week", sort=True)]
-    return pd.DataFrame(rows, columns=["week", "mean", "ci_low", "ci_high"])
+    band = pd.DataFrame(rows, columns=["week", "mean", "ci_low", "ci_high"])
+    low, high = value_range(metric)
+    for column in ("ci_low", "ci_high"):
+        band[column] = band[column].clip(low, high)  # NaN (one replication) stays NaN
+    return band
 
 
 def _series_panel(ax: Axes, weekly: dict[str, pd.DataFrame], names: dict[str, str], metric: str, unit: str,

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import io
 import json
+import logging
 import math
 import multiprocessing
 import os
@@ -22,7 +24,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -39,11 +41,16 @@ __all__ = [
     "setting_values", "build_scenario", "side_label", "Limits", "check_limits", "check_scenario_limits",
     "check_run", "LimitHit", "LimitError", "MAX_UPLOAD_BYTES", "safe_upload_name", "guard_file", "save_upload",
     "load_upload",
-    "issue_lines", "Demo", "DemoSide", "DEMOS", "demo_scenarios", "ResultCache", "CachedRun", "run_comparison",
+    "issue_lines", "Demo", "DemoSide", "DEMOS", "demo_scenarios", "demo_groups", "trajectory", "ResultCache",
+    "CachedRun", "run_comparison", "source_names", "Headline", "HEADLINE", "headline", "demo_cache_root",
+    "prepare_all", "demo_key", "load_prepared", "prepare_demo", "demo_figure", "DemoStatus", "DemoPreparer",
+    "preparer",
     "key_findings", "findings_table", "scorecard_view", "paired_of", "artefacts", "Artefacts", "workers_for", "estimate_seconds", "RUN_GATE",
     "find_ranges", "check_uncertainty", "uncertainty_key", "run_uncertainty", "UncertaintyView", "uncertainty_view",
     "MIN_UNCERTAINTY_SETS", "MAX_UNCERTAINTY_SETS",
 ]
+
+log = logging.getLogger("careos_sim.app")
 
 #: the two presets the app starts from, in ``scenarios/``
 PRESET_NAMES = ("telling", "listening")
@@ -63,12 +70,9 @@ class Presets:
 
 
 def _candidate_folders() -> list[Path]:
-    folders = []
-    if os.environ.get("CAREOS_SCENARIOS_DIR"):
-        folders.append(Path(os.environ["CAREOS_SCENARIOS_DIR"]))
-    folders.append(Path(__file__).resolve().parents[2] / "scenarios")  # a checkout or an editable install
-    folders.append(Path.cwd() / "scenarios")
-    return folders
+    from careos_sim.loader import preset_folders
+
+    return preset_folders()  # the command line's: the environment, a checkout, ./scenarios, an installed wheel
 
 
 #: Stand-ins used only when the preset files cannot be found (e.g. an installed wheel run from
@@ -141,8 +145,14 @@ class Setting:
         """The widget's range, widened to hold a value read from a scenario file."""
         return min(self.low, value), max(self.high, value)
 
+    def within(self, limits: "Limits") -> "Setting":
+        """The setting with its widget's range inside this app's limits: beds up to ``max_beds``."""
+        if self.path == "unit.beds":
+            return replace(self, high=float(limits.max_beds))
+        return self
 
-_LEADERSHIP, _STAFFING, _RUN = "Leadership system", "Staffing and quality team", "Run"
+
+_LEADERSHIP, _UNIT, _STAFFING, _RUN = "Leadership system", "Unit and patients", "Staffing and quality team", "Run"
 
 # (path, title, group, low, high, step, integer); units and explanations come from the docs
 _SIDE = (
@@ -154,6 +164,8 @@ _SIDE = (
     ("leadership.elements.clinical_language", "Clinical language", _LEADERSHIP, 0, 1, 0.05, False),
     ("leadership.elements.transparency", "Transparency", _LEADERSHIP, 0, 1, 0.05, False),
     ("leadership.pressure_to_work_harder", "Pressure to work harder", _LEADERSHIP, 0, 1, 0.05, False),
+    ("unit.beds", "Beds", _UNIT, 1, 120, 1, True),  # up to Limits.max_beds (Setting.within)
+    ("patients.lep_share", "Admissions with limited English proficiency", _UNIT, 0, 1, 0.01, False),
     ("staff.nurses.ratio.day", "Patients per nurse, day shifts", _STAFFING, 2, 10, 0.5, False),
     ("staff.nurses.ratio.night", "Patients per nurse, night shifts", _STAFFING, 2, 12, 0.5, False),
     ("leadership.quality_team.fte", "Quality team", _STAFFING, 0, 10, 0.25, False),
@@ -220,10 +232,11 @@ def build_scenario(source: str | Path, values: Mapping[str, Any], name: str | No
 
 
 def side_label(base: str, values: Mapping[str, Any], original: Mapping[str, Any]) -> str:
-    """The side's name: its source's, marked "adjusted" once a setting differs from the source."""
+    """The side's name: its source's, marked "adjusted" once a setting differs from the source
+    ("telling, adjusted": no parentheses, since reports write a side as "A (name)")."""
     changed = any(not math.isclose(float(values[k]), float(original[k]), abs_tol=1e-9) for k in values if k in original)
     base = bounded(" ".join(str(base).split()), MAX_LABEL_CHARS)  # a name from a file: one line, short
-    return f"{base} (adjusted)" if changed else base
+    return f"{base}, adjusted" if changed else base
 
 
 #: Longest scenario name shown as a side's label.
@@ -232,7 +245,7 @@ MAX_LABEL_CHARS = 60
 
 def distinct_labels(a: str, b: str) -> tuple[str, str]:
     """Two labels that can be told apart in tables and legends."""
-    return (a, b) if a != b else (f"{a} (A)", f"{b} (B)")
+    return (a, b) if a != b else (f"{a}, side A", f"{b}, side B")
 
 
 # --------------------------------------------------------------------------- limits
@@ -611,12 +624,16 @@ def guard_file(path: str | Path, root: str | Path, shown: str | None = None) -> 
     never anything of the target."""
     root_abs = Path(os.path.abspath(root))
     root_real = Path(root).resolve()
-    current = Path(os.path.abspath(path))
-    first = current
-    shown = shown or current.name
+    first = Path(os.path.abspath(path))
+    todo = [(first, shown or first.name)]
     seen: set[Path] = set()
-    while current not in seen:  # a circular chain ends here: the loader reports it
+    while todo:
+        current, shown = todo.pop()
+        if current in seen:  # a circular chain, or a file named twice: the loader reports a cycle
+            continue
         seen.add(current)
+        if len(seen) > 4 * 20:  # far more than the loader's own limit on files reached (it reports that)
+            return
         problem = _outside(current, root_abs, root_real)
         if problem is not None:  # the upload itself: every parent is checked below, before it is opened
             raise InputError([InputIssue(shown, None, "<file>", problem, has_value=False)])
@@ -626,22 +643,31 @@ def guard_file(path: str | Path, root: str | Path, shown: str | None = None) -> 
                                              has_value=False)])
             text = current.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
-            return  # the loader reports a file it cannot read
+            continue  # the loader reports a file it cannot read
         issue = _yaml_size_issue(text, shown)
         if issue is not None:
             raise InputError([issue])
         found = _extends_of(text)
-        if found is None or not isinstance(found[0], str) or not found[0].strip():
-            return  # no extends, or one the loader reports as malformed
-        parent, line = found
-        target = Path(os.path.normpath(os.path.join(current.parent, parent)))
-        why = "a file name cannot hold a NUL character" if "\x00" in parent else _outside(target, root_abs, root_real)
-        if why is not None:
-            names = ", ".join(sorted(p.name for p in root_abs.glob("*.yaml")
-                                     if p != first and p.is_file() and not p.is_symlink()))
-            raise InputError([InputIssue(shown, line, "extends", (
-                f"may name only a preset beside the upload ({names}): {why}"), bounded(parent, ECHO_LIMIT))])
-        current, shown = target, target.name
+        if found is None:
+            continue  # no extends, or YAML the loader reports
+        value, line = found
+        # one file or a list of them; an entry that is not a name is the loader's to report
+        parents = [(value, "extends")] if isinstance(value, str) else \
+            [(v, f"extends[{i}]") for i, v in enumerate(value)] if isinstance(value, list) else []
+        for parent, where in reversed(parents):
+            if not isinstance(parent, str) or not parent.strip():
+                continue
+            target = Path(os.path.normpath(os.path.join(current.parent, parent)))
+            if not os.path.lexists(target) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", parent):
+                target = root_abs / f"{parent}.yaml"  # a preset's name: the copy beside the upload
+            why = ("a file name cannot hold a NUL character" if "\x00" in parent
+                   else _outside(target, root_abs, root_real))
+            if why is not None:
+                names = ", ".join(sorted(p.name for p in root_abs.glob("*.yaml")
+                                         if p != first and p.is_file() and not p.is_symlink()))
+                raise InputError([InputIssue(shown, line, where, (
+                    f"may name only a preset beside the upload ({names}): {why}"), bounded(parent, ECHO_LIMIT))])
+            todo.append((target, target.name))
 
 
 def _outside(path: Path, root_abs: Path, root_real: Path) -> str | None:
@@ -745,8 +771,12 @@ class Demo:
     b: DemoSide
     horizon_days: float
     replications: int
-    focus: tuple[str, ...]
+    focus: tuple[str, ...]  # the outcomes of "What happened", the first four as big numbers
     seed: int = 20261125
+    weekly: tuple[str, ...] = ()  # the weekly series of the demonstration's own figure
+    group: str = ""  # the demonstration this is a case of ("": its own); its cases share the title
+    case: str = ""  # the case's name, where the demonstration has more than one
+    trajectory: str = ""  # an outcome whose week-by-week course "What happened" describes
 
 
 DEMOS: tuple[Demo, ...] = (
@@ -793,33 +823,86 @@ Listening also has costs: longer huddles while it is new, training, leader hours
     Demo(
         key="capability-trap",
         title="2. The capability trap: working harder or working smarter",
-        question="When results lag the goal, should leaders push people to work harder, or fix the work?",
+        case="Pressure alone",
+        question="When results lag the goal, should leaders push people to work harder? Here the only thing "
+                 "that differs between the two sides is that push.",
         explanation="""\
-**Working harder** (telling, with pressure to work harder). Every week leaders compare missed
-care with their goal of 5%. Above it, they push: nurses go faster (up to 10% shorter tasks),
-which helps today. But hurried work slips more often and harms patients, pressure wears nurses
-out, and pressured nurses report half as many of the defects they meet. The defects that made
-the care late are never fixed, so missed care stays above the goal, so the pressure stays on.
-This self-reinforcing loop is the *capability trap* (Repenning and Sterman, 2001): effort spent
-on getting today's work done crowds out the improvement that would make tomorrow's easier.
+**Working harder.** Every week leaders compare missed care with their goal of 5%. Above it,
+they push: nurses go faster (up to 10% shorter tasks), which helps today. But hurried work
+slips more often and harms patients, pressure wears nurses out, and pressured nurses report
+up to half as many of the defects they meet. The defects that made the care late are never
+fixed, so missed care stays above the goal, so the pressure stays on. This self-reinforcing
+loop is the *capability trap* (Repenning and Sterman, 2001): effort spent on getting today's
+work done crowds out the improvement that would make tomorrow's easier.
 
-**Working smarter** (listening, no pressure). The same hours go into huddles, rounding and
-fixes instead, and each fix removes part of a defect's encounters: workarounds shrink and
-nothing pushes the nurses. It is not free: in its first year the longer launch huddles take
-nurse time, so missed care can be slightly higher than under working harder, whose pace
-gets more tasks started today. That is the trade the capability trap describes: working
-harder wins on today's measure and pays in slips, exhaustion and defects left in place.""",
-        look_for="Pressure (0 to 1) stays near its maximum under working harder; harm from slips, mean "
-                 "exhaustion and burnout are higher with it, reporting lower, and active defects do not fall, "
-                 "while its missed care is no worse than working smarter's (the pace bought with pressure "
-                 "covers for the defects left in place). Under working smarter pressure is zero and the defect "
-                 "stock shrinks.",
+**Pressure alone.** Both sides are the same telling unit, with the same patients, nurses and
+defects; only leaders' pressure to work harder differs (1 in A, 0 in B). So every difference
+below is what pressure does, and nothing else: the first panel of the figure is the pressure
+itself, week by week.
+
+**Working smarter** is the other case of this demonstration: the listening system, which puts
+the same hours into huddles, rounding and fixes instead of pushing. It starts from today's
+unit and pays for its launch first, so on missed care it is worse before it is better.""",
+        look_for="Under working harder, pressure (0 to 1) is on from the second week and stays near its maximum "
+                 "(about 0.9 on average); without it, it is zero. Pressure buys what it aims at: missed care is "
+                 "about 5 points lower, in every week once the pressure is on. It pays in slips: harm from slips "
+                 "doubles, more than the harm it saves from missed care, so harm overall is higher; and nurses "
+                 "report about half as many of the defects they meet. Burnout hardly differs (pressure's strain and "
+                 "the extra missed care without it weigh about the same), and the defect stock hardly falls under "
+                 "either (from about 38 unfixed defects to 35 or 36 in the year), because a telling unit fixes "
+                 "little: the work never gets easier, so the pressure never comes off.",
         a=DemoSide("telling", "working harder", {"leadership.pressure_to_work_harder": 1.0}),
-        b=DemoSide("listening", "working smarter", {"leadership.pressure_to_work_harder": 0.0}),
+        b=DemoSide("telling", "no pressure", {"leadership.pressure_to_work_harder": 0.0}),
         horizon_days=365, replications=6,
-        focus=("flow.pressure_mean", "safety.harm_slip_per_1000_patient_days", "workforce.mean_exhaustion",
-               "workforce.burnout_pct", "learning.reporting_propensity_mean", "learning.active_defects_end",
-               "effectiveness.missed_care_pct"),
+        focus=("flow.pressure_mean", "effectiveness.missed_care_pct", "safety.harm_slip_per_1000_patient_days",
+               "learning.report_pct", "safety.harm_per_1000_patient_days",
+               "safety.harm_missed_care_per_1000_patient_days", "workforce.burnout_pct",
+               "learning.active_defects_end"),
+        weekly=("flow.pressure_mean", "effectiveness.missed_care_pct", "safety.harm_slip_per_1000_patient_days",
+                "learning.report_pct"),
+    ),
+    Demo(
+        key="worse-before-better",
+        title="2. The capability trap: working harder or working smarter",
+        group="capability-trap",
+        case="Working harder against listening: worse before better",
+        question="Working smarter, fixing the work instead of pushing people, starts from today's unit and pays "
+                 "for its launch first. Is it worse before it is better, and for how long?",
+        explanation="""\
+**Working harder** is the telling unit as it is: leaders push whenever missed care is above
+their goal of 5%, nurses go faster and slip more, and pressured nurses report fewer of the
+defects they meet, so the defects stay (the first case of this demonstration shows pressure
+alone).
+
+**Working smarter** is the listening system, with no pressure: daily huddles and leader
+rounding hear about defects, reports are answered and fixed, the quality team fixes instead of
+auditing. Each fix removes part of a defect's encounters, so workarounds shrink and nothing
+pushes the nurses. But it starts from today's telling unit and its costs come first: in its
+first 12 weeks the huddles are twice as long while they are new, nurses are trained, and a fix
+takes months to pay back. Meanwhile working harder's pace gets more tasks started today. So on
+missed care, the measure its leaders watch, listening is worse before it is better: the dip
+that makes units give up on improvement that would have paid (Repenning and Sterman, 2001).
+
+Unlike the first case, this compares two whole systems, so many settings differ (the listening
+dial, all six elements, leaders' fix hours and pressure). It runs the two presets for two years,
+as the shipped experiment does (`experiments/capability-trap.yaml`, docs/model.md section 10).""",
+        look_for="In the first panel listening's missed care is above working harder's in every week from week 2 to "
+                 "week 20, within about a point of it until week 36, and below it in every week from week 37 to the "
+                 "end of the second year. Over the two years it is 11.8% against 13.1%, a difference whose interval "
+                 "only just includes zero at 10 replications: the trajectory is the point, not the average. Harm is "
+                 "lower under listening in almost every week from the start (no pressure, so fewer slips), and over "
+                 "the two years harm, burnout, turnover, reporting and the defect stock are all better under "
+                 "listening, for about 8 USD more per patient-day. The pressure panel shows how working harder keeps"
+                 " its missed care low at first: pressure is on from the second week, about 0.9 on average.",
+        a=DemoSide("telling", "working harder"),
+        b=DemoSide("listening", "listening"),
+        horizon_days=730, replications=10,
+        focus=("effectiveness.missed_care_pct", "safety.harm_per_1000_patient_days", "workforce.burnout_pct",
+               "learning.active_defects_end", "learning.report_pct", "workforce.turnover_annual_pct",
+               "flow.pressure_mean", "efficiency.cost_per_patient_day"),
+        weekly=("effectiveness.missed_care_pct", "flow.pressure_mean", "safety.harm_per_1000_patient_days",
+                "learning.active_defects_end"),
+        trajectory="effectiveness.missed_care_pct",
     ),
     Demo(
         key="interpreter-equity",
@@ -848,8 +931,8 @@ system ranks defects per patient exposed, so it is not; try telling against list
                  "while the outcomes of other patients hardly move. LEP patients' harm, the harm ratio and the "
                  "harm gap fall towards the others', but they rest on few LEP patients and vary a lot between "
                  "replications: at 8 replications their intervals only just include zero.",
-        a=DemoSide("telling", "interpreter gap (telling)"),
-        b=DemoSide("telling", "interpreter access fixed (telling)",
+        a=DemoSide("telling", "interpreter gap, telling"),
+        b=DemoSide("telling", "interpreter access fixed, telling",
                    {"defects.categories.interpreter_access.rate_factor": 0.0}),
         horizon_days=365, replications=8,
         focus=("equity.missed_care_gap_pct", "safety.harm_communication_per_1000_patient_days",
@@ -866,6 +949,43 @@ def demo_scenarios(demo: Demo, presets: Presets | None = None) -> tuple[Scenario
     a = build_scenario(presets.path(demo.a.preset), {**demo.a.overrides, **run}, demo.a.label, presets.folder)
     b = build_scenario(presets.path(demo.b.preset), {**demo.b.overrides, **run}, demo.b.label, presets.folder)
     return a, b, (demo.a.label, demo.b.label)
+
+
+def demo_groups(demos: Iterable[Demo] | None = None) -> dict[str, list[Demo]]:
+    """The demonstrations as the page lists them: each with its cases, in order (a demonstration's
+    ``group`` names the one it is a case of)."""
+    groups: dict[str, list[Demo]] = {}
+    for demo in DEMOS if demos is None else demos:
+        groups.setdefault(demo.group or demo.key, []).append(demo)
+    return groups
+
+
+def trajectory(weekly: pd.DataFrame, metric: str, labels: tuple[str, str]) -> str | None:
+    """One plain sentence on an outcome's course, week by week (weeks numbered from 1, as in the
+    figures): in how many weeks B was worse than A before the last run of weeks in which B was better
+    in every week to the end, and from which week that run starts. None where B is not better at
+    the end, or the weekly series lacks the outcome."""
+    direction = BY_NAME[metric].direction if metric in BY_NAME else None
+    if direction is None or metric not in weekly.columns:
+        return None
+    means = weekly.groupby(["week", "side"])[metric].mean().unstack("side").sort_index()
+    if not {"a", "b"} <= set(means.columns):
+        return None
+    diff = (means["b"] - means["a"]) * (1 if direction == "lower" else -1)  # > 0: B worse
+    weeks = list(diff.index)
+    start = len(weeks)
+    while start > 0 and diff.iloc[start - 1] < 0:
+        start -= 1
+    if start == len(weeks) or start == 0:
+        return None
+    worse = int((diff.iloc[:start] > 0).sum())
+    from careos_sim.report.common import label
+
+    shown = tuple(for_markdown(x, MAX_LABEL_CHARS) for x in labels)
+    first = int(weeks[start]) + 1
+    return (f"**Week by week**, {label(metric).lower()} under {shown[1]} was worse than under {shown[0]} in "
+            f"{worse} of the first {start} weeks, and better in every one of the {len(weeks) - start} weeks from "
+            f"week {first} to the end.")
 
 
 # --------------------------------------------------------------------------- findings
@@ -931,8 +1051,15 @@ def key_findings(paired: pd.DataFrame, metrics: Iterable[str], labels: tuple[str
 
 def scorecard_view(card: pd.DataFrame, labels: tuple[str, str]) -> pd.DataFrame:
     """The report's scorecard (:func:`careos_sim.report.scorecard_table`) as the report's table shows it:
-    outcome, unit, A and B with their 95% CIs, B - A with its 95% CI, the better side by name."""
+    outcome, unit, A and B with their 95% CIs (kept to the values the outcome can take, as the weekly
+    bands are), B - A with its 95% CI, the better side by name."""
+    from careos_sim.metrics import value_range
     from careos_sim.report.common import fmt, interval, signed
+
+    def within(low: Any, high: Any, metric: str) -> str:  # a side's interval, kept to what is possible
+        lo, hi = value_range(metric)
+        clip = (lambda x: min(max(x, lo), hi) if isinstance(x, (int, float)) and math.isfinite(x) else x)
+        return interval(clip(low), clip(high))
 
     rows = []
     for r in card.to_dict("records"):
@@ -940,8 +1067,8 @@ def scorecard_view(card: pd.DataFrame, labels: tuple[str, str]) -> pd.DataFrame:
             "dimension": r["dimension"],
             "outcome": r["label"],
             "unit": r["unit"],
-            f"A: {labels[0]} [95% CI]": f"{fmt(r['a'])} {interval(r['a_ci_low'], r['a_ci_high'])}",
-            f"B: {labels[1]} [95% CI]": f"{fmt(r['b'])} {interval(r['b_ci_low'], r['b_ci_high'])}",
+            f"A: {labels[0]} [95% CI]": f"{fmt(r['a'])} {within(r['a_ci_low'], r['a_ci_high'], r['metric'])}",
+            f"B: {labels[1]} [95% CI]": f"{fmt(r['b'])} {within(r['b_ci_low'], r['b_ci_high'], r['metric'])}",
             "B - A": signed(r["diff"]),
             "95% CI of B - A": interval(r["ci_low"], r["ci_high"], sign=True),
             "better": _better(r["better"], r["direction"], labels),
@@ -1031,7 +1158,6 @@ def run_comparison(a: Scenario, b: Scenario, labels: tuple[str, str], cache: Res
     source's own folder are read). With ``limits``, a run over them raises :class:`LimitError`
     before anything is built or run.
     """
-    from careos_sim.compare import compare
     from careos_sim.output import write_comparison
 
     key = settings_key(a, b, labels)
@@ -1042,6 +1168,23 @@ def run_comparison(a: Scenario, b: Scenario, labels: tuple[str, str], cache: Res
         hits = check_run((a, b), limits)
         if hits:
             raise LimitError(hits)
+    n, horizon = a.run.replications, a.run.horizon_days
+    comparison, seconds = _run_pair(a, b, progress, workers, ocel_days=1.0)  # a day's event log, animated
+    folder = cache.folder_for(key)
+    files = tuple(scenario_files(s, Path(s).parent) if s is not None else [] for s in sources)
+    write_comparison(comparison, folder, source_names(sources), ["careos-sim", "app"],  # type: ignore[arg-type]
+                     scenario_files=files)
+    entry = CachedRun(key, folder, labels, seconds, n, horizon)
+    cache.put(entry)
+    return entry
+
+
+def _run_pair(a: Scenario, b: Scenario, progress: Callable[[int, int], None] | None = None,
+              workers: int | None = None, ocel_days: float | None = None) -> tuple[Any, float]:
+    """The comparison of A and B on common random numbers, and its wall seconds; ``progress(done,
+    total)`` as each of the 2 x replications finishes. Large runs use a pool of spawned processes."""
+    from careos_sim.compare import compare
+
     n, horizon = a.run.replications, a.run.horizon_days
     total, done = 2 * n, [0]
 
@@ -1055,19 +1198,45 @@ def run_comparison(a: Scenario, b: Scenario, labels: tuple[str, str], cache: Res
     executor = None
     if workers > 1:  # spawn: forking a threaded server process is unsafe
         executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        with _POOLS_LOCK:
+            _POOLS.add(executor)
     try:
-        comparison = compare(a, b, workers=1 if executor is None else workers, executor=executor, progress=step)
+        comparison = compare(a, b, workers=1 if executor is None else workers, executor=executor, progress=step,
+                             ocel_days=ocel_days)
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+            with _POOLS_LOCK:
+                _POOLS.discard(executor)
     seconds = time.perf_counter() - started
     _SPEED["seconds_per_replication_day"] = seconds * workers / max(1.0, 2 * n * horizon)
-    folder = cache.folder_for(key)
-    files = tuple(scenario_files(s, Path(s).parent) if s is not None else [] for s in sources)
-    write_comparison(comparison, folder, labels, ["careos-sim", "app"], scenario_files=files)  # type: ignore[arg-type]
-    entry = CachedRun(key, folder, labels, seconds, n, horizon)
-    cache.put(entry)
-    return entry
+    return comparison, seconds
+
+
+#: the worker pools of runs in progress (a demonstration prepared in the background among them)
+_POOLS: set[ProcessPoolExecutor] = set()
+_POOLS_LOCK = threading.Lock()
+
+
+@atexit.register
+def _stop_pools() -> None:
+    """When the server stops, the workers of a run still in progress stop too (a background thread's
+    pool would otherwise go on with the replications already handed to it)."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS)
+    for pool in pools:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            try:
+                process.terminate()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
+
+def source_names(sources: Iterable[str | Path | None]) -> tuple[str, str]:
+    """What a results folder's manifest records as each side's scenario (the report writes it beside
+    the side's name): the name of the file it started from (a preset's, or the upload's), or "set
+    in the app" where there is none."""
+    return tuple(Path(s).name if s is not None else "set in the app" for s in sources)  # type: ignore[return-value]
 
 
 
@@ -1083,12 +1252,16 @@ MIN_UNCERTAINTY_SETS, MAX_UNCERTAINTY_SETS = 10, 40
 @cache
 def find_ranges() -> Path | None:
     """The shipped ranges file: ``$CAREOS_UNCERTAINTY_RANGES``, the repository's
-    ``experiments/uncertainty/`` beside the package, or ``./experiments/uncertainty/``; else None."""
+    ``experiments/uncertainty/`` beside the package, ``./experiments/uncertainty/``, or where an
+    installed wheel put it; else None."""
+    from careos_sim.loader import installed_folders
+
     tried = []
     if os.environ.get("CAREOS_UNCERTAINTY_RANGES"):
         tried.append(Path(os.environ["CAREOS_UNCERTAINTY_RANGES"]))
     for root in (Path(__file__).resolve().parents[2], Path.cwd()):
         tried.append(root / "experiments" / "uncertainty" / RANGES_FILE)
+    tried += [folder / RANGES_FILE for folder in installed_folders("experiments/uncertainty")]
     return next((f.resolve() for f in tried if f.is_file()), None)
 
 
@@ -1266,3 +1439,501 @@ def artefacts(entry: CachedRun) -> Artefacts:
     result = Artefacts(figures, card, _nested_brief(brief(folder)), downloads)
     entry.extras["artefacts"] = result
     return result
+
+
+# --------------------------------------------------------------------------- headline numbers
+
+#: the outcomes a comparison's results open with, as big numbers
+HEADLINE: tuple[str, ...] = ("safety.harm_per_1000_patient_days", "effectiveness.missed_care_pct",
+                             "workforce.burnout_pct", "efficiency.cost_per_patient_day")
+
+
+#: a big number's label, short enough for a quarter of the page at 1366 pixels (the unit with it where
+#: the value does not carry it); an outcome not named here is labelled as in the report
+SHORT_LABELS: dict[str, str] = {
+    "safety.harm_per_1000_patient_days": "Harm per 1,000 pt-days",
+    "safety.harm_slip_per_1000_patient_days": "Slips per 1,000 pt-days",
+    "safety.harm_missed_care_per_1000_patient_days": "Harm from missed care",
+    "safety.harm_communication_per_1000_patient_days": "Comm. harm, 1,000 pt-days",
+    "effectiveness.missed_care_pct": "Missed care",
+    "workforce.burnout_pct": "Nurses burned out",
+    "workforce.turnover_annual_pct": "Turnover, % a year",
+    "workforce.mean_exhaustion": "Exhaustion (0 to 1)",
+    "efficiency.cost_per_patient_day": "Cost per pt-day, USD",
+    "efficiency.workaround_time_pct": "Time on workarounds",
+    "flow.pressure_mean": "Pressure (0 to 1)",
+    "learning.report_pct": "Defects reported",
+    "learning.active_defects_end": "Unfixed defects at end",
+    "learning.fixes_per_month": "Fixes a month",
+    "equity.missed_care_gap_pct": "LEP missed-care gap, pp",
+    "equity.harm_ratio": "Harm ratio, LEP/other",
+    "equity.harm_gap_per_1000_patient_days": "LEP harm gap, 1,000 pt-d",
+}
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One big number (for ``st.metric``): B's value, the change from A, and its colour."""
+
+    label: str  # the outcome, short, with its unit where the value does not carry it
+    value: str  # B's mean
+    delta: str  # B - A, and A's mean
+    delta_color: str  # "normal" (a rise is good), "inverse" (a fall is good), "off" (no clear better side)
+    help: str  # the key finding: both values, the 95% CI, the verdict
+
+
+def headline(paired: pd.DataFrame, metrics: Iterable[str], labels: tuple[str, str]) -> list[Headline]:
+    """The chosen outcomes as big numbers: B's mean, B - A against A's mean, green where B is better
+    (its 95% CI excludes zero), red where A is, grey where neither is or there is no better side."""
+    metrics = list(metrics)
+    table = findings_table(paired, metrics, labels)
+    sentences = key_findings(paired, metrics, labels)
+    out = []
+    for row, sentence in zip(table.to_dict("records"), sentences):
+        unit = row["unit"]
+        percent = unit == "%"
+        short = SHORT_LABELS.get(row["metric"])
+        if short is None:
+            short = row["outcome"] + ("" if percent or unit in ("", "ratio") else f" ({unit})")
+        value = f"{row[labels[1]]}%" if percent else str(row[labels[1]])
+        delta = f"{row['B - A']}{' pp' if percent else ''} vs A's {row[labels[0]]}{'%' if percent else ''}"
+        direction = BY_NAME[row["metric"]].direction
+        if direction is None or row["better"].startswith("neither"):
+            colour = "off"
+        else:
+            colour = "inverse" if direction == "lower" else "normal"
+        out.append(Headline(short, value, delta, colour, sentence))
+    return out
+
+
+# --------------------------------------------------------------------------- prepared demonstrations, kept on disk
+
+#: where prepared demonstrations are kept (default: the user's cache folder, ``careos-sim/demos``)
+DEMO_CACHE_ENV = "CAREOS_APP_DEMO_CACHE"
+#: "all" (default): the first time teaching mode opens, every demonstration is prepared in the
+#: background, one after another; "0": only the one opened
+PREPARE_ENV = "CAREOS_APP_PREPARE_DEMOS"
+#: the layout of a prepared folder; a change makes every older folder stale
+DEMO_FORMAT = 1
+#: files a prepared folder must hold (besides the figures), each checked against its recorded hash
+_DEMO_REQUIRED = ("manifest.json", "comparison.csv", "weekly.parquet", "replications.parquet", "report.html",
+                  "app/brief.md", "app/scorecard.parquet")
+_INDEX = "app/index.json"
+#: the report's figures (``figures/`` of a folder once its report is written) the page shows, by key
+_REPORT_FIGURES = {"scorecard": "scorecard.png", "time_series": "weekly_series.png", "equity": "equity.png"}
+
+
+def demo_cache_root(env: Mapping[str, str] | None = None) -> Path | None:
+    """The folder that keeps prepared demonstrations: ``$CAREOS_APP_DEMO_CACHE``, else the user's cache
+    folder (``platformdirs``, where installed, else ``$XDG_CACHE_HOME`` or ``~/.cache``) with
+    ``careos-sim/demos``; None (nothing is kept across restarts) where that would lie inside the
+    repository beside the package."""
+    env = os.environ if env is None else env
+    if env.get(DEMO_CACHE_ENV, "").strip():
+        root = Path(env[DEMO_CACHE_ENV]).expanduser()
+    else:
+        base = None
+        if env is os.environ:
+            try:
+                import platformdirs
+
+                base = Path(platformdirs.user_cache_dir("careos-sim", appauthor=False))
+            except ImportError:
+                pass
+        if base is None:
+            xdg = env.get("XDG_CACHE_HOME", "").strip()
+            base = (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache") / "careos-sim"
+        root = base / "demos"
+    root = Path(os.path.abspath(root))
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "pyproject.toml").is_file() and (root == repo or repo in root.parents
+                                                or repo in root.resolve().parents):
+        return None
+    return root
+
+
+def prepare_all(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the first use of teaching mode prepares every demonstration (``$CAREOS_APP_PREPARE_DEMOS``)."""
+    env = os.environ if env is None else env
+    return env.get(PREPARE_ENV, "all").strip().lower() not in ("0", "no", "false", "off", "one")
+
+
+@cache
+def _code_digest() -> str:
+    """A digest of the package's model and report code (not the app's pages): a change to either, even
+    without a new version number, makes prepared demonstrations stale."""
+    package = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        if rel.startswith("app/") or "__pycache__" in rel:
+            continue
+        h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def demo_key(demo: "Demo", a: Scenario, b: Scenario, labels: tuple[str, str]) -> str:
+    """The prepared folder's name: the package version, then a digest of the two resolved scenarios,
+    the labels, the demonstration's weekly figure, the model's code and the folder's layout."""
+    from careos_sim import __version__
+
+    h = hashlib.sha256(settings_key(a, b, labels).encode())
+    h.update(json.dumps({"weekly": list(demo.weekly), "format": DEMO_FORMAT}).encode())
+    h.update(_code_digest().encode())
+    return f"{re.sub(r'[^A-Za-z0-9.+_-]', '_', __version__)}-{h.hexdigest()[:20]}"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _listed(folder: Path, name: Any) -> Path | None:
+    """A file a prepared folder's index names, if the name is a plain relative path inside it."""
+    if not isinstance(name, str) or not name or Path(name).is_absolute() or ".." in Path(name).parts:
+        return None
+    return folder / name
+
+
+def _read_index(folder: Path) -> dict[str, Any] | None:
+    path = folder / _INDEX
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) and isinstance(doc.get("files"), dict) else None
+
+
+def load_prepared(folder: str | Path, key: str) -> CachedRun | None:
+    """A prepared demonstration from its folder, with everything the page shows read in (so it opens
+    without drawing anything); None when the folder is missing, stale or damaged: its index must
+    name this key and layout and every file it lists must be there with the recorded SHA-256."""
+    folder = Path(folder)
+    doc = _read_index(folder)
+    if doc is None or doc.get("key") != key or doc.get("format") != DEMO_FORMAT:
+        return None
+    files: dict[str, Any] = doc["files"]
+    if any(name not in files for name in _DEMO_REQUIRED):
+        return None
+    try:
+        for name, digest in files.items():
+            path = _listed(folder, name)
+            if path is None or path.is_symlink() or not path.is_file() or _sha256(path) != digest:
+                return None
+        labels = (str(doc["labels"][0]), str(doc["labels"][1]))
+        entry = CachedRun(key, folder, labels, float(doc["seconds"]), int(doc["replications"]),
+                          float(doc["horizon_days"]))
+        figures = {str(k): (folder / str(v)).read_bytes() for k, v in doc.get("figures", {}).items()
+                   if str(v) in files}
+        reps = pd.read_parquet(folder / "replications.parquet")
+        downloads = {
+            "Report (HTML)": ((folder / "report.html").read_bytes(), "report.html", "text/html"),
+            "Replications (CSV)": (reps.to_csv(index=False).encode(), "replications.csv", "text/csv"),
+            "Replications (Parquet)": ((folder / "replications.parquet").read_bytes(), "replications.parquet",
+                                       "application/vnd.apache.parquet"),
+            "Paired comparison (CSV)": ((folder / "comparison.csv").read_bytes(), "comparison.csv", "text/csv"),
+            "Weekly series (Parquet)": ((folder / "weekly.parquet").read_bytes(), "weekly.parquet",
+                                        "application/vnd.apache.parquet"),
+        }
+        demo_png = figures.pop("demo", None)
+        art = Artefacts(figures, pd.read_parquet(folder / "app" / "scorecard.parquet"),
+                        (folder / "app" / "brief.md").read_text(encoding="utf-8"), downloads)
+        entry.extras.update(artefacts=art, paired=pd.read_csv(folder / "comparison.csv"), demo_figure=demo_png,
+                            weekly=pd.read_parquet(folder / "weekly.parquet"))
+    except Exception as exc:  # noqa: BLE001 - a damaged file raises its reader's own errors (pyarrow's, ...)
+        log.warning("careos-sim app: the prepared demonstration in %s cannot be read (%s); preparing it again",
+                    folder, exc)
+        return None
+    return entry
+
+
+def _clear_damaged(folder: Path) -> None:
+    """Remove what an earlier preparation wrote in a folder that no longer checks out and whose results
+    manifest cannot be read: only the files its index lists (regular files inside the folder), the
+    index itself, and then the folders left empty. Anything else in it stays (and the folder is then
+    not used, see :func:`prepare_demo`)."""
+    doc = _read_index(folder)
+    names = list(doc["files"]) if doc else []
+    for name in [*names, _INDEX]:
+        path = _listed(folder, name)
+        if path is not None and not path.is_symlink() and path.is_file():
+            try:
+                path.unlink()
+            except OSError:
+                pass
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink()),
+                      key=lambda p: len(p.parts), reverse=True):
+        try:
+            sub.rmdir()  # only an empty one
+        except OSError:
+            pass
+
+
+def demo_figure(weekly: pd.DataFrame, paired: pd.DataFrame, labels: tuple[str, str], replications: int,
+                metrics: Iterable[str]):
+    """The demonstration's own weekly figure (both sides, 95% bands kept to what is possible), or None."""
+    from careos_sim.plots import time_series_from_frames
+    from careos_sim.report.common import label
+
+    metrics = [m for m in metrics if m in weekly.columns]
+    if not metrics:
+        return None
+    frames = {side: weekly[weekly["side"] == side].drop(columns="side") for side in "ab"}
+    units = dict(zip(paired["metric"], paired["unit"].fillna("").astype(str)))
+    return time_series_from_frames(frames, {"a": labels[0], "b": labels[1]}, units, replications, metrics,
+                                   titles={m: label(m) for m in metrics})
+
+
+def _write_prepared(folder: Path, key: str, labels: tuple[str, str], seconds: float, replications: int,
+                    horizon_days: float, weekly_metrics: Iterable[str]) -> None:
+    """Draw everything the page shows of a finished comparison folder into ``folder/app/`` (the report,
+    its figures, scorecard and brief, the demonstration's figure) and then, last, the index that lists
+    every file with its SHA-256, so that a folder with an index is complete."""
+    from careos_sim.output import write_atomic
+    from careos_sim.report import brief, comparison_figures, scorecard_table, write_report
+    from careos_sim.report.document import png_bytes
+
+    app = folder / "app"
+    app.mkdir(exist_ok=True)
+    write_report(folder)  # report.html and report.md, and its figures in figures/
+    figures = {key: f"figures/{name}" for key, name in _REPORT_FIGURES.items() if (folder / "figures" / name).is_file()}
+    if len(figures) < len(_REPORT_FIGURES):  # another layout of the report's figures: draw them here
+        figures = {}
+        for name, fig in comparison_figures(folder).items():
+            write_atomic(app / f"{name}.png", png_bytes(fig))
+            figures[name] = f"app/{name}.png"
+    weekly = pd.read_parquet(folder / "weekly.parquet")
+    paired = pd.read_csv(folder / "comparison.csv")
+    fig = demo_figure(weekly, paired, labels, replications, weekly_metrics)
+    if fig is not None:
+        write_atomic(app / "demo.png", png_bytes(fig))
+        figures["demo"] = "app/demo.png"
+    card = scorecard_view(scorecard_table(folder), labels)
+    buffer = io.BytesIO()
+    card.to_parquet(buffer, index=False)
+    write_atomic(app / "scorecard.parquet", buffer.getvalue())
+    write_atomic(app / "brief.md", _nested_brief(brief(folder)).encode("utf-8"))
+    written = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("files", [])
+    report = ["report.md", *(f"figures/{name}" for name in _REPORT_FIGURES.values())]
+    names = [*_DEMO_REQUIRED, *figures.values(), *written, *(n for n in report if (folder / n).is_file())]
+    index = {"format": DEMO_FORMAT, "key": key, "labels": list(labels), "seconds": seconds,
+             "replications": replications, "horizon_days": horizon_days, "figures": figures,
+             "files": {name: _sha256(folder / name) for name in dict.fromkeys(names)}}
+    write_atomic(folder / _INDEX, (json.dumps(index, indent=2) + "\n").encode())
+
+
+def prepare_demo(demo: "Demo", presets: Presets | None = None, *, root: str | Path | None = None,
+                 fallback: ResultCache | None = None, limits: Limits | None = None,
+                 progress: Callable[[int, int], None] | None = None, workers: int | None = None,
+                 gate: threading.Semaphore | None = None) -> CachedRun:
+    """A demonstration's comparison, prepared: read from ``root/<version>-<digest>/`` when it is there
+    and checks out (:func:`load_prepared`), else run now (holding ``gate`` while it simulates, as the
+    page's runs do) and kept there. A damaged folder is prepared again; a folder that holds files
+    careos-sim did not write is left alone, and the result is kept in ``fallback`` (a session's
+    temporary cache) instead, as it is when there is no ``root`` or it cannot be written."""
+    from careos_sim.output import folder_kind, write_comparison
+
+    presets = presets or find_presets()
+    a, b, labels = demo_scenarios(demo, presets)
+    key = demo_key(demo, a, b, labels)
+    folder = Path(root) / key if root is not None else None
+    if folder is not None:
+        hit = load_prepared(folder, key)
+        if hit is not None:
+            return hit
+    if limits is not None:
+        hits = check_run((a, b), limits)
+        if hits:
+            raise LimitError(hits)
+    sources = (presets.path(demo.a.preset), presets.path(demo.b.preset))
+    if gate is not None:
+        gate.acquire()
+    try:
+        comparison, seconds = _run_pair(a, b, progress, workers)
+    finally:
+        if gate is not None:
+            gate.release()
+    files = tuple(scenario_files(s, Path(s).parent) for s in sources)
+    if folder is not None:
+        try:
+            if folder.is_dir() and not folder.is_symlink() and folder_kind(folder) != "compare":
+                _clear_damaged(folder)  # a readable results folder is written over in place instead
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+            write_comparison(comparison, folder, source_names(sources), ["careos-sim", "app"],
+                             scenario_files=files)  # type: ignore[arg-type]
+            _write_prepared(folder, key, labels, seconds, demo.replications, demo.horizon_days, demo.weekly)
+            hit = load_prepared(folder, key)
+            if hit is not None:
+                return hit
+            log.warning("careos-sim app: the demonstration written to %s does not read back", folder)
+        except (OSError, InputError) as exc:
+            log.warning("careos-sim app: cannot keep the demonstration in %s (%s); keeping it for this server "
+                        "only", folder, exc)
+    fallback = fallback if fallback is not None else ResultCache()
+    cache_key = settings_key(a, b, labels)
+    out = fallback.folder_for(cache_key)
+    write_comparison(comparison, out, source_names(sources), ["careos-sim", "app"],  # type: ignore[arg-type]
+                     scenario_files=files)
+    entry = CachedRun(cache_key, out, labels, seconds, demo.replications, demo.horizon_days)
+    fallback.put(entry)
+    weekly, paired = pd.read_parquet(out / "weekly.parquet"), pd.read_csv(out / "comparison.csv")
+    fig = demo_figure(weekly, paired, labels, demo.replications, demo.weekly)
+    if fig is not None:
+        from careos_sim.report.document import png_bytes
+
+        entry.extras["demo_figure"] = png_bytes(fig)
+    entry.extras["weekly"] = weekly
+    return entry
+
+
+@dataclass
+class DemoStatus:
+    """Where the preparation of one demonstration stands."""
+
+    state: str = "waiting"  # "waiting", "running", "done", "failed"
+    done: int = 0
+    total: int = 0
+    entry: CachedRun | None = None
+    error: str = ""
+    hits: list[LimitHit] = field(default_factory=list)
+
+
+class DemoPreparer:
+    """Prepares demonstrations in one background thread, one at a time, and keeps them for every
+    session of the server: what the page opens is read from memory, else from the disk cache
+    (:func:`prepare_demo`). :meth:`request` puts the demonstration being opened first. ``limits``
+    and ``fallback`` (where a result is kept when the disk cache cannot be used) may be set at any
+    time; a preparation uses them as they are when it starts."""
+
+    def __init__(self, presets: Presets | None = None, limits: Limits | None = None,
+                 fallback: ResultCache | None = None, gate: threading.Semaphore | None = None):
+        self.presets, self.limits, self.fallback = presets, limits, fallback
+        self.gate = gate if gate is not None else RUN_GATE
+        self._lock = threading.Lock()
+        self._queue: list[tuple[str, Demo, Path | None]] = []
+        self._status: dict[str, DemoStatus] = {}
+        self._keys: dict[str, str] = {}
+        self._everything: set[str] = set()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def _id(demo: "Demo", root: Path | None) -> str:
+        return f"{root}|{demo!r}"
+
+    def key(self, demo: "Demo") -> str:
+        """The demonstration's prepared folder name (:func:`demo_key`), worked out once."""
+        ident = repr(demo)
+        with self._lock:
+            known = self._keys.get(ident)
+        if known is None:
+            a, b, labels = demo_scenarios(demo, self.presets)
+            known = demo_key(demo, a, b, labels)
+            with self._lock:
+                self._keys[ident] = known
+        return known
+
+    def status(self, demo: "Demo", root: str | Path | None) -> DemoStatus | None:
+        with self._lock:
+            return self._status.get(self._id(demo, Path(root) if root else None))
+
+    def ready(self, demo: "Demo", root: str | Path | None) -> CachedRun | None:
+        """The prepared comparison, from memory or from the disk cache (checked), or None."""
+        root = Path(root) if root else None
+        status = self.status(demo, root)
+        if status is not None and status.state == "done":
+            return status.entry
+        if root is None or (status is not None and status.state == "running"):
+            return None
+        key = self.key(demo)
+        entry = load_prepared(root / key, key)
+        if entry is not None:
+            with self._lock:
+                current = self._status.setdefault(self._id(demo, root), DemoStatus())
+                if current.state != "running":
+                    current.entry, current.state = entry, "done"
+        return entry
+
+    def request_all(self, demos: Iterable["Demo"], root: str | Path | None, first: "Demo") -> None:
+        """Prepare ``first`` before anything else and, the first time this is asked for ``root``, every
+        other demonstration after it."""
+        rest: list[Demo] = []
+        with self._lock:
+            if str(root) not in self._everything:
+                self._everything.add(str(root))
+                rest = [d for d in demos if d != first]
+        self.request([first, *rest], root)
+
+    def request(self, demos: Iterable["Demo"], root: str | Path | None) -> None:
+        """Prepare ``demos`` in this order, before anything already waiting; start the thread if needed."""
+        root = Path(root) if root else None
+        with self._lock:
+            wanted = []
+            for demo in demos:
+                ident = self._id(demo, root)
+                status = self._status.get(ident)
+                if status is not None and status.state in ("running", "done"):
+                    continue
+                self._status[ident] = DemoStatus("waiting")
+                wanted.append((ident, demo, root))
+            ids = {w[0] for w in wanted}
+            self._queue = wanted + [q for q in self._queue if q[0] not in ids]
+            if self._queue and (self._thread is None or not self._thread.is_alive()):
+                self._thread = threading.Thread(target=self._work, name="careos-sim-demos", daemon=True)
+                self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._thread = None
+                    return
+                ident, demo, root = self._queue.pop(0)
+                status = self._status[ident]
+                if status.state != "waiting":  # found on disk meanwhile
+                    continue
+                status.state = "running"
+
+            def progress(done: int, total: int, status: DemoStatus = status) -> None:
+                status.done, status.total = done, total
+
+            try:
+                entry = prepare_demo(demo, self.presets, root=root, fallback=self.fallback, limits=self.limits,
+                                     progress=progress, gate=self.gate)
+            except LimitError as exc:
+                status.hits, status.state = exc.hits, "failed"
+            except Exception as exc:  # noqa: BLE001 - reported on the page in short, in full in the log
+                log.exception("careos-sim app: preparing the demonstration %r failed", demo.key)
+                status.error, status.state = f"{type(exc).__name__}", "failed"
+            else:
+                status.entry, status.state = entry, "done"
+            time.sleep(0.2)  # a comparison waiting on the gate gets its turn between demonstrations
+
+    def idle(self, timeout: float | None = None) -> bool:
+        """Wait until nothing is waiting or being prepared (at most ``timeout`` seconds); whether it is so."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                thread = self._thread
+            if thread is None or not thread.is_alive():
+                return True
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            thread.join(0.1)
+
+
+_PREPARER: list[DemoPreparer] = []
+_PREPARER_LOCK = threading.Lock()
+
+
+def preparer() -> DemoPreparer:
+    """This process's :class:`DemoPreparer`, shared by every session of the server."""
+    with _PREPARER_LOCK:
+        if not _PREPARER:
+            _PREPARER.append(DemoPreparer())
+        return _PREPARER[0]

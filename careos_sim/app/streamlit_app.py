@@ -33,6 +33,14 @@ def result_cache() -> logic.ResultCache:
     return logic.ResultCache()
 
 
+def demo_preparer(limits: logic.Limits) -> logic.DemoPreparer:
+    """The demonstrations, prepared in the background and kept on disk, shared by every session; a
+    result that cannot be kept on disk is kept with the finished comparisons."""
+    prep = logic.preparer()
+    prep.limits, prep.fallback = limits, result_cache()
+    return prep
+
+
 def session_folder() -> Path:
     """This session's folder for uploaded files."""
     if "upload_folder" not in st.session_state:
@@ -69,14 +77,14 @@ def run(a, b, labels: tuple[str, str], limits: logic.Limits, sources=(None, None
     if hits:
         show_limits(hits)
         return None
-    total = 2 * a.run.replications
-    bar = st.progress(0.0, text=f"Starting {total} replications…")
+    total = 2 * a.run.replications  # runs: each side once per paired replication
+    bar = st.progress(0.0, text=f"Starting {a.run.replications} paired replications ({total} runs)…")
     while not logic.RUN_GATE.acquire(timeout=0.5):
         bar.progress(0.0, text="Another comparison is running on this server; yours starts as soon as it ends…")
     try:
         entry = logic.run_comparison(
             a, b, labels, cache, sources=sources, limits=limits,
-            progress=lambda done, n: bar.progress(done / n, text=f"{done} of {n} replications done…"))
+            progress=lambda done, n: bar.progress(done / n, text=f"{done} of {n} runs done…"))
     except logic.LimitError as exc:
         bar.empty()
         show_limits(exc.hits)
@@ -93,39 +101,77 @@ def run(a, b, labels: tuple[str, str], limits: logic.Limits, sources=(None, None
         return None
     finally:
         logic.RUN_GATE.release()
-    bar.progress(1.0, text=f"{total} replications done in {entry.seconds:.1f} s.")
+    bar.progress(1.0, text=f"{a.run.replications} paired replications done in {entry.seconds:.1f} s.")
     return entry
 
 
-def show_results(entry: logic.CachedRun, heading: str = "Results") -> None:
-    """The summary, scorecard, time series and equity figures, and the downloads of one comparison."""
+def _metric_options() -> dict[str, Any]:
+    """A framed big number, where this Streamlit frames them."""
+    return {"border": True} if "border" in inspect.signature(st.metric).parameters else {}
+
+
+def show_headline(paired, metrics, labels: tuple[str, str]) -> None:
+    """The big numbers: B's value of each outcome, and its change from A (green where B is better,
+    red where A is, grey where the 95% CI of the difference includes zero). Their sentences, with the
+    full names, units and intervals, follow them on the page."""
+    items = logic.headline(paired, metrics, labels)
+    if not items:
+        return
+    for col, item in zip(st.columns(len(items)), items):
+        with col:
+            st.metric(item.label, item.value, item.delta, delta_color=item.delta_color, **_metric_options())
+
+
+def show_table(frame) -> None:
+    """A table whose cells wrap (every cell readable at any window width), the first column as its index.
+    A table's cells and headers are Markdown, and a side's name is the user's: every one is escaped."""
+    def plain(x: Any) -> Any:
+        return for_markdown(x, 1000) if isinstance(x, str) else x
+
+    shown = frame.map(plain).rename(columns=plain)
+    st.table(shown.set_index(shown.columns[0]))
+
+
+def show_results(entry: logic.CachedRun, heading: str = "Results", headline: bool = True) -> None:
+    """The headline numbers and key findings, the brief (folded), the scorecard, the time series and
+    equity figures, and the downloads of one comparison."""
     with st.spinner("Drawing the figures…"):
         art = logic.artefacts(entry)
     a, b = (for_markdown(x) for x in entry.labels)
     st.header(heading)
     st.caption(f"A: **{a}** against B: **{b}**, {entry.replications} paired replications of "
-               f"{entry.horizon_days:g} days on common random numbers (run took {entry.seconds:.1f} s).")
-    st.subheader("In plain language")
-    st.markdown(art.brief)
+               f"{entry.horizon_days:g} days on common random numbers (run took {entry.seconds:.1f} s)."
+               + (" The big numbers are B's, with the change from A: green where B is better, red where A is, "
+                  "grey where the 95% CI of the difference includes zero." if headline else ""))
+    if headline:
+        paired = logic.paired_of(entry)
+        show_headline(paired, logic.HEADLINE, entry.labels)
+        for sentence in logic.key_findings(paired, logic.HEADLINE, entry.labels):
+            st.markdown(f"- {sentence}")
+    with st.expander("In plain language: the brief", expanded=False):
+        st.markdown(art.brief)
     st.subheader("Scorecard")
     st.caption("Every outcome of the six quality dimensions, the workforce and the unit's learning, for both "
                "systems. A side is named better only where the 95% confidence interval of the paired "
-               "difference B - A excludes zero.")
+               "difference B - A excludes zero. Each outcome's name in the results files is in the paired "
+               "comparison (CSV) below.")
     if "scorecard" in art.figures:
-        st.image(art.figures["scorecard"], width=950,
+        st.image(art.figures["scorecard"], width="stretch",
                  caption="Change from A to B as % of A's mean, signed so that right is better for B, with 95% CIs.")
-    st.dataframe(art.scorecard, hide_index=True, width="stretch", height=600,
-                 column_config={"dimension": st.column_config.TextColumn(width="small"),
-                                "outcome": st.column_config.TextColumn(width="medium"),
-                                "unit": st.column_config.TextColumn(width="small"),
-                                "metric": st.column_config.TextColumn("metric (in the results files)")})
+    show_table(art.scorecard.drop(columns="metric"))
     if "time_series" in art.figures:
         st.subheader("Over time")
-        st.caption("Weekly means of both systems over the replications, with 95% bands.")
-        st.image(art.figures["time_series"], width=1000)
+        st.caption("Weekly means of both systems over the replications, with 95% bands (kept within what each "
+                   "outcome can be: no share below 0 or above 100%, no negative rate).")
+        st.image(art.figures["time_series"], width="stretch")
     if "equity" in art.figures:
         st.subheader("Equity: patients with limited English proficiency and the others")
         st.image(art.figures["equity"], width="stretch")
+    from careos_sim.app import animation
+
+    if animation.has_log(entry.folder):  # the first day of replication 0, from the comparison's event log
+        with st.expander("A day on the unit"):
+            animation.show(entry.folder, entry.labels, key=f"day.{entry.key}")
     st.subheader("Download")
     cols = st.columns(len(art.downloads))
     for col, (label, (data, name, mime)) in zip(cols, art.downloads.items()):
@@ -139,6 +185,9 @@ def show_results(entry: logic.CachedRun, heading: str = "Results") -> None:
 
 def setting_widget(setting: logic.Setting, value: float, key: str) -> float:
     low, high = setting.widget_range(value)
+    if setting.integer:
+        return st.number_input(setting.label, int(low), int(high), int(value), max(1, int(setting.step)),
+                               help=setting.help, key=key)
     if setting.unit == "dial":
         return st.slider(setting.label, float(low), float(high), float(value), float(setting.step),
                          help=setting.help, key=key)
@@ -201,7 +250,8 @@ def side_panel(side: str, default: str, presets: logic.Presets, limits: logic.Li
         if setting.group != group:
             group = setting.group
             st.markdown(f"**{group}**")
-        values[setting.path] = setting_widget(setting, original[setting.path], f"{side}.{source_id}.{setting.path}")
+        values[setting.path] = setting_widget(setting.within(limits), original[setting.path],
+                                              f"{side}.{source_id}.{setting.path}")
     return SidePick(logic.side_label(name, values, original), path, values, base)
 
 
@@ -254,8 +304,9 @@ def compare_mode(presets: logic.Presets, limits: logic.Limits) -> None:
     workers = logic.workers_for(horizon, replications)
     if ready:
         seconds = logic.estimate_seconds(horizon, replications, workers)
-        st.caption(f"{2 * replications} replications of {horizon:g} days; roughly {max(1, round(seconds))} s "
-                   f"on this machine. Changing a setting while it runs stops the run.")
+        st.caption(f"{replications} paired replications of {horizon:g} days (each side runs once per "
+                   f"replication); roughly {max(1, round(seconds))} s on this machine. Changing a setting while it "
+                   f"runs stops the run.")
     clicked = st.button("Run comparison", type="primary", disabled=not ready, key="run.compare")
     if clicked and ready:
         entry = run(*scenarios, labels, limits, sources=(picks["a"].path, picks["b"].path))
@@ -360,42 +411,99 @@ def uncertainty_panel(scenarios: tuple[Scenario, Scenario], labels: tuple[str, s
 
 def teaching_mode(presets: logic.Presets, limits: logic.Limits) -> None:
     st.title("Teaching mode: three demonstrations")
-    st.markdown("Each demonstration is a prepared comparison with the settings fixed, run over a short horizon "
-                "so that it is ready in seconds. Read the explanation, press **Run this demonstration**, and "
-                "look for what it points out. Results are kept, so clicking back and forth does not re-run.")
-    titles = {d.key: d.title for d in logic.DEMOS}
-    key = st.radio("Demonstration", list(titles), format_func=titles.get, horizontal=True, key="demo")
-    demo = next(d for d in logic.DEMOS if d.key == key)
+    st.sidebar.caption("Each demonstration is a prepared comparison with its settings fixed. It is prepared once "
+                       "on this server (in the background, the first time teaching mode opens) and kept on disk, so "
+                       "that it opens in a moment afterwards, after a restart too.")
+    groups = logic.demo_groups()
+    titles = {key: cases[0].title for key, cases in groups.items()}
+    key = st.radio("Demonstration", list(titles), format_func=titles.get, horizontal=True, key="demo",
+                   label_visibility="collapsed")
+    cases = {d.key: d for d in groups[key]}
+    demo = next(iter(cases.values()))
+    if len(cases) > 1:
+        number = {k: i for i, k in enumerate(cases, start=1)}
+        chosen = st.radio("Case", list(cases), format_func=lambda k: f"Case {number[k]}: {cases[k].case}",
+                          horizontal=True, key=f"demo.case.{key}", label_visibility="collapsed")
+        demo = cases[chosen]
     a, b, labels = logic.demo_scenarios(demo, presets)
-    left, right = st.columns([3, 2], gap="large")
-    with left:
-        st.header(demo.title)
-        st.markdown(f"*{demo.question}*")
+    st.subheader(demo.title)
+    st.markdown(f"*{demo.question}*")
+    hits = logic.check_run((a, b), limits)
+    show_limits(hits)
+    entry = None if hits else prepared_demo(demo, limits)
+    if entry is not None:
+        paired = logic.paired_of(entry)
+        st.subheader("What happened")
+        show_headline(paired, demo.focus[:4], labels)
+        st.caption(f"B: **{for_markdown(labels[1])}** against A: **{for_markdown(labels[0])}**, "
+                   f"{demo.replications} paired replications of {demo.horizon_days:g} days, seed {demo.seed}; green: "
+                   "better for B, red: better for A, grey: no clear difference (the 95% CI includes zero).")
+        for sentence in logic.key_findings(paired, demo.focus[:4], labels):
+            st.markdown(f"- {sentence}")
+        weekly = entry.extras.get("weekly")
+        sentence = logic.trajectory(weekly, demo.trajectory, labels) if demo.trajectory and weekly is not None \
+            else None
+        if sentence:
+            st.markdown(f"- {sentence}")
+    st.markdown(f"**What to look for.** {demo.look_for}")
+    if entry is not None and entry.extras.get("demo_figure"):
+        st.image(entry.extras["demo_figure"], width="stretch",
+                 caption="Week by week: the mean of the paired replications of each side, with 95% bands.")
+    with st.expander("The demonstration explained, and its settings", expanded=False):
         st.markdown(demo.explanation)
-    with right:
-        st.subheader("The prepared comparison")
-        st.markdown(f"- **A: {labels[0]}** — the {demo.a.preset} preset"
+        st.markdown("**The prepared comparison**")
+        st.markdown(f"- **A: {for_markdown(labels[0])}** — the {demo.a.preset} preset"
                     + "".join(f", `{k}` = {v:g}" for k, v in demo.a.overrides.items()))
-        st.markdown(f"- **B: {labels[1]}** — the {demo.b.preset} preset"
+        st.markdown(f"- **B: {for_markdown(labels[1])}** — the {demo.b.preset} preset"
                     + "".join(f", `{k}` = {v:g}" for k, v in demo.b.overrides.items()))
         st.markdown(f"- {demo.replications} paired replications of {demo.horizon_days:g} days, seed {demo.seed}")
-        st.markdown(f"**What to look for.** {demo.look_for}")
-        hits = logic.check_run((a, b), limits)
-        show_limits(hits)
-        seconds = logic.estimate_seconds(demo.horizon_days, demo.replications)
-        clicked = st.button("Run this demonstration", type="primary", disabled=bool(hits), key=f"demo.run.{key}",
-                            help=f"About {max(1, round(seconds))} s the first time; kept afterwards.")
-        entry = result_cache().get(logic.settings_key(a, b, labels))
-        if clicked and entry is None and not hits:
-            entry = run(a, b, labels, limits, sources=(presets.path(demo.a.preset), presets.path(demo.b.preset)))
     if entry is None:
         return
-    st.header("What happened")
-    for sentence in logic.key_findings(logic.paired_of(entry), demo.focus, labels):
-        st.markdown(f"- {sentence}")
-    st.dataframe(logic.findings_table(logic.paired_of(entry), demo.focus, labels).drop(columns="metric"),
-                 hide_index=True, width="stretch")
-    show_results(entry, heading="The full comparison")
+    st.subheader("The outcomes it is about")
+    show_table(logic.findings_table(paired, demo.focus, labels).drop(columns="metric"))
+    show_results(entry, heading="The full comparison", headline=False)
+
+
+def prepared_demo(demo: logic.Demo, limits: logic.Limits) -> logic.CachedRun | None:
+    """The demonstration's prepared comparison when it is kept (in memory or on disk); else None, with
+    its preparation started in the background (and, the first time, every other demonstration's
+    after it) and a progress bar that redraws the page when it is ready."""
+    prep = demo_preparer(limits)
+    root = logic.demo_cache_root()
+    entry = prep.ready(demo, root)
+    status = prep.status(demo, root)
+    if entry is None and status is not None and status.state == "failed":
+        if status.hits:
+            show_limits(status.hits)
+        else:
+            st.error("This demonstration could not be prepared because of an internal error. The details are in "
+                     "the server's log.")
+        if not st.button("Try again", key=f"demo.retry.{demo.key}"):
+            return None
+    if logic.prepare_all():  # the others too, in the background, the first time teaching mode opens
+        prep.request_all(logic.DEMOS, root, demo)
+    elif entry is None:
+        prep.request([demo], root)
+    if entry is None:
+        preparing(demo, str(root) if root else "")
+    return entry
+
+
+@st.fragment(run_every=1.0)
+def preparing(demo: logic.Demo, root: str) -> None:
+    """The progress of a demonstration being prepared, redrawn every second; the whole page is drawn
+    again once it is ready (or has failed)."""
+    status = logic.preparer().status(demo, root or None)
+    if status is None or status.state in ("done", "failed"):
+        st.rerun()
+    total = 2 * demo.replications
+    if status.state == "waiting":
+        st.progress(0.0, text="Waiting for another demonstration or comparison to finish first…")
+    else:
+        done = min(status.done, total)
+        st.progress(done / total, text=(
+            f"Preparing this demonstration, once: {done} of {total} runs done ({demo.replications} paired "
+            f"replications of {demo.horizon_days:g} days), then its figures. It is kept afterwards."))
 
 
 # --------------------------------------------------------------------------- page
