@@ -112,6 +112,7 @@ def test_reporting_falls_under_telling_and_rises_under_listening():
 # --------------------------------------------------------------------------- no defects, no advantage
 
 
+@pytest.mark.study  # minutes of simulation: run by .ci/run with -m study
 def test_without_defects_listening_wins_nothing_beyond_its_costs():
     """With defects disabled, listening's only differences are its costs (huddle time, leader hours)
     and its float budget: it must not come out better on safety or missed care."""
@@ -132,6 +133,7 @@ def test_without_defects_listening_wins_nothing_beyond_its_costs():
 # --------------------------------------------------------------------------- workforce and equity
 
 
+@pytest.mark.study  # minutes of simulation: run by .ci/run with -m study
 def test_more_nurses_mean_less_burnout():
     burnout = []
     for day, night in ((6, 7), (5, 6), (4, 5)):
@@ -144,6 +146,7 @@ def test_more_nurses_mean_less_burnout():
     assert lo > 0  # 1:6 days against 1:4: clearly more burnout
 
 
+@pytest.mark.study  # minutes of simulation: run by .ci/run with -m study
 def test_lep_patients_fare_worse_only_while_interpreter_defects_exist():
     with_defects = careos_sim.run(load(TELLING), replications=8, seed=12, horizon_days=YEAR, workers=2)
     reps = with_defects.replications

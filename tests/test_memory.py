@@ -33,6 +33,7 @@ def _peak_kib(days: float, event_log: bool = False) -> float:
         tracemalloc.stop()
 
 
+@pytest.mark.study  # minutes of simulation: run by .ci/run with -m study
 @pytest.mark.slow
 def test_peak_memory_flat_in_the_horizon():
     short, long = _peak_kib(56), _peak_kib(448)  # 8 weeks and 64 weeks

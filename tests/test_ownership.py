@@ -164,6 +164,7 @@ def test_implementation_costs_count_in_cost_and_nurse_time():
 # --------------------------------------------------------------------------- no gain without fixing
 
 
+@pytest.mark.study  # minutes of simulation: run by .ci/run with -m study
 def test_listening_without_any_fix_capacity_gains_little():
     """No quality-team fixing, no leader barrier removal, no department capacity: listening
     surfaces more but fixes nothing, so defects stay and its gains are small."""
@@ -181,6 +182,7 @@ def test_listening_without_any_fix_capacity_gains_little():
 # --------------------------------------------------------------------------- gradual burnout
 
 
+@pytest.mark.study  # minutes of simulation: run by .ci/run with -m study
 def test_burnout_changes_gradually_across_ratios_1_to_4_and_1_to_8():
     """Aiken et al. 2002: odds of burnout x1.23 per extra patient per nurse. The model's gradient
     must be gentle and monotone: no step between neighbouring ratios like a switch."""
