@@ -5,7 +5,7 @@ presets (K sets x 2 sides x R replications of D days, ``compare --uncertainty``'
 analysis) and, for reference, the plain paired comparison of the same K x R x D replications
 without the store. It prints the seconds per simulated replication-year of each, the store's
 overhead (the ratio of the two), the seconds the analysis of every metric takes, and what the
-shipped study (40 sets x 3 replications x 730 days) and a full one (100 x 5 x 730) would take
+app's default study (10 sets x 2 replications x 365 days) and the shipped one (100 x 5 x 730) would take
 on this machine at the measured rate. Absolute times depend on the machine and its load;
 compare the ratios.
 
@@ -66,10 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  plain paired comparisons: {t_plain:8.1f} s  ({t_plain / rep_years:.2f} s per replication-year)")
     print(f"  store overhead (sweep / plain): {t_sweep / t_plain:.3f}")
     print(f"  analysis of every metric: {t_analysis:8.1f} s")
-    for k, r in ((40, 3), (100, 5)):
-        years = k * 2 * r * 2.0
-        print(f"  at this rate, {k} sets x {r} replications x 730 days ({years:.0f} replication-years): "
-              f"about {per_year * years / 60:.0f} minutes")
+    for k, r, days in ((10, 2, 365), (100, 5, 730)):
+        years = k * 2 * r * days / 365.25
+        print(f"  at this rate, {k} sets x {r} replications x {days} days ({years:.0f} replication-years): "
+              f"about {per_year * years / 60:.1f} minutes")
     return 0
 
 
