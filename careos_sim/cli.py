@@ -330,7 +330,7 @@ def _uncertainty(args: argparse.Namespace, a: Scenario, b: Scenario, labels: tup
     from careos_sim.metrics import BY_NAME
     from careos_sim.sweep import _dask_executor, check_sweep_folder, say_interrupted
     from careos_sim.uncertainty.run import load_sets, uncertainty_experiment
-    from careos_sim.uncertainty.study import DEFAULT_WTP_PER_HARM, analyse_store, run_study
+    from careos_sim.uncertainty.study import DEFAULT_WTP_PER_HARM, HARM, analyse_store, run_study
 
     if args.fails_on not in BY_NAME:
         raise InputError([InputIssue("--fails-on", None, "fails-on", "unknown metric", args.fails_on)])
@@ -350,7 +350,9 @@ def _uncertainty(args: argparse.Namespace, a: Scenario, b: Scenario, labels: tup
     exp = uncertainty_experiment(sets, args.file_a, args.file_b,
                                  [*side, *overrides_from(args.sets_a, "--set-a"), *_run_overrides(args)],
                                  [*side, *overrides_from(args.sets_b, "--set-b"), *_run_overrides(args)],
-                                 [args.fails_on], name,
+                                 # every run records every metric, and --fails-on is chosen when the store is
+                                 # analysed: one store serves any --fails-on (its signature does not name it)
+                                 [HARM], name,
                                  scenario_files=[*source_files(args.file_a), *source_files(args.file_b)])
     client = _dask_executor(args.scheduler) if args.scheduler else None
     total = len(exp.design) * exp.replications

@@ -193,6 +193,15 @@ def test_cli_compare_with_uncertainty_json(tmp_path, capsys):
     block = doc["metrics"][WAIT]["uncertainty"]
     assert set(block) >= {"effect_median", "effect_p05", "effect_p95", "p_better", "drivers"}
     assert doc["uncertainty"]["sets"] == 4 and doc["uncertainty"]["headline"]
+    runs = load_store(tmp_path / "u").runs
+    # the same store serves another --fails-on: nothing runs again, the analysis changes
+    code, out, err = cli(capsys, *["compare", str(MMC), str(MMC), "--json", "-q", "--horizon-days", "3",
+                              "--replications", "2", "--workers", "1", *sum((["--set-b", s] for s in B_SETS), []),
+                              "--uncertainty", str(ranges), "--uncertainty-out", str(tmp_path / "u"), "--resume",
+                              "--fails-on", "workforce.burnout_pct"])
+    assert code == 0, err
+    assert json.loads(out)["uncertainty"]["fails_on"] == "workforce.burnout_pct"
+    pd.testing.assert_frame_equal(load_store(tmp_path / "u").runs, runs)
     code, out, err = cli(capsys, *["compare", str(MMC), str(MMC), "--json", "-q", "--horizon-days", "1",
                               "--replications", "2", "--workers", "1"])
     assert code == 0 and "uncertainty" not in json.loads(out)  # without it: the paired comparison alone
@@ -256,3 +265,10 @@ def test_report_of_a_compare_folder_with_and_without_uncertainty(tmp_path, capsy
     (tmp_path / "with" / "uncertainty.json").write_text("{not json")
     assert cli(capsys, "report", str(tmp_path / "with"))[0] == 0
     assert "`uncertainty.json` cannot be read" in (tmp_path / "with" / "report.md").read_text()
+
+
+def test_the_headline_names_an_outcome_in_plain_words_keeping_its_acronyms():
+    from careos_sim.uncertainty.study import _short
+
+    assert _short("equity.harm_ratio").startswith("harm, LEP / other patients")
+    assert _short("safety.harm_per_1000_patient_days") == "harm"

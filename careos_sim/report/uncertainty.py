@@ -300,9 +300,12 @@ def _ranked(drivers: Any) -> list[dict[str, Any]]:
 
 def _outcome_line(metric: str, o: dict[str, Any]) -> str:
     drivers = _ranked(o.get("drivers"))
-    top = ", ".join(f"{code(str(d.get('parameter')))} ({fmt(d.get('index'))})" for d in drivers[:2])
+    clear = [d for d in drivers if _f(d.get("ci_low")) > 0 or _f(d.get("ci_high")) < 0]  # interval excludes 0
+    top = ", ".join(f"{code(str(d.get('parameter')))} ({fmt(d.get('index'))})" for d in clear[:2])
     if not drivers and o.get("drivers"):
         top = "(too few settings to rank the parameters: it needs at least two more settings than parameters)"
+    elif drivers and not clear:
+        top = "no parameter clearly (every interval of the partial rank correlations includes 0)"
     share = (o.get("variance") or {}).get("parameter_share")
     rel = o.get("relative_pct") or {}
     size = ""

@@ -174,4 +174,7 @@ def headline(result: UncertaintyResult, labels: tuple[str, str]) -> str:
 def _short(metric: str) -> str:
     from careos_sim.report.common import label
 
-    return {HARM: "harm", COST: "cost per patient-day", BURNOUT: "burnout"}.get(metric, label(metric).lower())
+    text = label(metric)
+    if len(text) > 1 and not text[1].isupper():  # "Harm, LEP / other patients" -> "harm, LEP / other patients"
+        text = text[0].lower() + text[1:]
+    return {HARM: "harm", COST: "cost per patient-day", BURNOUT: "burnout"}.get(metric, text)
