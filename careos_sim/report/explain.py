@@ -248,31 +248,27 @@ def defects_met(ev: Evidence) -> str | None:
     return f"{text}; {why}" if why else text
 
 
+#: the ways B can free or take nurse time: (metric, the move that frees time, the words for up and
+#: down, the sentence with the word and A's and B's levels, the unit after the levels)
+_NURSE_TIME = (
+    ("efficiency.workaround_time_pct", DOWN, ("more", "less"), "spent {} time on workarounds ({} of time on duty)",
+     ""),
+    ("flow.huddle_hours", DOWN, ("more", "less"), "spent {} time in huddles ({})", "nurse hours"),
+    ("flow.pressure_mean", UP, ("more", "less"), "worked under {} pressure to work faster, which in the model "
+     "shortens tasks (leaders' pressure {} on a 0-1 scale)", ""),
+    ("workforce.short_shifts_pct", DOWN, ("more", "fewer"), "had {} shifts short-staffed ({} of nurse slots)", ""),
+    ("flow.float_hours", UP, ("more", "fewer"), "had {} float-nurse hours for surges ({})", "h"),
+)
+
+
 def nurse_time(ev: Evidence) -> str | None:
     """B freed nurse time one way and took it another (huddles, no push to work faster, short shifts)."""
     freed, taken = [], []
-    w = ev.move("efficiency.workaround_time_pct")
-    if w in (UP, DOWN):
-        (freed if w == DOWN else taken).append(
-            f"spent {'less' if w == DOWN else 'more'} time on workarounds "
-            f"({ev.levels('efficiency.workaround_time_pct')} of time on duty)")
-    h = ev.move("flow.huddle_hours")
-    if h in (UP, DOWN):
-        (taken if h == UP else freed).append(f"spent {'more' if h == UP else 'less'} time in huddles "
-                                             f"({ev.levels('flow.huddle_hours', 'nurse hours')})")
-    p = ev.move("flow.pressure_mean")
-    if p in (UP, DOWN):
-        (freed if p == UP else taken).append(
-            f"worked under {'more' if p == UP else 'less'} pressure to work faster, which in the model shortens "
-            f"tasks (leaders' pressure {ev.levels('flow.pressure_mean')} on a 0-1 scale)")
-    s = ev.move("workforce.short_shifts_pct")
-    if s in (UP, DOWN):
-        (taken if s == UP else freed).append(f"had {'more' if s == UP else 'fewer'} shifts short-staffed "
-                                             f"({ev.levels('workforce.short_shifts_pct')} of nurse slots)")
-    f = ev.move("flow.float_hours")
-    if f in (UP, DOWN):
-        (freed if f == UP else taken).append(f"had {'more' if f == UP else 'fewer'} float-nurse hours for surges "
-                                             f"({ev.levels('flow.float_hours', 'h')})")
+    for metric, frees, (up, down), sentence, unit in _NURSE_TIME:
+        move = ev.move(metric)
+        if move in (UP, DOWN):
+            (freed if move == frees else taken).append(
+                sentence.format(up if move == UP else down, ev.levels(metric, unit)))
     if not (freed and taken):
         return None
     return (f"the nurse time B freed and the nurse time it took pull opposite ways: under B nurses {_join(freed)}, "
