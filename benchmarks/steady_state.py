@@ -27,9 +27,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from careos_sim.experiment import with_run_settings  # noqa: E402
-from careos_sim.loader import load_scenario  # noqa: E402
-from careos_sim.unit import CareUnit  # noqa: E402
+from careos_sim.experiment.replications import with_run_settings  # noqa: E402
+from careos_sim.spec.loader import load_scenario  # noqa: E402
+from careos_sim.model.unit import CareUnit  # noqa: E402
 
 YEAR = 364 * 1440.0  # 52-week years, as ReplicationResult.yearly
 
@@ -54,7 +54,7 @@ def one(args: tuple) -> tuple[list[tuple], list[list[tuple]], list[float]]:
 
     unit.env.process(sampler())
     unit.run()
-    from careos_sim.metrics import ALL, evaluate
+    from careos_sim.measure.metrics import ALL, evaluate
     encounters = [evaluate(f, ALL)["learning.defect_encounters_per_rn_8h"] for f in unit.recorder.years()]
     return rows, snaps, encounters
 

@@ -30,9 +30,9 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from careos_sim.design import load_experiment  # noqa: E402
-from careos_sim.sweep import run_sweep  # noqa: E402
-from careos_sim.unit import run_replication  # noqa: E402
+from careos_sim.experiment.design import load_experiment  # noqa: E402
+from careos_sim.experiment.sweep import run_sweep  # noqa: E402
+from careos_sim.model.unit import run_replication  # noqa: E402
 
 EXPERIMENT = """\
 name: bench

@@ -43,7 +43,7 @@ import numpy as np
 import simpy
 
 import careos_sim
-from careos_sim.scenario import Scenario
+from careos_sim.spec.scenario import ScenarioSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 MMC_FILE = ROOT / "scenarios" / "verification" / "mmc.yaml"
@@ -91,14 +91,14 @@ class Queue:
         return tail / (head + tail) / (c * self.mu - self.lam)
 
 
-def mmc_queue(scenario: Scenario) -> Queue:
+def mmc_queue(scenario: ScenarioSpec) -> Queue:
     """lambda, mu and c of the verification scenario (see its header)."""
     lam = scenario.unit.beds * scenario.patients.call_lights_per_hour / 60.0
     mu = 1.0 / scenario.tasks.call_light.minutes.mean
     return Queue(lam, mu, scenario.staff.nurses.on_duty)
 
 
-def load(path: Path, horizon_days: float) -> Scenario:
+def load(path: Path, horizon_days: float) -> ScenarioSpec:
     return careos_sim.load_scenario(path, overrides={"run.horizon_days": horizon_days, "run.warmup_days": 0})
 
 
@@ -130,13 +130,13 @@ def best(runs: list[Timed]) -> Timed:
     return min(runs, key=lambda r: r.seconds)
 
 
-def careos_mmc(scenario: Scenario) -> tuple[int, float]:
+def careos_mmc(scenario: ScenarioSpec) -> tuple[int, float]:
     """One careos-sim replication of the verification unit: call lights answered, mean wait."""
     result = careos_sim.run_replication(scenario, SEED, 0)
     return int(result.facts.cl_n.sum()), result.metrics["timeliness.call_light_wait_min_mean"]
 
 
-def careos_tasks(scenario: Scenario) -> tuple[int, float]:
+def careos_tasks(scenario: ScenarioSpec) -> tuple[int, float]:
     """One careos-sim replication: tasks started."""
     result = careos_sim.run_replication(scenario, SEED, 0)
     return int(result.facts.started.sum()), math.nan
@@ -198,7 +198,7 @@ def simpy_mmc(source: Source, q: Queue, n: int) -> tuple[int, float]:
 # --------------------------------------------------------------------------- memory
 
 
-def peak_memory(scenario: Scenario) -> float:
+def peak_memory(scenario: ScenarioSpec) -> float:
     """Peak traced memory (MiB) of one replication, under tracemalloc."""
     gc.collect()
     tracemalloc.start()

@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from careos_sim.compare import compare  # noqa: E402
-from careos_sim.uncertainty.run import load_sets, uncertainty_experiment  # noqa: E402
-from careos_sim.uncertainty.study import analyse_store, run_study  # noqa: E402
+from careos_sim.experiment.compare import compare  # noqa: E402
+from careos_sim.experiment.uncertainty.run import load_sets, uncertainty_experiment  # noqa: E402
+from careos_sim.experiment.uncertainty.study import analyse_store, run_study  # noqa: E402
 
 RANGES = ROOT / "experiments" / "uncertainty" / "listening-default-unit.yaml"
 TELLING, LISTENING = ROOT / "scenarios" / "telling.yaml", ROOT / "scenarios" / "listening.yaml"

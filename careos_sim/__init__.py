@@ -6,13 +6,13 @@
     >>> result.summary  # a pandas DataFrame: metric, mean, ci_low, ci_high, unit, direction
 """
 
-from careos_sim import compare  # the module, callable as its function compare()
-from careos_sim.experiment import RunResult, run
-from careos_sim.loader import InputError, InputIssue, load_scenario
-from careos_sim.scenario import Scenario
-from careos_sim.unit import run_replication
+from careos_sim.experiment.compare import compare
+from careos_sim.experiment.replications import RunResult, run
+from careos_sim.spec.loader import InputError, InputIssue, load_scenario
+from careos_sim.spec.scenario import ScenarioSpec
+from careos_sim.model.unit import run_replication
 
 __version__ = "0.1.0"
 
-__all__ = ["InputError", "InputIssue", "RunResult", "Scenario", "compare", "load_scenario", "run", "run_replication",
+__all__ = ["InputError", "InputIssue", "RunResult", "ScenarioSpec", "compare", "load_scenario", "run", "run_replication",
            "__version__"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from careos_sim.cli import main
+from careos_sim.cli.main import main
 
 
 def cli(capsys, *argv) -> tuple[int, str, str]:

@@ -22,9 +22,9 @@ import pytest
 
 import careos_sim
 from careos_sim.app import logic
-from careos_sim.docgen import scenario_keys
-from careos_sim.loader import InputError, load_scenario
-from careos_sim.metrics import BY_NAME
+from careos_sim.spec.keys import scenario_keys
+from careos_sim.spec.loader import InputError, load_scenario
+from careos_sim.measure.metrics import BY_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "careos_sim" / "app" / "streamlit_app.py"
@@ -228,8 +228,8 @@ def test_three_demonstrations_are_prepared_within_the_limits():
 
 
 def test_weekly_bands_are_kept_to_what_each_outcome_can_be():
-    from careos_sim.metrics import value_range
-    from careos_sim.plots import weekly_band
+    from careos_sim.measure.metrics import value_range
+    from careos_sim.results.figures import weekly_band
 
     weekly = pd.DataFrame({"week": [0, 0, 0, 1, 1, 1], "safety.harm_per_1000_patient_days": [0, 0, 30, 0, 1, 0],
                            "workforce.burnout_pct": [99, 100, 100, 0, 2, 0],
@@ -402,7 +402,7 @@ def test_a_pool_of_spawned_workers_gives_the_same_numbers(tmp_path):
 def test_careos_sim_app_without_streamlit_asks_for_the_extra(monkeypatch, capsys):
     import importlib.util
 
-    from careos_sim.cli import main
+    from careos_sim.cli.main import main
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "streamlit" else real(name, *a))
@@ -415,7 +415,7 @@ def test_careos_sim_app_prints_its_address_and_starts_streamlit_headless(monkeyp
     import subprocess
 
     from careos_sim.app import APP_SCRIPT
-    from careos_sim.cli import main
+    from careos_sim.cli.main import main
 
     started = []
 
@@ -463,7 +463,7 @@ def test_stopping_careos_sim_app_stops_streamlit(tmp_path, signum, status):
         port = s.getsockname()[1]
     log = tmp_path / "app.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", "import sys; from careos_sim.cli import main; sys.exit(main())",
+        proc = subprocess.Popen([sys.executable, "-c", "import sys; from careos_sim.cli.main import main; sys.exit(main())",
                                  "app", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                                 # as in a terminal, even where this test runs with SIGINT ignored (a background job)

@@ -61,7 +61,7 @@ def _careos_sim() -> list[str]:
     script = Path(sys.executable).with_name("careos-sim")
     if script.is_file():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from careos_sim.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from careos_sim.cli.main import main; sys.exit(main())"]
 
 
 def _wait_until_serving(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:

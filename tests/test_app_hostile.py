@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from careos_sim.app import logic, streamlit_command, upload_size_mb
-from careos_sim.loader import InputError
+from careos_sim.spec.loader import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "careos_sim" / "app" / "streamlit_app.py"
@@ -317,7 +317,7 @@ def test_a_scenarios_own_warm_up_beds_and_headcount_are_limited(folder):
 
 
 def test_the_shared_cost_caps_are_checked_on_the_server_too(monkeypatch):
-    pytest.importorskip("careos_sim.limits")
+    pytest.importorskip("careos_sim.spec.limits")
     telling = logic.build_scenario(logic.find_presets().path("telling"), {"run.horizon_days": 30})
     monkeypatch.setenv("CAREOS_SIM_MAX_NURSES", "10")
     hits = logic.check_run((telling, telling), logic.Limits())

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from careos_sim.cli import main
+from careos_sim.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 TELLING = REPO / "scenarios" / "telling.yaml"
@@ -173,8 +173,9 @@ def test_setting_labels_come_from_the_documentation():
 
 
 def test_every_metric_has_a_readable_label_the_equity_groups_included():
-    from careos_sim.metrics import ALL
-    from careos_sim.report.common import LABELS, label
+    from careos_sim.measure.metrics import ALL
+    from careos_sim.report.common import LABELS
+    from careos_sim.measure.labels import label
 
     assert all(m.name in LABELS for m in ALL)
     assert label("equity.harm_lep_per_1000_patient_days") == "Harm events, LEP patients"

@@ -16,13 +16,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from careos_sim.calibrate import calibrate, load_targets
-from careos_sim.calibrate.method import ci, combine, implausibility, ratio_of_means, select_points
-from careos_sim.calibrate.run import set_outputs
-from careos_sim.cli import main
-from careos_sim.loader import InputError, load_scenario
-from careos_sim.sweep import load_store
-from careos_sim.unit import run_replication
+from careos_sim.experiment.calibrate import calibrate, load_targets
+from careos_sim.experiment.calibrate.method import ci, combine, implausibility, ratio_of_means, select_points
+from careos_sim.experiment.calibrate.run import set_outputs
+from careos_sim.cli.main import main
+from careos_sim.spec.loader import InputError, load_scenario
+from careos_sim.experiment.sweep import load_store
+from careos_sim.model.unit import run_replication
 
 ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "scenarios" / "verification" / "mmc.yaml"
@@ -151,7 +151,7 @@ def test_resume_after_stop_gives_the_same_results_without_repeating_runs(small, 
 
 
 def test_ctrl_c_keeps_finished_runs_and_prints_the_resume_command(small, tmp_path, monkeypatch, capsys):
-    import careos_sim.calibrate.run as run_module
+    import careos_sim.experiment.calibrate.run as run_module
 
     file, ref = small
     calls, real = [0], run_module.run_with_years

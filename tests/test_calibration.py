@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 import careos_sim
-from careos_sim.compare import compare
-from careos_sim.experiment import mean_ci
+from careos_sim.experiment.compare import compare
+from careos_sim.measure.statistics import mean_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 TELLING, LISTENING = ROOT / "scenarios" / "telling.yaml", ROOT / "scenarios" / "listening.yaml"
@@ -44,8 +44,8 @@ def _bands() -> list:
 @pytest.fixture(scope="module")
 def telling_years() -> dict[tuple[int, str], np.ndarray]:
     """Per-year metrics of the telling preset over three 52-week years, 16 replications."""
-    from careos_sim.experiment import with_run_settings
-    from careos_sim.unit import run_replication
+    from careos_sim.experiment.replications import with_run_settings
+    from careos_sim.model.unit import run_replication
     from concurrent.futures import ProcessPoolExecutor
 
     scenario = with_run_settings(careos_sim.load_scenario(TELLING), horizon_days=364.0 * YEARS)

@@ -1,6 +1,6 @@
 """The ``careos-sim`` command line: validate, schema, run; exit statuses and what goes where.
 
-Most tests call :func:`careos_sim.cli.main` in-process; a few run the installed console script
+Most tests call :func:`careos_sim.cli.main.main` in-process; a few run the installed console script
 to prove the exit status and stderr at the process level.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import careos_sim
-from careos_sim.cli import main
+from careos_sim.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO / "scenarios" / "default.yaml"
@@ -180,14 +180,14 @@ def test_every_shipped_scenario_validates(capsys):
 
 
 def test_validate_does_not_run_the_scenario(capsys, monkeypatch):
-    import careos_sim.experiment
-    import careos_sim.unit
+    import careos_sim.experiment.replications
+    import careos_sim.model.unit
 
     def no(*args, **kwargs):
         raise AssertionError("validate ran the simulation")
 
-    monkeypatch.setattr(careos_sim.experiment, "run", no)
-    monkeypatch.setattr(careos_sim.unit, "run_replication", no)
+    monkeypatch.setattr(careos_sim.experiment.replications, "run", no)
+    monkeypatch.setattr(careos_sim.model.unit, "run_replication", no)
     assert cli(capsys, "validate", DEFAULT)[:2] == (0, f"{DEFAULT}: ok\n")
 
 
@@ -231,7 +231,7 @@ def test_schema_is_json_that_forbids_unknown_keys(capsys):
     assert schema["additionalProperties"] is False
     closed = [n for n in _walk(schema) if isinstance(n, dict) and n.get("additionalProperties") is False]
     assert len(closed) >= 10  # every block, not only the top level
-    assert schema["$defs"]["Unit"]["properties"]["beds"]["minimum"] == 1
+    assert schema["$defs"]["UnitSpec"]["properties"]["beds"]["minimum"] == 1
 
 
 def test_schema_accepts_the_shipped_scenarios_and_flags_a_typo(capsys):
@@ -345,12 +345,12 @@ def test_options_override_the_run_block_of_the_file(capsys, tmp_path):
 
 
 def test_internal_error_exits_1(capsys, monkeypatch, tmp_path):
-    import careos_sim.experiment
+    import careos_sim.experiment.replications
 
     def broken(*args, **kwargs):
         raise RuntimeError("the model broke")
 
-    monkeypatch.setattr(careos_sim.experiment, "run", broken)
+    monkeypatch.setattr(careos_sim.experiment.replications, "run", broken)
     rc, out, err = cli(capsys, "run", DEFAULT, *QUICK, "--json", "--out", tmp_path / "out")
     assert rc == 1
     assert out == ""
@@ -360,12 +360,12 @@ def test_internal_error_exits_1(capsys, monkeypatch, tmp_path):
 
 
 def test_interrupt_exits_130(capsys, monkeypatch):
-    import careos_sim.experiment
+    import careos_sim.experiment.replications
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(careos_sim.experiment, "run", interrupted)
+    monkeypatch.setattr(careos_sim.experiment.replications, "run", interrupted)
     rc, out, err = cli(capsys, "run", DEFAULT, *QUICK, "--json")
     assert (rc, out, err) == (130, "", "careos-sim: interrupted; nothing was written\n")
 

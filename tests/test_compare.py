@@ -1,4 +1,4 @@
-"""``careos-sim compare`` and ``careos_sim.compare``: paired statistics on common random numbers, figures.
+"""``careos-sim compare`` and ``careos_sim.experiment.compare``: paired statistics on common random numbers, figures.
 
 A is the default unit, B the same unit staffed 1:4 day and night (a file that ``extends`` the
 default): B has more nurses, so call lights are answered sooner.
@@ -22,10 +22,10 @@ import pandas as pd
 import pytest
 
 import careos_sim
-from careos_sim.cli import main
-from careos_sim.compare import PAIRED_COLUMNS, better_side
-from careos_sim.experiment import mean_ci
-from careos_sim.metrics import ALL
+from careos_sim.cli.main import main
+from careos_sim.experiment.compare import PAIRED_COLUMNS, better_side
+from careos_sim.measure.statistics import mean_ci
+from careos_sim.measure.metrics import ALL
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO / "scenarios" / "default.yaml"
@@ -154,7 +154,7 @@ def test_b_runs_with_the_run_settings_of_a(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def scenarios(variant) -> tuple[careos_sim.Scenario, careos_sim.Scenario]:
+def scenarios(variant) -> tuple[careos_sim.ScenarioSpec, careos_sim.ScenarioSpec]:
     over = {"run.horizon_days": 14}
     return careos_sim.load_scenario(DEFAULT, over), careos_sim.load_scenario(variant, over)
 
@@ -188,7 +188,7 @@ def test_api_runs_in_a_pool_and_keeps_the_numbers(scenarios):
 
 
 def test_importing_the_package_does_not_import_matplotlib():
-    code = ("import sys, careos_sim, careos_sim.cli, careos_sim.output, careos_sim.compare; "
+    code = ("import sys, careos_sim, careos_sim.cli.main, careos_sim.results.folders, careos_sim.experiment.compare; "
             "assert 'matplotlib' not in sys.modules")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -270,7 +270,7 @@ def test_out_writes_tables_scenarios_figures_and_manifest(tmp_path, variant, mon
 
 
 def test_time_series_plots_the_requested_metrics_present_and_falls_back(scenarios):
-    from careos_sim.plots import TIME_SERIES, differences_figure, series_to_plot, time_series_figure
+    from careos_sim.results.figures import TIME_SERIES, differences_figure, series_to_plot, time_series_figure
 
     a, b = scenarios
     cmp = careos_sim.compare(a, b, replications=2, seed=5)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from careos_sim.app.logic import DEMOS, demo_scenarios
-from careos_sim.compare import compare
+from careos_sim.experiment.compare import compare
 
 pytestmark = [pytest.mark.slow, pytest.mark.study]
 

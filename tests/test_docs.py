@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from careos_sim.docgen import scenario_keys, update_docs
-from careos_sim.metrics import ALL
+from careos_sim.spec.keys import scenario_keys
+from careos_sim.report.docgen import update_docs
+from careos_sim.measure.metrics import ALL
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def test_generated_docs_are_current():
     stale = update_docs(DOCS, check=True)
-    assert not stale, f"regenerate with `python -m careos_sim.docgen`: {[str(p) for p in stale]}"
+    assert not stale, f"regenerate with `python -m careos_sim.report.docgen`: {[str(p) for p in stale]}"
 
 
 def test_every_key_has_a_description_and_every_metric_is_documented():

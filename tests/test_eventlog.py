@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 import careos_sim
-from careos_sim.eventlog import EVENT_TYPES, NO_EVENT_LOG, OBJECT_TYPES, START, EventLog, minutes_of
-from careos_sim.experiment import with_run_settings
-from careos_sim.unit import CareUnit, run_replication
+from careos_sim.measure.eventlog import EVENT_TYPES, NO_EVENT_LOG, OBJECT_TYPES, START, EventLog, minutes_of
+from careos_sim.experiment.replications import with_run_settings
+from careos_sim.model.unit import CareUnit, run_replication
 from cli_run import cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -221,8 +221,8 @@ horizon_days: 2
 
 
 def test_a_sweep_logs_replication_0_of_each_point_and_resumes(capsys, tmp_path, monkeypatch):
-    from careos_sim.design import load_experiment
-    from careos_sim.sweep import load_store, run_sweep
+    from careos_sim.experiment.design import load_experiment
+    from careos_sim.experiment.sweep import load_store, run_sweep
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tiny.yaml").write_text(TINY.format(base=SCENARIOS / "telling.yaml"))

@@ -18,15 +18,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import careos_sim.compare
-import careos_sim.experiment
-import careos_sim.sweep
-from careos_sim.cli import main
+import careos_sim.experiment.compare
+import careos_sim.experiment.replications
+import careos_sim.experiment.sweep
+from careos_sim.cli.main import main
 from cli_run import cli
-from careos_sim.design import load_experiment
-from careos_sim.experiment import Interrupted, deferred_signals, handle_signals
-from careos_sim.output import atomic_folder
-from careos_sim.sweep import load_store, run_sweep
+from careos_sim.experiment.design import load_experiment
+from careos_sim.interrupts import Interrupted, deferred_signals, handle_signals
+from careos_sim.results.folders import atomic_folder
+from careos_sim.experiment.sweep import load_store, run_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -76,9 +76,9 @@ def must_not_simulate(monkeypatch):
     """Make any simulation fail loudly: a check that must come first can then be seen to."""
     def ran(*args, **kwargs):
         raise AssertionError("simulated before checking the output folder")
-    monkeypatch.setattr(careos_sim.experiment, "run", ran)
-    monkeypatch.setattr(sys.modules["careos_sim.compare"], "compare", ran)  # careos_sim.compare: the function
-    monkeypatch.setattr(careos_sim.sweep, "run_sweep", ran)
+    monkeypatch.setattr(careos_sim.experiment.replications, "run", ran)
+    monkeypatch.setattr(sys.modules["careos_sim.experiment.compare"], "compare", ran)  # the function the command calls
+    monkeypatch.setattr(careos_sim.experiment.sweep, "run_sweep", ran)
 
 
 def refused(rc: int, err: str, *words: str) -> None:

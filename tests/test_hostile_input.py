@@ -17,11 +17,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from careos_sim import loader
-from careos_sim.cli import main
-from careos_sim.loader import (MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, InputError, load_document, load_scenario,
+from careos_sim.spec import loader
+from careos_sim.cli.main import main
+from careos_sim.spec.loader import (MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, InputError, load_document, load_scenario,
                                load_yaml_text, parse_set)
-from careos_sim.scenario import Scenario
+from careos_sim.spec.scenario import ScenarioSpec
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -235,7 +235,7 @@ def test_python_overrides_get_the_same_checks():
 
 def test_every_shipped_scenario_still_loads():
     for path in sorted(SCENARIOS.rglob("*.yaml")):
-        assert isinstance(load_scenario(path), Scenario), path
+        assert isinstance(load_scenario(path), ScenarioSpec), path
         assert path.stat().st_size < MAX_FILE_BYTES // 100
 
 
@@ -460,7 +460,7 @@ def test_nul_byte_in_extends():
 
 
 def test_experiment_files_use_the_same_reader(tmp_path):
-    from careos_sim.design import load_experiment
+    from careos_sim.experiment.design import load_experiment
 
     os.mkfifo("e.yaml")
     with no_hang(), pytest.raises(InputError) as info:
@@ -538,7 +538,7 @@ def _leaf_paths(data, prefix=()):
             yield (*prefix, key)
 
 
-LEAVES = sorted(_leaf_paths(Scenario().model_dump(mode="json")))
+LEAVES = sorted(_leaf_paths(ScenarioSpec().model_dump(mode="json")))
 TRICKY = ["yes", "no", "on", "off", "y", "n", "true", "false", "True", "NO", "1:4", "-1:30", "0x1F", "0o17", "017",
           "0b11", "1_000", ".inf", "-.inf", ".nan", "1e3", "1e999", "-0", "0", "1", "-1", "0.5", "1.", ".5", "~",
           "null", "", "=", "<<", "2024-01-01", "12:30:00", "'20'", '"x"', "[]", "{}", "[1, 2]", "{a: 1}", "&a 1",
@@ -553,7 +553,7 @@ SETTINGS = settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", 100)), d
 def load_or_input_error(path: Path, overrides=None) -> None:
     """The property: a Scenario or an InputError (any other exception fails the test)."""
     try:
-        assert isinstance(load_scenario(path, overrides), Scenario)
+        assert isinstance(load_scenario(path, overrides), ScenarioSpec)
     except InputError as exc:
         assert exc.issues and all(str(i) for i in exc.issues)
 
@@ -621,7 +621,7 @@ def test_random_set_strings_give_a_scenario_or_input_error(item):
 
 
 def test_long_extends_chain_is_refused():
-    from careos_sim.loader import MAX_EXTENDS
+    from careos_sim.spec.loader import MAX_EXTENDS
 
     for i in range(MAX_EXTENDS + 5):
         write(f"c{i}.yaml", f"extends: c{i + 1}.yaml\n")

@@ -2,7 +2,7 @@
 days with warm-up), the --allow-large override, factors that write the same path, Sobol and Morris
 designs too small to mean anything, and indices outside their possible range flagged.
 
-Every refusal goes through ``careos_sim.cli.main``: exit status 2, the file, line, path, rule and
+Every refusal goes through ``careos_sim.cli.main.main``: exit status 2, the file, line, path, rule and
 value on stderr, and no traceback."""
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from careos_sim import design as design_module
-from careos_sim import limits
-from careos_sim.analysis import analyze
-from careos_sim.cli import main
-from careos_sim.design import MIN_MORRIS_TRAJECTORIES, MIN_SOBOL_SAMPLES, ExperimentSpec, design_size
-from careos_sim.limits import Caps, check_run_cost, estimate
-from careos_sim.loader import InputError, _parse_yaml, load_scenario, validate_model
+from careos_sim.experiment import design as design_module
+from careos_sim.spec import limits
+from careos_sim.experiment.analysis import analyze
+from careos_sim.cli.main import main
+from careos_sim.experiment.design import MIN_MORRIS_TRAJECTORIES, MIN_SOBOL_SAMPLES, ExperimentSpec, design_size
+from careos_sim.spec.limits import Caps, check_run_cost, estimate
+from careos_sim.spec.loader import InputError, _parse_yaml, load_scenario, validate_model
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -154,7 +154,7 @@ def test_a_million_beds_is_refused_by_the_schema(capsys):
 
 
 def test_headcount_matches_the_roster_without_building_it():
-    from careos_sim.nurses import headcount
+    from careos_sim.model.nurses import headcount
 
     for sets in ([], ["unit.beds=500", "staff.nurses.ratio.day=1"], ["staff.nurses.shifts_per_week=3.5"]):
         scenario = load_scenario(DEFAULT, sets)

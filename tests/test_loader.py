@@ -13,8 +13,8 @@ import pydantic
 import pytest
 
 import careos_sim
-from careos_sim.loader import InputError, InputIssue, load_document, load_scenario, parse_set
-from careos_sim.scenario import Scenario
+from careos_sim.spec.loader import InputError, InputIssue, load_document, load_scenario, parse_set
+from careos_sim.spec.scenario import ScenarioSpec
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO / "scenarios" / "default.yaml"
@@ -48,7 +48,7 @@ def errors(path, overrides=None) -> list[str]:
 
 def test_shipped_scenarios_load_into_frozen_models():
     default = load_scenario(DEFAULT)
-    assert isinstance(default, Scenario)
+    assert isinstance(default, ScenarioSpec)
     assert (default.name, default.unit.beds, default.staff.nurses.ratio.night) == ("default-unit", 30, 6.0)
     assert default.run.seed == 20261125
     mmc = load_scenario(MMC)
@@ -61,8 +61,8 @@ def test_shipped_scenarios_load_into_frozen_models():
 def test_keys_not_given_take_their_defaults():
     scenario = load_scenario(write("s.yaml", "unit: {beds: 12}\n"))
     assert scenario.unit.beds == 12
-    assert scenario.unit.target_occupancy == Scenario().unit.target_occupancy
-    assert scenario.tasks == Scenario().tasks
+    assert scenario.unit.target_occupancy == ScenarioSpec().unit.target_occupancy
+    assert scenario.tasks == ScenarioSpec().tasks
 
 
 def test_load_scenario_is_exported_from_the_package():
@@ -119,7 +119,7 @@ def test_extends_is_not_a_scenario_field_after_loading():
     scenario = load_scenario(write("s.yaml", "extends: base.yaml\n"))
     assert scenario.name == "base"
     with pytest.raises(pydantic.ValidationError):
-        Scenario.model_validate({"extends": "base.yaml"})
+        ScenarioSpec.model_validate({"extends": "base.yaml"})
 
 
 # --------------------------------------------------------------------------- types and ranges
@@ -465,7 +465,7 @@ def test_presets_are_looked_for_where_an_installed_wheel_puts_them(monkeypatch, 
     """pyproject.toml's data-files put the presets in share/careos-sim/scenarios under the prefix."""
     import sys
 
-    from careos_sim.loader import installed_folders, preset_folders
+    from careos_sim.spec.loader import installed_folders, preset_folders
 
     monkeypatch.setattr(sys, "prefix", str(tmp_path))
     share = tmp_path / "share" / "careos-sim" / "scenarios"

@@ -9,20 +9,20 @@ import numpy as np
 import pytest
 
 import careos_sim
-from careos_sim.compare import compare
-from careos_sim.experiment import mean_ci
-from careos_sim.leadership import propensity
-from careos_sim.nurses import Nurse
-from careos_sim.mechanisms import MAPPING, Resolved, resolve
-from careos_sim.scenario import Scenario
-from careos_sim.unit import CareUnit
+from careos_sim.experiment.compare import compare
+from careos_sim.measure.statistics import mean_ci
+from careos_sim.model.leadership import propensity
+from careos_sim.model.nurses import Nurse
+from careos_sim.model.mechanisms import MAPPING, Resolved, resolve
+from careos_sim.spec.scenario import ScenarioSpec
+from careos_sim.model.unit import CareUnit
 
 ROOT = Path(__file__).resolve().parents[1] / "scenarios"
 TELLING, LISTENING = ROOT / "telling.yaml", ROOT / "listening.yaml"
 YEAR = 365.0
 
 
-def load(path: Path, **sets) -> careos_sim.Scenario:
+def load(path: Path, **sets) -> careos_sim.ScenarioSpec:
     return careos_sim.load_scenario(path, overrides=sets)
 
 
@@ -36,7 +36,7 @@ def diff_ci(a, b, metric: str) -> tuple[float, float, float]:
 
 def test_every_mechanism_is_mapped_from_one_dial_and_can_be_set_directly():
     assert {f.name for f in fields(Resolved)} == set(MAPPING)
-    telling, listening = resolve(Scenario().leadership), load(LISTENING).leadership
+    telling, listening = resolve(ScenarioSpec().leadership), load(LISTENING).leadership
     for name, m in MAPPING.items():
         assert getattr(telling, name) == m.at_0
         assert getattr(resolve(listening), name) == pytest.approx(m.at_1)
@@ -62,7 +62,7 @@ def test_a_fix_lowers_its_defects_encounter_rate():
     unit.defects.start()
     defect = max(unit.defects.defects, key=lambda d: d.rate)
     kind = unit.defects.cats[defect.category].task_types[0]
-    t = careos_sim.scenario.TASK_TYPES.index(kind)
+    t = careos_sim.spec.scenario.TASK_TYPES.index(kind)
     before = unit.defects.encounter_rate(t, lep=1)
     unit.defects.fix(defect, sustained=True)
     after = unit.defects.encounter_rate(t, lep=1)
@@ -82,7 +82,7 @@ def test_fixes_remove_a_drawn_share_of_the_rate_around_its_mean():
 
 def test_no_fix_capacity_means_nothing_is_fixed():
     none = load(LISTENING, **{"leadership.quality_team.fte": 0, "leadership.leader_fix_hours_per_week": 0,
-                              **{f"departments.{d}.fix_hours_per_week": 0 for d in careos_sim.scenario.DEPARTMENTS}})
+                              **{f"departments.{d}.fix_hours_per_week": 0 for d in careos_sim.spec.scenario.DEPARTMENTS}})
     result = careos_sim.run(none, replications=2, seed=4, horizon_days=180)
     assert (result.replications["learning.fixes_per_month"] == 0).all()
     some = careos_sim.run(load(LISTENING), replications=2, seed=4, horizon_days=180)

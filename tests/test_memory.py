@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import careos_sim
-from careos_sim.unit import CareUnit
+from careos_sim.model.unit import CareUnit
 
 DEFAULT = Path(__file__).resolve().parents[1] / "scenarios" / "default.yaml"
 

@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from careos_sim.loader import load_scenario
-from careos_sim.metrics import ALL, BY_NAME, METRICS, evaluate, ratio, share, undefined_reasons
-from careos_sim.recorder import HARM_SOURCES, Facts
-from careos_sim.scenario import Scenario
-from careos_sim.tasks import SWEEP_MINUTES
-from careos_sim.unit import CareUnit, run_replication
+from careos_sim.spec.loader import load_scenario
+from careos_sim.measure.metrics import ALL, BY_NAME, METRICS, evaluate, ratio, share, undefined_reasons
+from careos_sim.measure.recorder import HARM_SOURCES, Facts
+from careos_sim.spec.scenario import ScenarioSpec
+from careos_sim.model.tasks import SWEEP_MINUTES
+from careos_sim.model.unit import CareUnit, run_replication
 
 DEFAULT = "scenarios/default.yaml"
 MISSED_CARE = HARM_SOURCES.index("missed_care")
@@ -87,7 +87,7 @@ def inconsistent_facts(f: Facts, where: str) -> list[str]:
     return bad
 
 
-def run_checked(scenario: Scenario, seed: int = 1) -> tuple[Any, list[str]]:
+def run_checked(scenario: ScenarioSpec, seed: int = 1) -> tuple[Any, list[str]]:
     """Run one replication as ``run_replication`` does, checking the facts of every period, the
     totals, every weekly row and every year row; returns (result pieces, problems)."""
     problems: list[str] = []
@@ -444,7 +444,7 @@ def test_run_too_short_says_which_metrics_are_undefined_and_why(capsys):
     ``--json`` carries them under ``undefined``."""
     import json
 
-    from careos_sim.cli import main
+    from careos_sim.cli.main import main
 
     args = ["run", "scenarios/default.yaml", "--horizon-days", "0.2", "--replications", "1", "--workers", "1", "-q"]
     assert main(args) == 0

@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 
 import careos_sim
-import careos_sim.output as output
+import careos_sim.results.folders as output
 from cli_run import cli
-from careos_sim.output import atomic_folder, summary_document
-from careos_sim.scenario import TASK_TYPES
-from careos_sim.unit import EVENT_COLUMNS
+from careos_sim.results.folders import atomic_folder
+from careos_sim.results.documents import summary_document
+from careos_sim.spec.scenario import TASK_TYPES
+from careos_sim.model.unit import EVENT_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO / "scenarios" / "default.yaml"
@@ -246,10 +247,10 @@ def test_bad_input_does_not_create_or_change_the_folder(capsys, tmp_path):
 
 
 def test_out_that_is_a_file_is_bad_input(capsys, tmp_path, monkeypatch):
-    import careos_sim.experiment
+    import careos_sim.experiment.replications
 
     (tmp_path / "results").write_text("precious")
-    monkeypatch.setattr(careos_sim.experiment, "run", _fail(AssertionError("ran before checking --out")))
+    monkeypatch.setattr(careos_sim.experiment.replications, "run", _fail(AssertionError("ran before checking --out")))
     rc, out, err = cli(capsys, "run", DEFAULT, *QUICK, "--out", "results", "--json")
     assert (rc, out, err) == (2, "", "--out: out: exists and is not a folder (got 'results')\n")
     assert (tmp_path / "results").read_text() == "precious"
@@ -315,5 +316,5 @@ def test_git_dirty_is_none_outside_a_checkout_or_without_git(tmp_path, monkeypat
 def test_saved_from_python_the_manifest_says_the_call(result, tmp_path):
     folder = result.save(tmp_path / "saved")
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["command"] == [] and manifest["python_call"].startswith("careos_sim.experiment.run(")
+    assert manifest["command"] == [] and manifest["python_call"].startswith("careos_sim.experiment.replications.run(")
     assert "saved" in manifest["python_call"]

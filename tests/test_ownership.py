@@ -13,15 +13,15 @@ import pytest
 import simpy
 
 import careos_sim
-from careos_sim.compare import compare
-from careos_sim.defects import UNIT
-from careos_sim.departments import DepartmentDesk, escalation_strength
-from careos_sim.experiment import mean_ci
-from careos_sim.mechanisms import launch_factor, novelty
-from careos_sim.recorder import Recorder
-from careos_sim.scenario import DEPARTMENTS, Department
-from careos_sim.streams import Streams
-from careos_sim.unit import CareUnit
+from careos_sim.experiment.compare import compare
+from careos_sim.model.defects import UNIT
+from careos_sim.model.shared.departments import DepartmentDesk, escalation_strength
+from careos_sim.measure.statistics import mean_ci
+from careos_sim.model.mechanisms import launch_factor, novelty
+from careos_sim.measure.recorder import Recorder
+from careos_sim.spec.scenario import DEPARTMENTS, DepartmentSpec
+from careos_sim.model.streams import Streams
+from careos_sim.model.unit import CareUnit
 
 ROOT = Path(__file__).resolve().parents[1] / "scenarios"
 TELLING, LISTENING = ROOT / "telling.yaml", ROOT / "listening.yaml"
@@ -30,7 +30,7 @@ NO_DEPARTMENTS = {f"departments.{d}.fix_hours_per_week": 0 for d in DEPARTMENTS}
 NO_UNIT_FIXING = {"leadership.quality_team.fte": 0, "leadership.leader_fix_hours_per_week": 0}
 
 
-def load(path: Path, **sets) -> careos_sim.Scenario:
+def load(path: Path, **sets) -> careos_sim.ScenarioSpec:
     return careos_sim.load_scenario(path, overrides=sets)
 
 
@@ -98,7 +98,7 @@ def test_escalation_strength_grows_with_reports_and_clarity_with_diminishing_ret
 def test_a_stronger_escalation_is_taken_up_sooner():
     """Response delay is exponential with mean response_days / strength: measured on one desk."""
     env = simpy.Environment()
-    cfg = Department(fix_hours_per_week=0.0, response_days=40.0)
+    cfg = DepartmentSpec(fix_hours_per_week=0.0, response_days=40.0)
     desk = DepartmentDesk(env, "pharmacy", cfg, Streams(3, 0).stream("departments.pharmacy"), Recorder(0.0),
                           defects=None, on_fixed=lambda d: None, on_closed=lambda d: None)
     taken: dict[float, list[float]] = {1.0: [], 4.0: []}

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from careos_sim.cli import _build_parser, main
-from careos_sim.loader import MAX_EXTENDS, InputError, load_scenario, preset_path
+from careos_sim.cli.main import _build_parser, main
+from careos_sim.spec.loader import MAX_EXTENDS, InputError, load_scenario, preset_path
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -209,7 +209,7 @@ def test_run_result_save_writes_the_folder_run_out_writes(tmp_path, capsys):
         assert (saved / name).read_text() == (cli / name).read_text(), name
     m_py, m_cli = (json.loads((f / "manifest.json").read_text()) for f in (saved, cli))
     assert m_py["resolved_scenario_sha256"] == m_cli["resolved_scenario_sha256"]
-    assert m_py["python_call"].startswith("careos_sim.experiment.run(") and m_cli["python_call"] is None
+    assert m_py["python_call"].startswith("careos_sim.experiment.replications.run(") and m_cli["python_call"] is None
     # the same folder checks: a foreign folder is refused
     (tmp_path / "foreign").mkdir()
     (tmp_path / "foreign" / "notes.txt").write_text("mine")
@@ -218,7 +218,7 @@ def test_run_result_save_writes_the_folder_run_out_writes(tmp_path, capsys):
 
 
 def test_comparison_save_writes_the_folder_compare_out_writes(tmp_path, capsys):
-    from careos_sim.compare import compare
+    from careos_sim.experiment.compare import compare
 
     a, b = SCENARIOS / "telling.yaml", SCENARIOS / "listening.yaml"
     assert main(["compare", str(a), str(b), *TINY, "--out", str(tmp_path / "cli")]) == 0
@@ -235,13 +235,13 @@ def test_comparison_save_writes_the_folder_compare_out_writes(tmp_path, capsys):
     for name in ("comparison.csv", "comparison.json", "scenario-a.yaml", "scenario-b.yaml"):
         assert (saved / name).read_text() == (cli / name).read_text(), name
     manifest = json.loads((saved / "manifest.json").read_text())
-    assert manifest["python_call"].startswith("careos_sim.compare.compare(") and manifest["wall_seconds"] > 0
+    assert manifest["python_call"].startswith("careos_sim.experiment.compare.compare(") and manifest["wall_seconds"] > 0
     # its report says how to repeat it from Python, with the libraries and the platform it ran on
     from careos_sim.report import write_report
 
     _, md = write_report(saved)
     text = md.read_text()
-    assert "made from Python" in text and "careos_sim.compare.compare(" in text
+    assert "made from Python" in text and "careos_sim.experiment.compare.compare(" in text
     assert "simpy" in text and "numpy" in text and "wall time" in text and "cannot be repeated" not in text
 
 
@@ -255,7 +255,7 @@ def _tiny_experiment() -> dict:
 
 
 def test_experiment_from_dict_equals_the_same_file(tmp_path):
-    from careos_sim.design import experiment_from_dict, load_experiment
+    from careos_sim.experiment.design import experiment_from_dict, load_experiment
 
     doc = _tiny_experiment()
     file = tmp_path / "tiny.yaml"
@@ -273,7 +273,7 @@ def test_experiment_from_dict_equals_the_same_file(tmp_path):
     ({"colour": "red"}, "colour", "unknown key"),
 ])
 def test_experiment_from_dict_errors_are_located_at_dict_and_the_path(change, path, message):
-    from careos_sim.design import experiment_from_dict
+    from careos_sim.experiment.design import experiment_from_dict
 
     with pytest.raises(InputError) as err:
         experiment_from_dict({**_tiny_experiment(), **change}, base_dir=REPO)
@@ -284,19 +284,19 @@ def test_experiment_from_dict_errors_are_located_at_dict_and_the_path(change, pa
 
 
 def test_a_sweep_from_python_records_the_call_versions_and_wall_time(tmp_path):
-    from careos_sim.design import experiment_from_dict
-    from careos_sim.sweep import run_sweep
+    from careos_sim.experiment.design import experiment_from_dict
+    from careos_sim.experiment.sweep import run_sweep
 
     exp = experiment_from_dict(_tiny_experiment(), base_dir=REPO)
     run_sweep(exp, tmp_path / "sweep", workers=1)
     manifest = json.loads((tmp_path / "sweep" / "manifest.json").read_text())
     assert manifest["complete"] and manifest["wall_seconds"] > 0
-    assert manifest["python_call"].startswith("careos_sim.sweep.run_sweep(") and "'tiny'" in manifest["python_call"]
+    assert manifest["python_call"].startswith("careos_sim.experiment.sweep.run_sweep(") and "'tiny'" in manifest["python_call"]
     assert str(tmp_path / "sweep") in manifest["python_call"]
     # the call builds the experiment again from the copy the sweep keeps, and names the same scenarios
     call = manifest["python_call"].split("  #")[0]
-    inner = call.removeprefix("careos_sim.sweep.run_sweep(").rsplit(f", {str(tmp_path / 'sweep')!r}", 1)[0]
-    import careos_sim.design
+    inner = call.removeprefix("careos_sim.experiment.sweep.run_sweep(").rsplit(f", {str(tmp_path / 'sweep')!r}", 1)[0]
+    import careos_sim.experiment.design
 
     again = eval(inner, {"careos_sim": careos_sim, "yaml": yaml})  # noqa: S307 - our own manifest
     assert again.scenarios == exp.scenarios
@@ -330,10 +330,10 @@ def test_the_compare_function_does_not_hide_the_compare_module():
     import importlib
 
     import careos_sim
-    import careos_sim.compare as module
+    import careos_sim.experiment.compare as module
 
-    assert module is importlib.import_module("careos_sim.compare") and module.Comparison and module.paired_table
-    assert careos_sim.compare is module and callable(careos_sim.compare)
+    assert module is importlib.import_module("careos_sim.experiment.compare") and module.Comparison and module.paired_table
+    assert careos_sim.experiment.compare is module and careos_sim.compare is module.compare
     telling = careos_sim.load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "telling.yaml")
     result = careos_sim.compare(telling, telling, replications=1, horizon_days=1, workers=1)
     assert isinstance(result, module.Comparison)

@@ -13,8 +13,8 @@ import pytest
 from scipy import stats
 
 import careos_sim
-from careos_sim.cli import _build_parser, main
-from careos_sim.precision import (MAX_RELATIVE_HALF_WIDTH, MIN_HORIZON_DAYS, MIN_REPLICATIONS, MSER_BATCH, Target,
+from careos_sim.cli.main import _build_parser, main
+from careos_sim.experiment.precision import (MAX_RELATIVE_HALF_WIDTH, MIN_HORIZON_DAYS, MIN_REPLICATIONS, MSER_BATCH, Target,
                                   mser5, parse_target, parse_targets, precision_warnings, table_warnings, required_replications,
                                   sequential_precision, warmup_weeks)
 

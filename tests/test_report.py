@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from careos_sim.cli import main
-from careos_sim.loader import InputError
+from careos_sim.cli.main import main
+from careos_sim.spec.loader import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 TELLING = REPO / "scenarios" / "telling.yaml"
@@ -462,7 +462,7 @@ def sweeps(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("kind", list(TINY))
 def test_sweep_report_draws_the_plots_of_its_design_and_ranks_factors(kind, sweeps):
-    from careos_sim.analysis import analyze
+    from careos_sim.experiment.analysis import analyze
 
     folder = sweeps[kind]
     html, md = html_of(folder), md_of(folder)
@@ -492,7 +492,7 @@ def test_sweep_report_draws_the_plots_of_its_design_and_ranks_factors(kind, swee
 
 
 def label_of(metric: str) -> str:
-    from careos_sim.report.common import label
+    from careos_sim.measure.labels import label
 
     unit = {"safety.harm_per_1000_patient_days": "per 1000 patient-days", "effectiveness.missed_care_pct": "%"}[metric]
     return f"{label(metric)} ({unit})"
@@ -500,7 +500,7 @@ def label_of(metric: str) -> str:
 
 @pytest.mark.parametrize("kind", ["factorial", "fractional"])
 def test_factorial_report_states_each_effect_with_its_interval(kind, sweeps):
-    from careos_sim.analysis import analyze
+    from careos_sim.experiment.analysis import analyze
 
     folder = sweeps[kind]
     effects = analyze(folder).tables["effects"]
@@ -515,9 +515,9 @@ def test_factorial_report_states_each_effect_with_its_interval(kind, sweeps):
 
 
 def test_grid_heatmap_has_a_cell_per_point_and_units(sweeps):
-    from careos_sim.analysis import analyze
+    from careos_sim.experiment.analysis import analyze
     from careos_sim.report.sweeps import heatmap_figure
-    from careos_sim.sweep import load_store
+    from careos_sim.experiment.sweep import load_store
 
     store = load_store(sweeps["grid"])
     fig = heatmap_figure(analyze(store).tables["grid"], store.factors)
@@ -530,13 +530,13 @@ def test_grid_heatmap_has_a_cell_per_point_and_units(sweeps):
 
 
 def partial_sweep(root: Path, kind: str, stop_after: int | None, monkeypatch=None, fail=None) -> Path:
-    from careos_sim.design import load_experiment
-    from careos_sim.sweep import run_sweep
+    from careos_sim.experiment.design import load_experiment
+    from careos_sim.experiment.sweep import run_sweep
 
     exp = load_experiment(experiment_file(root, kind))
     folder = root / f"out-{kind}"
     if fail is not None:
-        import careos_sim.unit as unit
+        import careos_sim.model.unit as unit
 
         real = unit.run_replication
 

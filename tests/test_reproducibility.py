@@ -8,14 +8,14 @@ import pandas as pd
 import pytest
 
 import careos_sim
-from careos_sim.unit import run_replication
+from careos_sim.model.unit import run_replication
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "scenarios" / "default.yaml"
 
 
 @pytest.fixture(scope="module")
-def short_default() -> careos_sim.Scenario:
+def short_default() -> careos_sim.ScenarioSpec:
     return careos_sim.load_scenario(DEFAULT, overrides={"run.horizon_days": 28})
 
 
@@ -42,7 +42,7 @@ def test_workers_do_not_change_numbers(short_default):
     pd.testing.assert_frame_equal(one.weekly, two.weekly)
 
 
-def _arrivals(scenario: careos_sim.Scenario, seed: int = 4) -> pd.DataFrame:
+def _arrivals(scenario: careos_sim.ScenarioSpec, seed: int = 4) -> pd.DataFrame:
     events = run_replication(scenario, seed, 0, event_log=True).events_frame()
     return events[events.event == "arrival"].reset_index(drop=True)
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import careos_sim
-from careos_sim.mechanisms import resolve
-from careos_sim.unit import CareUnit
+from careos_sim.model.mechanisms import resolve
+from careos_sim.model.unit import CareUnit
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from careos_sim.scenario import SCHEDULED_TASK_TYPES, Scenario
-from careos_sim.unit import CareUnit, run_replication
+from careos_sim.spec.scenario import SCHEDULED_TASK_TYPES, ScenarioSpec
+from careos_sim.model.unit import CareUnit, run_replication
 
 FIXED = {"dist": "fixed"}
 NO_ROUNDS = {kind: {"per_day": 0} for kind in SCHEDULED_TASK_TYPES}
 
 
-def tiny(**blocks: Any) -> Scenario:
+def tiny(**blocks: Any) -> ScenarioSpec:
     """A small unit with no randomness left that a story does not ask for."""
     data: dict[str, Any] = {
         "unit": {"beds": 2},
@@ -28,10 +28,10 @@ def tiny(**blocks: Any) -> Scenario:
     }
     for key, value in blocks.items():
         data[key] = {**data.get(key, {}), **value}
-    return Scenario.model_validate(data)
+    return ScenarioSpec.model_validate(data)
 
 
-def log(scenario: Scenario, *kinds: str) -> list[tuple]:
+def log(scenario: ScenarioSpec, *kinds: str) -> list[tuple]:
     """(time, event, patient, nurse, task, value) of the events of the given kinds."""
     events = run_replication(scenario, 1, 0, event_log=True).events or []
     return [e[:6] for e in events if not kinds or e[1] in kinds]

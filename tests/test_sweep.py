@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from careos_sim.analysis import analyze, prcc
-from careos_sim.cli import main
-from careos_sim.design import fractional_factorial, load_experiment
-from careos_sim.loader import InputError
-from careos_sim.sweep import load_store, run_sweep
+from careos_sim.experiment.analysis import analyze, prcc
+from careos_sim.cli.main import main
+from careos_sim.experiment.design import fractional_factorial, load_experiment
+from careos_sim.spec.loader import InputError
+from careos_sim.experiment.sweep import load_store, run_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -70,7 +70,7 @@ def test_store_has_a_row_per_run_with_factors_seed_and_every_metric(reference, t
     assert list(runs.columns[:7]) == ["point", "replication", "seed", "status", "error", "valuing", "ratio"]
     assert (runs["status"] == "ok").all() and (runs["seed"] == 99).all()
     assert not runs.duplicated(["point", "replication"]).any()
-    from careos_sim.metrics import ALL
+    from careos_sim.measure.metrics import ALL
 
     assert {m.name for m in ALL} <= set(runs.columns)
     # the factor values are the point's: ratio 6 raises the call-light wait in every replication
@@ -166,16 +166,16 @@ def test_resume_runs_only_what_is_missing(reference, tmp_path):
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(reference, tmp_path, monkeypatch):
     exp, runs, _ = reference
-    import careos_sim.unit
+    import careos_sim.model.unit
 
-    real = careos_sim.unit.run_replication
+    real = careos_sim.model.unit.run_replication
 
     def flaky(scenario, seed, replication, event_log=False):
         if scenario.staff.nurses.ratio.day == 6 and replication == 1:
             raise RuntimeError("injected failure")
         return real(scenario, seed, replication, event_log)
 
-    monkeypatch.setattr(careos_sim.unit, "run_replication", flaky)
+    monkeypatch.setattr(careos_sim.model.unit, "run_replication", flaky)
     assert sweep(exp, "--out", tmp_path / "f", "--workers", "1") == 1  # finished, with failures
     stored = pd.read_parquet(tmp_path / "f" / "runs.parquet")
     failed = stored[stored["status"] == "failed"]
@@ -191,7 +191,7 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(reference, tmp_path, mo
     analysis = analyze(tmp_path / "f")
     assert any("2 run(s) failed" in n for n in analysis.notes)
     # resume retries the failed runs only, and then matches the reference
-    monkeypatch.setattr(careos_sim.unit, "run_replication", real)
+    monkeypatch.setattr(careos_sim.model.unit, "run_replication", real)
     again = run_sweep(load_experiment(exp), tmp_path / "f", resume=True, workers=1)
     assert (again.ran, again.failed) == (2, 0)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "f" / "runs.parquet"), runs)

@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from analytic import mmc_wait  # noqa: E402
 from cli_run import cli  # noqa: E402
 
-from careos_sim.loader import InputError  # noqa: E402
-from careos_sim.sweep import load_store  # noqa: E402
-from careos_sim.uncertainty.run import load_sets, paired_frame, uncertainty_experiment  # noqa: E402
-from careos_sim.uncertainty.study import analyse_store, run_study  # noqa: E402
+from careos_sim.spec.loader import InputError  # noqa: E402
+from careos_sim.experiment.sweep import load_store  # noqa: E402
+from careos_sim.experiment.uncertainty.run import load_sets, paired_frame, uncertainty_experiment  # noqa: E402
+from careos_sim.experiment.uncertainty.study import analyse_store, run_study  # noqa: E402
 
 MMC = ROOT / "scenarios" / "verification" / "mmc.yaml"
 WAIT = "timeliness.call_light_wait_min_mean"
@@ -62,7 +62,7 @@ B_SETS = ["staff.nurses.on_duty=3", "patients.acuity.low.demand_factor=1.6", "pa
 
 
 def _experiment(tmp: Path, samples: int = 24, days: float = 12.0, reps: int = 2):
-    from careos_sim.loader import overrides_from
+    from careos_sim.spec.loader import overrides_from
 
     run = [(("run", "horizon_days"), days, "test"), (("run", "replications"), reps, "test")]
     sets = load_sets(_ranges(tmp, samples))
@@ -268,7 +268,7 @@ def test_report_of_a_compare_folder_with_and_without_uncertainty(tmp_path, capsy
 
 
 def test_the_headline_names_an_outcome_in_plain_words_keeping_its_acronyms():
-    from careos_sim.uncertainty.study import _short
+    from careos_sim.experiment.uncertainty.study import _short
 
     assert _short("equity.harm_ratio").startswith("harm, LEP / other patients")
     assert _short("safety.harm_per_1000_patient_days") == "harm"

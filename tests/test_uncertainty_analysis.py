@@ -1,4 +1,4 @@
-"""Known answers for careos_sim.uncertainty.analysis on synthetic PSA frames.
+"""Known answers for careos_sim.experiment.uncertainty.analysis on synthetic PSA frames.
 
 Each frame has K parameter sets with theta1 ~ U(0, 1) (the parameter that matters) and
 theta2 ~ U(0, 1) (irrelevant), R replications per set, a = 10 + noise and b = 10 + effect(theta)
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from careos_sim.uncertainty.analysis import (
+from careos_sim.experiment.uncertainty.analysis import (
     Box, Driver, Economics, OutcomeUncertainty, _merge, discover, economics, prcc, set_effects, summarise,
 )
 

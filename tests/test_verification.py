@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import careos_sim
-from careos_sim.experiment import mean_ci
+from careos_sim.measure.statistics import mean_ci
 from analytic import mmc_wait, mmc_wait_over
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ CASES = [
 ]
 
 
-def mmc(beds: int, rate: float, minutes: float, nurses: int, **extra) -> careos_sim.Scenario:
+def mmc(beds: int, rate: float, minutes: float, nurses: int, **extra) -> careos_sim.ScenarioSpec:
     return careos_sim.load_scenario(MMC, overrides={
         "unit.beds": beds,
         "patients.call_lights_per_hour": rate,

@@ -4,7 +4,7 @@ The docstrings are written in prose with a few reStructuredText habits, readable
 in ``help()`` and an editor. The site renders docstrings as Markdown, so this extension rewrites
 those habits as the site is built (the source is never changed):
 
-* cross-reference roles (``:func:`run```, ``:class:`~careos_sim.loader.InputError```) become
+* cross-reference roles (``:func:`run```, ``:class:`~careos_sim.spec.loader.InputError```) become
   links to the object's entry in the API reference where it has one, and code otherwise;
 * a paragraph ending in ``::`` before an indented literal block ends in ``:`` (the indented
   block is a code block in Markdown too);

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from careos_sim.loader import InputError, InputIssue
+from careos_sim.spec.loader import InputError, InputIssue
 
 __all__ = ["APP_SCRIPT", "cli_app", "streamlit_command", "error_details_off", "upload_size_mb"]
 

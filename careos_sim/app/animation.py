@@ -1,4 +1,4 @@
-"""A day on the unit, animated from an OCEL 2.0 event log (``careos_sim.eventlog``).
+"""A day on the unit, animated from an OCEL 2.0 event log (``careos_sim.measure.eventlog``).
 
 The event log of a comparison's side (``events-a.ocel.json``, ``events-b.ocel.json`` in its
 results folder) is turned into the entity log that vidigi animates (Plotly frames, one every
@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from careos_sim.eventlog import START, minutes_of
+from careos_sim.measure.eventlog import START, minutes_of
 from careos_sim.text import for_markdown
 
 __all__ = ["DayLog", "read_log", "day_entities", "animate_day", "day_on_the_unit", "has_log", "log_path", "show",

@@ -2,8 +2,8 @@
 uploaded scenarios, the teaching demonstrations, and a cache of finished comparisons.
 
 Every setting the app offers is a scenario key; its unit, range and one-line explanation come
-from :func:`careos_sim.docgen.scenario_keys` (the scenario documentation), and a scenario is
-built from the dial values by :func:`careos_sim.loader.load_scenario` with overrides, so the
+from :func:`careos_sim.report.docgen.scenario_keys` (the scenario documentation), and a scenario is
+built from the dial values by :func:`careos_sim.spec.loader.load_scenario` with overrides, so the
 app validates exactly as ``careos-sim compare --set`` does.
 """
 
@@ -24,17 +24,18 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 import pandas as pd
 
-from careos_sim.loader import InputError, InputIssue, load_scenario, source_files
-from careos_sim.metrics import BY_NAME
-from careos_sim.scenario import Scenario
+from careos_sim.spec.loader import InputError, InputIssue, load_scenario, source_files
+from careos_sim.measure.metrics import BY_NAME
+from careos_sim.spec.scenario import ScenarioSpec
 from careos_sim.text import ECHO_LIMIT, bounded, for_markdown
+from careos_sim.spec.settings import RUN_SETTINGS, SIDE_SETTINGS, Setting, settings_docs
 
 __all__ = [
     "PRESET_NAMES", "Presets", "find_presets", "Setting", "SIDE_SETTINGS", "RUN_SETTINGS", "settings_docs",
@@ -70,7 +71,7 @@ class Presets:
 
 
 def _candidate_folders() -> list[Path]:
-    from careos_sim.loader import preset_folders
+    from careos_sim.spec.loader import preset_folders
 
     return preset_folders()  # the command line's: the environment, a checkout, ./scenarios, an installed wheel
 
@@ -105,109 +106,13 @@ def find_presets() -> Presets:
                            "default unit with the telling and listening leadership blocks instead.")
 
 
-# --------------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One setting the app offers: a scenario key with its documentation and the widget's range."""
-
-    path: str
-    title: str
-    group: str
-    low: float
-    high: float
-    step: float
-    integer: bool = False
-    unit: str = ""
-    description: str = ""
-    allowed: str = ""
-    default: str = ""
-
-    @property
-    def label(self) -> str:
-        """The widget's label: the title with its unit."""
-        if self.unit == "dial":
-            return f"{self.title} (dial, 0 to 1)"
-        if self.unit and self.unit.lower() != self.title.lower():
-            return f"{self.title} ({self.unit})"
-        return self.title
-
-    @property
-    def help(self) -> str:
-        """The one-line explanation from the scenario documentation, and where it lives."""
-        where = f"Scenario key `{self.path}`"
-        if self.allowed:
-            where += f", allowed {self.allowed}"
-        return f"{self.description}\n\n{where}; see docs/scenarios.md."
-
-    def widget_range(self, value: float) -> tuple[float, float]:
-        """The widget's range, widened to hold a value read from a scenario file."""
-        return min(self.low, value), max(self.high, value)
-
-    def within(self, limits: "Limits") -> "Setting":
-        """The setting with its widget's range inside this app's limits: beds up to ``max_beds``."""
-        if self.path == "unit.beds":
-            return replace(self, high=float(limits.max_beds))
-        return self
-
-
-_LEADERSHIP, _UNIT, _STAFFING, _RUN = "Leadership system", "Unit and patients", "Staffing and quality team", "Run"
-
-# (path, title, group, low, high, step, integer); units and explanations come from the docs
-_SIDE = (
-    ("leadership.listening", "Listening at the point of care", _LEADERSHIP, 0, 1, 0.05, False),
-    ("leadership.elements.valuing_people", "Valuing people", _LEADERSHIP, 0, 1, 0.05, False),
-    ("leadership.elements.appreciating_complexity", "Appreciating complexity", _LEADERSHIP, 0, 1, 0.05, False),
-    ("leadership.elements.integrating_quality", "Integrating quality", _LEADERSHIP, 0, 1, 0.05, False),
-    ("leadership.elements.quality_team_as_operators", "Quality team as operators", _LEADERSHIP, 0, 1, 0.05, False),
-    ("leadership.elements.clinical_language", "Clinical language", _LEADERSHIP, 0, 1, 0.05, False),
-    ("leadership.elements.transparency", "Transparency", _LEADERSHIP, 0, 1, 0.05, False),
-    ("leadership.pressure_to_work_harder", "Pressure to work harder", _LEADERSHIP, 0, 1, 0.05, False),
-    ("unit.beds", "Beds", _UNIT, 1, 120, 1, True),  # up to Limits.max_beds (Setting.within)
-    ("patients.lep_share", "Admissions with limited English proficiency", _UNIT, 0, 1, 0.01, False),
-    ("staff.nurses.ratio.day", "Patients per nurse, day shifts", _STAFFING, 2, 10, 0.5, False),
-    ("staff.nurses.ratio.night", "Patients per nurse, night shifts", _STAFFING, 2, 12, 0.5, False),
-    ("leadership.quality_team.fte", "Quality team", _STAFFING, 0, 10, 0.25, False),
-)
-_RUNS = (
-    ("run.horizon_days", "Horizon", _RUN, 1, 3650, 1, True),
-    ("run.replications", "Replications", _RUN, 1, 1000, 1, True),
-    ("run.seed", "Seed", _RUN, 0, 2**53 - 1, 1, True),  # the browser's largest exact integer
-)
-
-
-@cache
-def settings_docs() -> dict[str, dict[str, str]]:
-    """Every scenario key's documentation (path, type, unit, default, range, description)."""
-    from careos_sim.docgen import scenario_keys
-
-    return {k["path"]: k for k in scenario_keys()}
-
-
-def _settings(rows: Iterable[tuple]) -> tuple[Setting, ...]:
-    docs = settings_docs()
-    out = []
-    for path, title, group, low, high, step, integer in rows:
-        doc = docs[path]  # a KeyError here means a setting names a key the scenario does not have
-        out.append(Setting(path, title, group, low, high, step, integer, doc["unit"], doc["description"],
-                           doc["range"], doc["default"]))
-    return tuple(out)
-
-
-#: the settings offered for each side, in the order shown
-SIDE_SETTINGS: tuple[Setting, ...] = _settings(_SIDE)
-#: the run settings, shared by both sides (B runs with A's, paired on common random numbers)
-RUN_SETTINGS: tuple[Setting, ...] = _settings(_RUNS)
-
-
 def _get(model: Any, path: str) -> Any:
     for part in path.split("."):
         model = getattr(model, part)
     return model
 
 
-def setting_values(scenario: Scenario, settings: Iterable[Setting] = SIDE_SETTINGS) -> dict[str, float]:
+def setting_values(scenario: ScenarioSpec, settings: Iterable[Setting] = SIDE_SETTINGS) -> dict[str, float]:
     """The current value of each setting in ``scenario``."""
     return {s.path: (int(_get(scenario, s.path)) if s.integer else float(_get(scenario, s.path)))
             for s in settings}
@@ -221,7 +126,7 @@ def _clean(value: Any) -> Any:
 
 
 def build_scenario(source: str | Path, values: Mapping[str, Any], name: str | None = None,
-                   root: str | Path | None = None) -> Scenario:
+                   root: str | Path | None = None) -> ScenarioSpec:
     """The scenario in ``source`` with each setting set to its value (and renamed), validated as
     ``--set`` is; raises :class:`InputError` naming the file, line or setting at fault. With a
     ``root``, the file and its ``extends`` chain may reach only files inside it (:func:`guard_file`)."""
@@ -342,10 +247,10 @@ def check_limits(horizon_days: float, replications: int, limits: Limits, warmup_
     return hits
 
 
-def check_scenario_limits(scenario: Scenario, limits: Limits, side: str = "") -> list[LimitHit]:
+def check_scenario_limits(scenario: ScenarioSpec, limits: Limits, side: str = "") -> list[LimitHit]:
     """The limits a scenario itself may go over: its beds and its nursing headcount (an uploaded file
     can ask for 500 beds at one patient per nurse), since the work of a simulated day grows with both."""
-    from careos_sim.nurses import headcount
+    from careos_sim.model.nurses import headcount
 
     who = f"Side {side.upper()}: " if side else ""
     hits = []
@@ -363,11 +268,11 @@ def check_scenario_limits(scenario: Scenario, limits: Limits, side: str = "") ->
     return hits
 
 
-def check_run(scenarios: Iterable[Scenario], limits: Limits) -> list[LimitHit]:
+def check_run(scenarios: Iterable[ScenarioSpec], limits: Limits) -> list[LimitHit]:
     """Every limit a comparison of these scenarios goes over, checked on the server before anything is
     built or run: horizon, replications and replications x (warm-up + horizon) (:func:`check_limits`,
     with the longest warm-up of the sides), each side's beds and headcount
-    (:func:`check_scenario_limits`) and, where it is installed, :func:`careos_sim.limits.check_run_cost`."""
+    (:func:`check_scenario_limits`) and, where it is installed, :func:`careos_sim.spec.limits.check_run_cost`."""
     scenarios = list(scenarios)
     if not scenarios:
         return []
@@ -379,9 +284,9 @@ def check_run(scenarios: Iterable[Scenario], limits: Limits) -> list[LimitHit]:
     return hits
 
 
-def _shared_cost_limits(scenario: Scenario, side: str) -> list[LimitHit]:
+def _shared_cost_limits(scenario: ScenarioSpec, side: str) -> list[LimitHit]:
     try:
-        from careos_sim import limits as shared
+        from careos_sim.spec import limits as shared
     except ImportError:  # not there yet: the app's own limits above stand alone
         return []
     check = getattr(shared, "check_run_cost", None)
@@ -696,8 +601,8 @@ def _outside(path: Path, root_abs: Path, root_real: Path) -> str | None:
 
 
 def _load(path: str | Path, overrides: Mapping[str, Any] | None = None, root: str | Path | None = None,
-          shown: str | None = None) -> Scenario:
-    """:func:`careos_sim.loader.load_scenario` confined to ``root``: the chain is checked here first
+          shown: str | None = None) -> ScenarioSpec:
+    """:func:`careos_sim.spec.loader.load_scenario` confined to ``root``: the chain is checked here first
     (:func:`guard_file`), and the loader confines it as well (``allowed_roots``)."""
     if root is None:
         return load_scenario(path, overrides)
@@ -706,7 +611,7 @@ def _load(path: str | Path, overrides: Mapping[str, Any] | None = None, root: st
 
 
 def load_upload(name: str, data: bytes, folder: str | Path, presets: Presets | None = None,
-                max_bytes: int | None = None) -> tuple[Path | None, Scenario | None, list[str]]:
+                max_bytes: int | None = None) -> tuple[Path | None, ScenarioSpec | None, list[str]]:
     """Save and validate an uploaded scenario: (path, scenario, []) or (path or None, None, error lines).
 
     The upload may be at most ``max_bytes`` (default: :class:`Limits` from the environment,
@@ -942,7 +847,7 @@ system ranks defects per patient exposed, so it is not; try telling against list
 )
 
 
-def demo_scenarios(demo: Demo, presets: Presets | None = None) -> tuple[Scenario, Scenario, tuple[str, str]]:
+def demo_scenarios(demo: Demo, presets: Presets | None = None) -> tuple[ScenarioSpec, ScenarioSpec, tuple[str, str]]:
     """The two scenarios a demonstration runs, with its horizon, replications and seed."""
     presets = presets or find_presets()
     run = {"run.horizon_days": demo.horizon_days, "run.replications": demo.replications, "run.seed": demo.seed}
@@ -979,7 +884,7 @@ def trajectory(weekly: pd.DataFrame, metric: str, labels: tuple[str, str]) -> st
     if start == len(weeks) or start == 0:
         return None
     worse = int((diff.iloc[:start] > 0).sum())
-    from careos_sim.report.common import label
+    from careos_sim.measure.labels import label
 
     shown = tuple(for_markdown(x, MAX_LABEL_CHARS) for x in labels)
     first = int(weeks[start]) + 1
@@ -1000,7 +905,8 @@ def _better(better: str, direction: Any, labels: tuple[str, str]) -> str:
 def findings_table(paired: pd.DataFrame, metrics: Iterable[str], labels: tuple[str, str]) -> pd.DataFrame:
     """The chosen outcomes side by side, named and formatted as in the report: A, B, B - A with its
     95% CI, and which side is better."""
-    from careos_sim.report.common import fmt, interval, label, signed
+    from careos_sim.report.common import fmt, interval, signed
+    from careos_sim.measure.labels import label
 
     rows = paired.set_index("metric")
     out = []
@@ -1053,7 +959,7 @@ def scorecard_view(card: pd.DataFrame, labels: tuple[str, str]) -> pd.DataFrame:
     """The report's scorecard (:func:`careos_sim.report.scorecard_table`) as the report's table shows it:
     outcome, unit, A and B with their 95% CIs (kept to the values the outcome can take, as the weekly
     bands are), B - A with its 95% CI, the better side by name."""
-    from careos_sim.metrics import value_range
+    from careos_sim.measure.metrics import value_range
     from careos_sim.report.common import fmt, interval, signed
 
     def within(low: Any, high: Any, metric: str) -> str:  # a side's interval, kept to what is possible
@@ -1082,7 +988,7 @@ def scorecard_view(card: pd.DataFrame, labels: tuple[str, str]) -> pd.DataFrame:
 
 @dataclass
 class CachedRun:
-    """A finished comparison in its results folder (written by :func:`careos_sim.output.write_comparison`)."""
+    """A finished comparison in its results folder (written by :func:`careos_sim.results.folders.write_comparison`)."""
 
     key: str
     folder: Path
@@ -1093,7 +999,7 @@ class CachedRun:
     extras: dict[str, Any] = field(default_factory=dict)  # figures and tables drawn from the folder, once
 
 
-def settings_key(a: Scenario, b: Scenario, labels: tuple[str, str]) -> str:
+def settings_key(a: ScenarioSpec, b: ScenarioSpec, labels: tuple[str, str]) -> str:
     """A digest of everything a comparison depends on: both scenarios as run, and the labels."""
     doc = {"a": a.model_dump(mode="json"), "b": b.model_dump(mode="json"), "labels": list(labels)}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:20]
@@ -1147,7 +1053,7 @@ class ResultCache:
         return len(self._entries)
 
 
-def run_comparison(a: Scenario, b: Scenario, labels: tuple[str, str], cache: ResultCache,
+def run_comparison(a: ScenarioSpec, b: ScenarioSpec, labels: tuple[str, str], cache: ResultCache,
                    progress: Callable[[int, int], None] | None = None,
                    sources: tuple[Path | None, Path | None] = (None, None),
                    workers: int | None = None, limits: Limits | None = None) -> CachedRun:
@@ -1158,7 +1064,7 @@ def run_comparison(a: Scenario, b: Scenario, labels: tuple[str, str], cache: Res
     source's own folder are read). With ``limits``, a run over them raises :class:`LimitError`
     before anything is built or run.
     """
-    from careos_sim.output import write_comparison
+    from careos_sim.results.documents import write_comparison
 
     key = settings_key(a, b, labels)
     hit = cache.get(key)
@@ -1179,11 +1085,11 @@ def run_comparison(a: Scenario, b: Scenario, labels: tuple[str, str], cache: Res
     return entry
 
 
-def _run_pair(a: Scenario, b: Scenario, progress: Callable[[int, int], None] | None = None,
+def _run_pair(a: ScenarioSpec, b: ScenarioSpec, progress: Callable[[int, int], None] | None = None,
               workers: int | None = None, ocel_days: float | None = None) -> tuple[Any, float]:
     """The comparison of A and B on common random numbers, and its wall seconds; ``progress(done,
     total)`` as each of the 2 x replications finishes. Large runs use a pool of spawned processes."""
-    from careos_sim.compare import compare
+    from careos_sim.experiment.compare import compare
 
     n, horizon = a.run.replications, a.run.horizon_days
     total, done = 2 * n, [0]
@@ -1254,7 +1160,7 @@ def find_ranges() -> Path | None:
     """The shipped ranges file: ``$CAREOS_UNCERTAINTY_RANGES``, the repository's
     ``experiments/uncertainty/`` beside the package, ``./experiments/uncertainty/``, or where an
     installed wheel put it; else None."""
-    from careos_sim.loader import installed_folders
+    from careos_sim.spec.loader import installed_folders
 
     tried = []
     if os.environ.get("CAREOS_UNCERTAINTY_RANGES"):
@@ -1265,7 +1171,7 @@ def find_ranges() -> Path | None:
     return next((f.resolve() for f in tried if f.is_file()), None)
 
 
-def check_uncertainty(sets: int, replications: int, scenarios: Iterable[Scenario], limits: Limits) -> list[LimitHit]:
+def check_uncertainty(sets: int, replications: int, scenarios: Iterable[ScenarioSpec], limits: Limits) -> list[LimitHit]:
     """Every limit an uncertainty study of ``sets`` settings x ``replications`` paired replications
     goes over: the settings, and the simulated days a side (sets x replications x (warm-up +
     horizon)) against the same limit as a comparison's, with each side's beds and headcount."""
@@ -1299,7 +1205,7 @@ def check_uncertainty(sets: int, replications: int, scenarios: Iterable[Scenario
     return hits
 
 
-def uncertainty_key(a: Scenario, b: Scenario, labels: tuple[str, str], ranges: Path, sets: int,
+def uncertainty_key(a: ScenarioSpec, b: ScenarioSpec, labels: tuple[str, str], ranges: Path, sets: int,
                     replications: int) -> str:
     """A digest of everything an uncertainty study depends on."""
     h = hashlib.sha256(settings_key(a, b, labels).encode())
@@ -1308,16 +1214,16 @@ def uncertainty_key(a: Scenario, b: Scenario, labels: tuple[str, str], ranges: P
     return "u" + h.hexdigest()[:19]
 
 
-def run_uncertainty(a: Scenario, b: Scenario, labels: tuple[str, str], cache: ResultCache, *, ranges: Path,
+def run_uncertainty(a: ScenarioSpec, b: ScenarioSpec, labels: tuple[str, str], cache: ResultCache, *, ranges: Path,
                     sets: int, replications: int, progress: Callable[[int, int], None] | None = None,
                     workers: int | None = None, limits: Limits | None = None) -> CachedRun:
     """Compare A and B across ``sets`` parameter settings drawn from ``ranges`` (Latin hypercube, the
     run's seed), ``replications`` paired replications each, on A's horizon; analyse it as
     ``compare --uncertainty`` does (model section 11). The folder holds the study's store,
     ``uncertainty.json`` and ``set_effects.parquet``; a cached study is reused."""
-    from careos_sim.nurses import headcount
-    from careos_sim.uncertainty.run import load_sets, uncertainty_experiment
-    from careos_sim.uncertainty.study import DEFAULT_WTP_PER_HARM, HARM, analyse_store, run_study
+    from careos_sim.model.nurses import headcount
+    from careos_sim.experiment.uncertainty.run import load_sets, uncertainty_experiment
+    from careos_sim.experiment.uncertainty.study import DEFAULT_WTP_PER_HARM, HARM, analyse_store, run_study
 
     key = uncertainty_key(a, b, labels, ranges, sets, replications)
     hit = cache.get(key)
@@ -1572,7 +1478,7 @@ def _code_digest() -> str:
     return h.hexdigest()
 
 
-def demo_key(demo: "Demo", a: Scenario, b: Scenario, labels: tuple[str, str]) -> str:
+def demo_key(demo: "Demo", a: ScenarioSpec, b: ScenarioSpec, labels: tuple[str, str]) -> str:
     """The prepared folder's name: the package version, then a digest of the two resolved scenarios,
     the labels, the demonstration's weekly figure, the model's code and the folder's layout."""
     from careos_sim import __version__
@@ -1677,8 +1583,8 @@ def _clear_damaged(folder: Path) -> None:
 def demo_figure(weekly: pd.DataFrame, paired: pd.DataFrame, labels: tuple[str, str], replications: int,
                 metrics: Iterable[str]):
     """The demonstration's own weekly figure (both sides, 95% bands kept to what is possible), or None."""
-    from careos_sim.plots import time_series_from_frames
-    from careos_sim.report.common import label
+    from careos_sim.results.figures import time_series_from_frames
+    from careos_sim.measure.labels import label
 
     metrics = [m for m in metrics if m in weekly.columns]
     if not metrics:
@@ -1694,7 +1600,7 @@ def _write_prepared(folder: Path, key: str, labels: tuple[str, str], seconds: fl
     """Draw everything the page shows of a finished comparison folder into ``folder/app/`` (the report,
     its figures, scorecard and brief, the demonstration's figure) and then, last, the index that lists
     every file with its SHA-256, so that a folder with an index is complete."""
-    from careos_sim.output import write_atomic
+    from careos_sim.results.folders import write_atomic
     from careos_sim.report import brief, comparison_figures, scorecard_table, write_report
     from careos_sim.report.document import png_bytes
 
@@ -1736,7 +1642,8 @@ def prepare_demo(demo: "Demo", presets: Presets | None = None, *, root: str | Pa
     page's runs do) and kept there. A damaged folder is prepared again; a folder that holds files
     careos-sim did not write is left alone, and the result is kept in ``fallback`` (a session's
     temporary cache) instead, as it is when there is no ``root`` or it cannot be written."""
-    from careos_sim.output import folder_kind, write_comparison
+    from careos_sim.results.folders import folder_kind
+    from careos_sim.results.documents import write_comparison
 
     presets = presets or find_presets()
     a, b, labels = demo_scenarios(demo, presets)

@@ -17,8 +17,8 @@ import streamlit as st
 
 from careos_sim.app import logic
 from careos_sim.app import error_details_off
-from careos_sim.loader import InputError
-from careos_sim.scenario import Scenario
+from careos_sim.spec.loader import InputError
+from careos_sim.spec.scenario import ScenarioSpec
 from careos_sim.text import for_markdown
 
 log = logging.getLogger("careos_sim.app")
@@ -201,7 +201,7 @@ class SidePick(NamedTuple):
     label: str  # its name in tables and legends
     path: Path  # the scenario file it starts from
     values: dict[str, Any]  # the value of every setting offered
-    base: Scenario  # the scenario file as it stands
+    base: ScenarioSpec  # the scenario file as it stands
 
 
 def _upload_size(limits: logic.Limits) -> dict[str, int]:
@@ -338,7 +338,7 @@ UNCERTAINTY_CAPTIONS = {
 }
 
 
-def uncertainty_panel(scenarios: tuple[Scenario, Scenario], labels: tuple[str, str], limits: logic.Limits) -> None:
+def uncertainty_panel(scenarios: tuple[ScenarioSpec, ScenarioSpec], labels: tuple[str, str], limits: logic.Limits) -> None:
     """Run the comparison across plausible settings of the uncertain free parameters, and show what it
     finds in plain words first, then its figures (as ``compare --uncertainty`` and its report do)."""
     st.header("Across what we do not know")

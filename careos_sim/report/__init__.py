@@ -46,7 +46,7 @@ def build_report(folder: str | Path) -> Document:
 def write_report(folder: str | Path) -> tuple[Path, Path]:
     """Write ``report.html`` and ``report.md`` (and the figures as ``figures/*.png``) in ``folder``.
 
-    Returns the paths of the HTML and the Markdown. Raises :class:`~careos_sim.loader.InputError`
+    Returns the paths of the HTML and the Markdown. Raises :class:`~careos_sim.spec.loader.InputError`
     when ``folder`` is not a results folder.
     """
     folder = Path(folder)

@@ -17,12 +17,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from careos_sim.experiment import mean_ci
-from careos_sim.plots import COLOURS, TIME_SERIES, _x_limit, new_figure, series_to_plot, time_series_from_frames
-from careos_sim.report.common import (
-    DIMENSIONS, dimension_of, fmt, folder_issue, interval, label, number_format, plain,
-    with_unit, read_manifest, reproducibility_blocks, setting_description, setting_label, signed,
-)
+from careos_sim.measure.statistics import mean_ci
+from careos_sim.results.figures import COLOURS, TIME_SERIES, _x_limit, new_figure, series_to_plot, time_series_from_frames
+from careos_sim.report.common import (DIMENSIONS, dimension_of, fmt, folder_issue, interval, number_format, plain, with_unit, read_manifest, reproducibility_blocks, setting_description, setting_label, signed)
+from careos_sim.measure.labels import label
 from careos_sim.report.explain import Evidence, why_not_moved
 from careos_sim.report.uncertainty import uncertainty_blocks, uncertainty_section
 from careos_sim.report.document import (
@@ -593,7 +591,7 @@ def _caveats(data: CompareFolder) -> list[str]:
         "vacancies arise only from turnover; call-light waits run longer than published figures (a known gap), "
         "so compare them between the sides rather than with real units.",
     ]
-    from careos_sim.precision import table_warnings  # replications, horizon, headline intervals (model.md, 4)
+    from careos_sim.experiment.precision import table_warnings  # replications, horizon, headline intervals (model.md, 4)
 
     items += table_warnings(data.replication_count, m.get("horizon_days"), data.paired, "diff_")
     warm = m.get("warmup_days") or {}

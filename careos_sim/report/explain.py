@@ -108,7 +108,7 @@ class Evidence:
     @functools.cached_property
     def built(self) -> dict[str, Any] | None:
         """Both resolved scenarios as the model reads them (None where one is missing or invalid)."""
-        from careos_sim.scenario import Scenario
+        from careos_sim.spec.scenario import ScenarioSpec
 
         out = {}
         for side in "ab":
@@ -116,7 +116,7 @@ class Evidence:
             if not isinstance(raw, dict):
                 return None
             try:
-                out[side] = Scenario.model_validate(raw)
+                out[side] = ScenarioSpec.model_validate(raw)
             except Exception:  # noqa: BLE001 - a hand-edited or foreign file: the rules cite no setting
                 return None
         return out
@@ -126,7 +126,7 @@ class Evidence:
         spent fixing, plus leaders' barrier-removal hours (as the model computes it)."""
         if self.built is None:
             return None
-        from careos_sim.mechanisms import resolve
+        from careos_sim.model.mechanisms import resolve
 
         hours = []
         for side in "ab":
@@ -140,7 +140,7 @@ class Evidence:
         system is new, as the model pays them) and each side's launch weeks."""
         if self.built is None:
             return None
-        from careos_sim.mechanisms import novelty
+        from careos_sim.model.mechanisms import novelty
 
         lead = {side: self.built[side].leadership for side in "ab"}
         hours = [lead[s].training_hours_per_nurse * novelty(lead[s]) if lead[s].launch_weeks > 0 else 0.0 for s in "ab"]

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from careos_sim.plots import COLOURS, TIME_SERIES, new_figure, weekly_band
-from careos_sim.report.common import (
-    DIMENSIONS, dimension_of, fmt, folder_issue, interval, label, plain, reproducibility_blocks,
-)
+from careos_sim.results.figures import COLOURS, TIME_SERIES, new_figure, weekly_band
+from careos_sim.report.common import (DIMENSIONS, dimension_of, fmt, folder_issue, interval, plain, reproducibility_blocks)
+from careos_sim.measure.labels import label
 from careos_sim.report.document import (NAME_LIMIT, Block, Bullets, Heading, Image, Note, Para, Table, code, for_plot,
                                         literal, png_bytes)
 
@@ -91,7 +90,7 @@ def run_blocks(folder: Path, manifest: dict[str, Any]) -> tuple[str, list[Block]
                     f"days warm-up), seed {plain(manifest.get('seed'))}. Means over replications with 95% confidence "
                     "intervals. To see what a change does, compare two scenarios on common random numbers "
                     "(`careos-sim compare A B --out DIR`) and report that folder.")]
-    from careos_sim.precision import table_warnings  # replications, horizon, headline intervals (docs/model.md, 4)
+    from careos_sim.experiment.precision import table_warnings  # replications, horizon, headline intervals (docs/model.md, 4)
 
     caveats = table_warnings(n, manifest.get("horizon_days"), summary)
     if caveats:

@@ -1,7 +1,7 @@
 """The report of a sweep folder (``careos-sim sweep EXP --out DIR``), from saved files only.
 
-Reads the store with :func:`careos_sim.sweep.load_store` and analyses it with
-:func:`careos_sim.analysis.analyze` (both only read the folder), then draws, by design:
+Reads the store with :func:`careos_sim.experiment.sweep.load_store` and analyses it with
+:func:`careos_sim.experiment.analysis.analyze` (both only read the folder), then draws, by design:
 
 - factorial and fractional factorial: main-effect plots (mean at each level), effect estimates
   with 95% CIs (main effects and two-way interactions), and interaction plots of the largest
@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from careos_sim.metrics import BY_NAME
-from careos_sim.plots import OKABE_ITO, new_figure
-from careos_sim.report.common import fmt, interval, label, plain, reproducibility_blocks, signed, with_unit
+from careos_sim.measure.metrics import BY_NAME
+from careos_sim.results.figures import OKABE_ITO, new_figure
+from careos_sim.report.common import fmt, interval, plain, reproducibility_blocks, signed, with_unit
+from careos_sim.measure.labels import label
 from careos_sim.report.document import (
     NAME_LIMIT, Block, Bullets, Code, Heading, Image, Note, Para, Table, code, literal, png_bytes,
 )
@@ -36,8 +37,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from careos_sim.analysis import Analysis
-    from careos_sim.sweep import Store
+    from careos_sim.experiment.analysis import Analysis
+    from careos_sim.experiment.sweep import Store
 
 __all__ = ["sweep_blocks", "sweep_figures", "DESIGN_WORDS"]
 
@@ -389,7 +390,7 @@ def _point_names(store: Store) -> dict[int, str]:
 
 def weekly_figure(store: Store) -> Figure | None:
     """Weekly mean of each point with a 95% band (grids of few points that kept weekly series)."""
-    from careos_sim.plots import weekly_band
+    from careos_sim.results.figures import weekly_band
 
     weekly = store.weekly
     metrics = [m for m in _metrics(store) if m in weekly.columns][:MAX_SERIES_METRICS]
@@ -643,7 +644,7 @@ def _brief_blocks(store: Store, analysis: Analysis) -> list[Block]:
         blocks.append(Bullets(items))
     caveats = ["The model's own caveats apply to every point (docs/model.md, section 6): one stylised unit, "
                "nurses only, a pooled queue, many free parameters."]
-    from careos_sim.precision import table_warnings  # per point: replications and horizon (docs/model.md, 4)
+    from careos_sim.experiment.precision import table_warnings  # per point: replications and horizon (docs/model.md, 4)
 
     caveats += table_warnings(m.get("replications"), m.get("horizon_days"))
     if design in ("sobol", "morris", "lhs"):
@@ -749,9 +750,9 @@ def _cleaned(analysis: Analysis, store: Store) -> Analysis:
 
 def sweep_blocks(folder: Path, manifest: dict[str, Any]) -> tuple[str, list[Block]]:
     """The report's title and blocks of a sweep folder."""
-    from careos_sim.analysis import analyze
-    from careos_sim.loader import InputError
-    from careos_sim.sweep import DamagedStore, load_store
+    from careos_sim.experiment.analysis import analyze
+    from careos_sim.spec.loader import InputError
+    from careos_sim.experiment.sweep import DamagedStore, load_store
 
     title = f"Sweep: {literal(manifest.get('experiment', folder.name), NAME_LIMIT)}"
     try:

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from careos_sim.plots import COLOURS, new_figure
-from careos_sim.report.common import fmt, interval, label, signed
+from careos_sim.results.figures import COLOURS, new_figure
+from careos_sim.report.common import fmt, interval, signed
+from careos_sim.measure.labels import label
 from careos_sim.report.document import Block, Bullets, Heading, Image, Para, code, for_plot, literal, png_bytes
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ def boxes_figure(doc: dict[str, Any], effects: pd.DataFrame) -> Figure | None:
     table = effects[[px, py, column]].dropna()
     if table.empty:
         return None
-    from careos_sim.metrics import BY_NAME
+    from careos_sim.measure.metrics import BY_NAME
 
     lower = getattr(BY_NAME.get(metric), "direction", "lower") == "lower"
     fails = (table[column] >= 0) if lower else (table[column] <= 0)

@@ -1,0 +1,289 @@
+"""Workflow defects: a heavy-tailed population that nurses meet on tasks and work around.
+
+Each defect has a category, the task types it touches, a per-task encounter probability
+(lognormal across defects: a few cause most encounters), workaround minutes, harm and
+missed-care chances, the quality dimensions it hurts and the effort to fix it. New defects
+appear as complexity grows, more of them with top-down mandates; defects disappear when the
+process they live in changes; fixed defects whose fix was not sustained come back.
+
+Encounters are drawn per task: the number is Poisson with the summed rate of the active
+defects that touch the task's type (for an LEP patient, interpreter-access defects too), and
+each encounter picks its defect in proportion to the rates. The draws use the patient's own
+``patient.defects`` stream, so telling and listening see the same uniforms task by task and
+differ only in which defects are active.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Callable, Iterator
+
+import simpy
+
+from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
+from careos_sim.model.mechanisms import Resolved
+from careos_sim.measure.recorder import Recorder
+from careos_sim.spec.scenario import DIMENSIONS, TASK_TYPES, DefectCategorySpec, ScenarioSpec
+from careos_sim.model.streams import Stream, Streams
+
+if TYPE_CHECKING:  # pragma: no cover
+    from careos_sim.model.nurses import Nurse
+    from careos_sim.model.tasks import Task
+
+__all__ = ["Defect", "DefectSystem", "UNIT"]
+
+DAY = 1440.0
+#: The owner of a defect the unit can fix itself.
+UNIT = "unit"
+N_TYPES = len(TASK_TYPES)
+DOCUMENTATION = TASK_TYPES.index("documentation")
+
+
+class Defect:
+    """One latent workflow defect."""
+
+    __slots__ = ("id", "category", "cat", "rate", "base_rate", "effort_hours", "impact", "dims", "active",
+                 "fixed", "known", "first_encounter", "reports", "report_times", "open_reports", "in_work",
+                 "owner", "escalated")
+
+    def __init__(self, defect_id: int, category: int, cat: DefectCategorySpec, rate: float, effort_hours: float,
+                 owner: str = UNIT):
+        self.id = defect_id
+        self.owner = owner  # UNIT, or the name of the department that owns it
+        self.escalated = False  # escalated to its department and not yet answered
+        self.category = category
+        self.cat = cat
+        self.rate = rate  # per-task encounter probability now
+        self.base_rate = rate  # before any fix
+        self.effort_hours = effort_hours
+        self.dims = frozenset(DIMENSIONS.index(d) for d in cat.dimensions)
+        # expected harm-weighted burden of one encounter, in workaround-minute equivalents
+        self.impact = cat.workaround_minutes + 600.0 * cat.harm_probability + 60.0 * cat.miss_probability
+        self.active = True  # False once the process it lived in has changed
+        self.fixed = False
+        self.known = False  # reported at least once: in the improvement backlog
+        self.first_encounter: float | None = None
+        self.reports = 0
+        self.report_times: list[float] = []
+        self.open_reports: list = []
+        self.in_work = False
+
+
+class DefectSystem:
+    """The unit's defects: population, encounters on tasks, arrivals, decay, fixes, regressions."""
+
+    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
+
+    def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, streams: Streams, recorder: Recorder,
+                 mech: Resolved):
+        self.env = env
+        self.sc = scenario
+        self.cfg = scenario.defects
+        self.rec = recorder
+        self.mech = mech
+        # One stream per origin and per kind of timing, so that telling and listening draw the same
+        # initial defects, the same k-th new defect and the same mandates (common random numbers).
+        self.origins = {origin: streams.stream(f"defects.{origin}") for origin in ("initial", "complexity", "mandate")}
+        self.arrivals = {origin: streams.stream(f"defects.{origin}.times") for origin in ("complexity", "mandate")}
+        self.regressions = streams.stream("defects.regression")
+        self.fix_effects = streams.stream("defects.fix_effect")
+        self.prefixed = streams.stream("defects.initial.fixed")  # which initial defects were fixed before t=0
+        self.cats = [c for _, c in self.cfg.categories.items()]
+        self._share_cum = list(itertools.accumulate(c.share for c in self.cats))
+        self.defects: list[Defect] = []
+        self._dirty = True
+        self._tables: dict[tuple[int, int], tuple[list[Defect], list[float], float]] = {}
+        self.mandate_burden: list[float] = []  # end times of mandates' documentation burden
+        self.on_encounter: Callable[["Nurse", Defect, float], float] | None = None  # the learning system
+        self.on_harm: Callable[..., None] | None = None  # the safety system: (patient, source, task, defect)
+        self._next_id = 0
+
+    # ------------------------------------------------------------------ population
+    def start(self) -> None:
+        if not self.cfg.enabled:
+            return
+        share = self.cfg.initial_fixed_share
+        for u_category, u_rate in self._stratified(self.cfg.initial):
+            defect = self.add("initial", u_category, u_rate)
+            # The stock of a unit run the usual way today: part of it was fixed in the past, the
+            # more often the more it was met (u_rate is the defect's rank in the rate distribution).
+            if share > 0.0 and self.prefixed.random() < min(1.0, share * (0.5 + u_rate)):
+                self.fixed_before_start(defect)
+        if self.cfg.new_per_month > 0:
+            rate = self.cfg.new_per_month / (30.4375 * DAY)
+            self.env.process(self._poisson(rate, self.arrivals["complexity"], lambda: self.add("complexity")))
+        if self.sc.leadership.mandates_per_year > 0:
+            rate = self.sc.leadership.mandates_per_year / (365.25 * DAY)
+            self.env.process(self._poisson(rate, self.arrivals["mandate"], self.mandate))
+
+    def _stratified(self, n: int) -> list[tuple[float, float]]:
+        """Stratified uniforms for the initial stock: one in each 1/n-th of [0, 1) for the category
+        and for the rate, paired at random. Every replication's unit then starts with the same mix
+        and the same heavy tail, and replications differ in the details, not in the unit."""
+        gen = self.origins["initial"].generator
+        strata = (gen.permutation(n) + gen.random(n)) / n if n else []
+        rates = (gen.permutation(n) + gen.random(n)) / n if n else []
+        return list(zip(strata, rates))
+
+    def add(self, origin: str, u_category: float | None = None, u_rate: float | None = None) -> Defect:
+        """A new defect drawn from the category mix and the heavy-tailed (lognormal) rate distribution;
+        ``u_category`` and ``u_rate`` give the uniforms to use (stratified initial stock)."""
+        s = self.origins[origin]
+        u = s.random() if u_category is None else u_category
+        c = min(bisect.bisect_right(self._share_cum, u * self._share_cum[-1]), len(self.cats) - 1)
+        cat = self.cats[c]
+        sigma = self.cfg.heavy_tail_sigma
+        z = s.normal() if u_rate is None else float(NormalDist().inv_cdf(min(max(u_rate, 1e-12), 1 - 1e-12)))
+        rate = min(1.0, self.cfg.encounter_probability * cat.rate_factor * math.exp(sigma * z - 0.5 * sigma * sigma))
+        effort = s.lognormal(cat.fix_hours, 1.0)
+        owner = UNIT if s.random() < cat.unit_owned_share else cat.owner
+        defect = Defect(self._next_id, c, cat, rate, effort, owner)
+        self._next_id += 1
+        self.defects.append(defect)
+        self._dirty = True
+        self.rec.defect_added(self.env.now)
+        life = s.exponential(self.cfg.lifetime_days * DAY)
+        self.env.timeout(life).callbacks.append(lambda _, d=defect: self.retire(d))
+        return defect
+
+    def _poisson(self, rate_per_min: float, stream: Stream, action: Callable[[], object]) -> Iterator[simpy.Event]:
+        while True:
+            yield self.env.timeout(stream.exponential(1.0 / rate_per_min))
+            action()
+
+    def mandate(self) -> None:
+        """A top-down initiative: new defects, and a year of extra documentation."""
+        self.rec.mandate()
+        n = self._poisson_count(self.mech.mandate_defects, self.arrivals["mandate"].random())
+        for _ in range(n):
+            self.add("mandate")
+        if self.mech.mandate_documentation_minutes > 0:
+            self.mandate_burden.append(self.env.now + 365.0 * DAY)
+
+    def retire(self, defect: Defect) -> None:
+        """The process the defect lived in has changed: it is gone."""
+        if defect.active:
+            defect.active = False
+            self.defects.remove(defect)
+            self._dirty = True
+            self.rec.defect_removed(self.env.now, fixed=defect.fixed)
+
+    def fix_reduction(self, stream: Stream | None = None) -> float:
+        """The share of a defect's rate that one working fix removes: beta-distributed around
+        ``fix_reduction_mean``, so a fix rarely removes all of it (drawn from ``stream``, by
+        default the run's fixes' own)."""
+        m, k = self.cfg.fix_reduction_mean, self.cfg.fix_reduction_concentration
+        if m <= 0.0 or m >= 1.0:
+            return m
+        return float((stream or self.fix_effects).generator.beta(m * k, (1.0 - m) * k))
+
+    def fix(self, defect: Defect, sustained: bool) -> None:
+        """A working fix: the encounter rate falls by a drawn share; an unsustained fix decays later."""
+        defect.fixed = True
+        defect.rate = defect.base_rate * (1.0 - self.fix_reduction())
+        defect.report_times = []  # the backlog's data on it is closed
+        self._dirty = True
+        self.rec.defect_fixed(self.env.now, defect.first_encounter)
+        self.event_log.defect_fixed(self.env.now, defect, sustained)
+        if not sustained:
+            delay = self.regressions.exponential(self.cfg.regression_days * DAY)
+            self.env.timeout(delay).callbacks.append(lambda _, d=defect: self.regress(d))
+
+    def fixed_before_start(self, defect: Defect) -> None:
+        """A defect of the initial stock that a past fix already reduced (a sustained one: the
+        ones that regressed are back in the unfixed stock). Not counted as a fix of the run."""
+        reduction = self.fix_reduction(self.prefixed)
+        defect.fixed = True
+        defect.known = True
+        defect.rate = defect.base_rate * (1.0 - reduction)
+        self._dirty = True
+        self.rec.active_defects.change(self.env.now, -1)
+
+    def regress(self, defect: Defect) -> None:
+        if defect.active and defect.fixed:
+            defect.fixed = False
+            defect.rate = defect.base_rate
+            self._dirty = True
+            self.rec.defect_regressed(self.env.now)
+
+    # ------------------------------------------------------------------ encounters
+    def _rebuild(self) -> None:
+        self._tables = {}
+        for t in range(N_TYPES):
+            name = TASK_TYPES[t]
+            for lep in (0, 1):
+                chosen = [d for d in self.defects if name in d.cat.task_types and (lep or not d.cat.lep_only)]
+                cum, acc = [], 0.0
+                for d in chosen:
+                    acc += d.rate
+                    cum.append(acc)
+                self._tables[(t, lep)] = (chosen, cum, acc)
+        self._dirty = False
+
+    @staticmethod
+    def _poisson_count(lam: float, u: float) -> int:
+        """Poisson(lam) by inversion of one uniform."""
+        p = math.exp(-lam)
+        acc, k = p, 0
+        while u > acc and k < 50:
+            k += 1
+            p *= lam / k
+            acc += p
+        return k
+
+    def task_hook(self, nurse: "Nurse", task: "Task", minutes: float) -> float:
+        """Extra minutes for this task: workarounds, reports, and any mandate burden."""
+        if self._dirty:
+            self._rebuild()
+        extra = 0.0
+        if task.type_index == DOCUMENTATION and self.mandate_burden:
+            now = self.env.now
+            burden = self.mandate_burden  # end times, in the order the mandates came
+            while burden and burden[0] <= now:
+                burden.pop(0)
+            extra += len(burden) * self.mech.mandate_documentation_minutes
+        patient = task.patient
+        defects, cum, total = self._tables[(task.type_index, patient.lep)]
+        if total <= 0.0:
+            return extra
+        stream: Stream = patient.defects
+        u = stream.random()
+        if u < math.exp(-total):
+            return extra
+        for _ in range(self._poisson_count(total, u)):
+            defect = defects[min(bisect.bisect_right(cum, stream.random() * total), len(defects) - 1)]
+            extra += self._encounter(nurse, task, defect, stream)
+        return extra
+
+    def _encounter(self, nurse: "Nurse", task: "Task", defect: Defect, stream: Stream) -> float:
+        now = self.env.now
+        cat = defect.cat
+        if defect.first_encounter is None:
+            defect.first_encounter = now
+        workaround = stream.lognormal(cat.workaround_minutes, self.cfg.workaround_cv) if cat.workaround_minutes else 0.0
+        harm_p = cat.harm_probability * task.patient.harm_factor
+        harmed = stream.random() < harm_p
+        near_miss = not harmed and stream.random() < harm_p * self.sc.safety.near_misses_per_harm
+        self.rec.encounter(defect.category, workaround, near_miss)
+        self.event_log.defect_encountered(now, defect, task, nurse, workaround, near_miss)
+        nurse.shift_workaround += workaround
+        if harmed and self.on_harm is not None:
+            self.on_harm(task.patient, "communication" if cat.lep_only else "defect", task, defect)
+        if task.deadline is not None and stream.random() < cat.miss_probability:
+            task.failed = True
+        if cat.los_extension_days > 0 and not task.patient.los_extended:
+            task.patient.los_extended = True
+            task.patient.extra_minutes += cat.los_extension_days * DAY
+        if self.on_encounter is not None:
+            workaround += self.on_encounter(nurse, defect, now)
+        return workaround
+
+    def encounter_rate(self, type_index: int, lep: int = 0) -> float:
+        """Summed per-task encounter probability of active defects on one task type."""
+        if self._dirty:
+            self._rebuild()
+        return self._tables[(type_index, lep)][2]
+

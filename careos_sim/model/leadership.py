@@ -1,0 +1,290 @@
+"""The leadership system: how the unit surfaces, prioritises and fixes its defects.
+
+Every row of the model's leadership table is a process or a rule here, parameterised by the
+resolved mechanisms (``mechanisms.py``):
+
+* **surfacing**: a nurse who meets a defect reports it with probability
+  ``report_channel x propensity`` (less under pressure); a report costs ``report_minutes``.
+* **reporting propensity**: each nurse's voice efficacy (how far her recent reports led to a
+  fix she saw, or were celebrated) rises with visible fixes and with recognition of reports and
+  fixes (valuing people), and falls when a report goes unanswered for ``report_patience_days``;
+  her propensity to report follows it.
+* **prioritisation**: every ``reprioritise_days`` the known defects are ranked on data
+  ``data_lag_days`` old with noise ``data_noise_cv``: a mix (``integrated_priority``) of the
+  top-down goal's ticket counts and an integrated score of burden over all dimensions.
+* **fix capacity**: quality-team hours x ``fixing_share`` plus leaders' barrier-removal hours,
+  spent on the top-ranked defect; with both at zero nothing is ever fixed.
+* **fix success**: a finished fix works with ``fix_success`` and lasts with ``fix_sustain``.
+* **pressure to work harder**: when missed care exceeds the goal, leaders push; pace rises for
+  a while, with more slips, faster exhaustion and less reporting.
+* **costs**: huddle minutes (nurse time), leader rounding and fixing hours, committee hours,
+  quality-team time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING, Iterator
+
+import simpy
+
+from careos_sim.model.defects import UNIT, Defect, DefectSystem
+from careos_sim.model.shared.departments import DepartmentDesk, escalation_strength
+from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
+from careos_sim.model.mechanisms import Resolved, novelty
+from careos_sim.measure.recorder import Recorder
+from careos_sim.spec.scenario import DIMENSIONS, ScenarioSpec
+from careos_sim.model.streams import Streams
+
+if TYPE_CHECKING:  # pragma: no cover
+    from careos_sim.model.nurses import Nurse
+
+__all__ = ["LearningSystem", "Report", "propensity"]
+
+DAY = 1440.0
+WEEK = 7 * DAY
+EFFICACY_STEP = 0.05  # weight of one report's outcome in a nurse's voice efficacy
+PROPENSITY_FLOOR = 0.35  # willingness to report of a nurse who has never seen a report answered
+REPORT_CREDIT = 0.5  # recognition for a report, relative to that for a fix the nurse sees
+
+
+def propensity(efficacy: float) -> float:
+    """A nurse's willingness to report a defect she meets, from her voice efficacy."""
+    return PROPENSITY_FLOOR + (1.0 - PROPENSITY_FLOOR) * efficacy
+
+
+class Report:
+    """One report of one defect by one nurse, open until answered or given up on."""
+
+    __slots__ = ("nurse", "defect", "time", "open")
+
+    def __init__(self, nurse: "Nurse", defect: Defect, time: float):
+        self.nurse = nurse
+        self.defect = defect
+        self.time = time
+        self.open = True
+
+
+class LearningSystem:
+    """Reporting, prioritisation, fixing and pressure for one unit."""
+
+    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
+
+    def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, streams: Streams, recorder: Recorder,
+                 mech: Resolved, defects: DefectSystem):
+        self.env = env
+        self.sc = scenario
+        self.lead = scenario.leadership
+        self.mech = mech
+        self.rec = recorder
+        self.defects = defects
+        self.reporting = streams.stream("leadership.reporting")
+        self.fixing = streams.stream("leadership.fixing")
+        self.noise = streams.stream("leadership.noise")
+        # Where the rotating goal stands at time 0: a unit run this way today is somewhere in its
+        # cycle, not at its start, so each replication starts at a uniform point of the cycle
+        # (the same for every scenario with the same seed: common random numbers).
+        self.goal_phase = streams.stream("leadership.goal").random() * len(DIMENSIONS)
+        self.open_reports: deque[Report] = deque()
+        self.ranking: list[Defect] = []
+        self.pressure = 0.0  # effective pressure now, 0-1
+        qt = self.lead.quality_team
+        self.fix_hours_per_week = qt.fte * qt.hours_per_fte_week * mech.fixing_share + self.lead.leader_fix_hours_per_week
+        self.desks = {name: DepartmentDesk(env, name, cfg, streams.stream(f"departments.{name}"), recorder, defects,
+                                           on_fixed=self._fixed, on_closed=lambda d: None,
+                                           capacity_factor=scenario.departments.capacity_factor)
+                      for name, cfg in scenario.departments.items()}
+        defects.on_encounter = self.encounter
+
+    def start(self) -> None:
+        self.env.process(self._weekly_costs())
+        self.env.process(self._prioritise())  # the committee or huddle meets, defects or not
+        if self.lead.pressure_to_work_harder > 0:
+            self.env.process(self._pressure())
+        if not self.sc.defects.enabled:
+            return
+        self.env.process(self._expire_reports())
+        if self.fix_hours_per_week > 0:
+            self.env.process(self._fixer())
+        for desk in self.desks.values():
+            desk.start()
+
+    # ------------------------------------------------------------------ surfacing
+    def encounter(self, nurse: "Nurse", defect: Defect, now: float) -> float:
+        """A nurse met a defect: she may report it. Returns the minutes the report costs her."""
+        if nurse.agency:
+            return 0.0
+        if defect.fixed and self.reporting.random() < self.mech.fix_visibility:
+            return 0.0  # she knows it was dealt with: what is left is the fix's residual, not news
+        p = self.mech.report_channel * propensity(nurse.efficacy) * (1.0 - 0.5 * self.pressure)
+        if self.reporting.random() >= p:
+            return 0.0
+        report = Report(nurse, defect, now)
+        self._celebrate(nurse, REPORT_CREDIT)
+        defect.reports += 1
+        defect.known = True
+        defect.report_times.append(now)
+        defect.open_reports.append(report)
+        self.open_reports.append(report)
+        self.rec.reported(self.mech.report_minutes)
+        self.event_log.defect_reported(now, defect, nurse, self.mech.report_minutes)
+        return self.mech.report_minutes
+
+    def _answer(self, report: Report, visible: bool) -> None:
+        report.open = False
+        nurse = report.nurse
+        if visible:
+            nurse.efficacy += EFFICACY_STEP * (1.0 - nurse.efficacy)
+            self._celebrate(nurse, 1.0)
+        else:
+            nurse.efficacy -= EFFICACY_STEP * nurse.efficacy
+
+    def _celebrate(self, nurse: "Nurse", weight: float) -> None:
+        """Recognition (valuing people): a report or a fix celebrated raises the nurse's sense that
+        speaking up matters, and counts as recognition received this shift."""
+        credit = weight * self.mech.recognition
+        nurse.efficacy += EFFICACY_STEP * credit * (1.0 - nurse.efficacy)
+        nurse.recognition += credit
+
+    def _expire_reports(self) -> Iterator[simpy.Event]:
+        """Daily: reports unanswered for longer than the nurses' patience count as unanswered."""
+        patience = self.mech.report_patience_days * DAY
+        while True:
+            yield self.env.timeout(DAY)
+            limit = self.env.now - patience
+            while self.open_reports and self.open_reports[0].time < limit:
+                report = self.open_reports.popleft()
+                if report.open:
+                    report.defect.open_reports.remove(report)
+                    self._answer(report, visible=False)
+
+    # ------------------------------------------------------------------ prioritisation
+    def goal(self, now: float) -> int:
+        """The dimension of the current top-down goal (rotating through the six)."""
+        period = self.lead.goal_rotation_months * 30.4375 * DAY
+        return int(now / period + self.goal_phase) % len(DIMENSIONS)
+
+    def _prioritise(self) -> Iterator[simpy.Event]:
+        every = self.mech.reprioritise_days * DAY
+        while True:
+            self.rank()
+            hours = self.mech.committee_hours_per_month * self.mech.reprioritise_days / 30.4375
+            self.rec.committee(hours)
+            self.rec.cost("leadership", hours * self.sc.staff.nurses.hourly_wage)
+            self.rec.implementation(hours * self.sc.staff.nurses.hourly_wage)
+            yield self.env.timeout(every)
+
+    def rank(self) -> None:
+        """Rank the known, unfixed defects on the data the system has (lagged and noisy)."""
+        now = self.env.now
+        lag = self.mech.data_lag_days * DAY
+        window = 30.0 * DAY
+        goal = self.goal(now)
+        equity_weight = 1.0 / max(self.sc.patients.lep_share, 0.05)
+        known = [d for d in self.defects.defects if d.known and not d.fixed]
+        scored = []
+        for d in known:
+            times = d.report_times
+            cut = now - lag - window - DAY
+            if times and times[0] < cut:
+                d.report_times = times = [t for t in times if t >= cut]
+            count = sum(1 for t in times if now - lag - window <= t < now - lag)
+            noise = self.noise.lognormal(1.0, self.mech.data_noise_cv) if self.mech.data_noise_cv > 0 else 1.0
+            seen = count * noise
+            tickets = seen * (1.0 if goal in d.dims else 0.25)
+            # the integrated score counts burden per patient exposed, so a defect that falls only on
+            # LEP patients is not outranked merely because they are few (equity as a dimension)
+            integrated = seen * d.impact / 6.0 * (equity_weight if d.cat.lep_only else 1.0)
+            w = self.mech.integrated_priority
+            scored.append(((1.0 - w) * tickets + w * integrated, d.id, d))
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        self.ranking = [d for score, _, d in scored if score > 0]
+        self._escalate()
+
+    def _escalate(self) -> None:
+        """Escalate the top-ranked defects the unit does not own to their departments, up to
+        ``escalation_limit`` open escalations with each; each costs leader hours."""
+        limit = self.lead.escalation_limit
+        cost = self.lead.escalation_hours * self.lead.leader_hourly_cost
+        for d in self.ranking:
+            if d.owner == UNIT or d.escalated or d.fixed or not d.active:
+                continue
+            desk = self.desks[d.owner]
+            if desk.open >= limit:
+                continue
+            desk.escalate(d, escalation_strength(d.reports, self.mech.escalation_clarity))
+            self.rec.cost("leadership", cost)
+            self.rec.implementation(cost)
+
+    def _next_defect(self) -> Defect | None:
+        """The top-ranked defect the unit owns and can fix itself."""
+        for d in self.ranking:
+            if d.owner == UNIT and d.active and not d.fixed and not d.in_work:
+                return d
+        return None
+
+    # ------------------------------------------------------------------ fixing
+    def _fixer(self) -> Iterator[simpy.Event]:
+        """Fix capacity spent on the top-ranked defect, one at a time."""
+        rate = self.fix_hours_per_week / WEEK  # hours of effort per simulated minute
+        while True:
+            defect = self._next_defect()
+            if defect is None:
+                yield self.env.timeout(DAY)
+                continue
+            defect.in_work = True
+            yield self.env.timeout(defect.effort_hours / rate)
+            defect.in_work = False
+            self.rec.fix_attempt()
+            if not defect.active or defect.fixed:
+                continue
+            if self.fixing.random() < self.mech.fix_success:
+                self.defects.fix(defect, sustained=self.fixing.random() < self.mech.fix_sustain)
+                self._fixed(defect)
+
+    def _fixed(self, defect: Defect) -> None:
+        """A working fix (the unit's or a department's): its reporters may see it."""
+        for report in defect.open_reports:
+            self._answer(report, visible=self.fixing.random() < self.mech.fix_visibility)
+        defect.open_reports = []
+
+    # ------------------------------------------------------------------ pressure
+    def _pressure(self) -> Iterator[simpy.Event]:
+        """Weekly: leaders push harder in proportion to how far missed care is above the goal."""
+        goal = self.lead.pressure_goal_missed_care_pct
+        history: deque[tuple[float, float]] = deque(maxlen=5)
+        while True:
+            history.append((self.rec.missed_cum, self.rec.required_cum))
+            if len(history) > 1:
+                missed = history[-1][0] - history[0][0]
+                required = history[-1][1] - history[0][1]
+                pct = 100.0 * missed / required if required > 0 else 0.0
+                gap = min(1.0, max(0.0, pct / goal - 1.0))
+                self.pressure = self.lead.pressure_to_work_harder * gap
+            self.rec.set_pressure(self.env.now, self.pressure)
+            yield self.env.timeout(WEEK)
+
+    # ------------------------------------------------------------------ costs
+    def _weekly_costs(self) -> Iterator[simpy.Event]:
+        """Leader and quality-team time, charged week by week; training during the launch."""
+        qt = self.lead.quality_team
+        leader_hours = self.lead.leader_fix_hours_per_week + self.mech.leader_rounding_hours_per_week
+        leaders = leader_hours * self.lead.leader_hourly_cost
+        per_week = qt.fte * qt.hours_per_fte_week * qt.hourly_cost + leaders
+        launch_weeks = int(math.ceil(self.lead.launch_weeks))
+        training_per_week = (self.lead.training_hours_per_nurse * novelty(self.lead)
+                             / max(self.lead.launch_weeks, 1.0))
+        week = 0
+        while True:
+            self.rec.cost("leadership", per_week)
+            self.rec.implementation(leaders)
+            if week < launch_weeks and training_per_week > 0:
+                hours = training_per_week * self.rec.positions.level  # nurses on the establishment
+                usd = hours * self.sc.staff.nurses.hourly_wage
+                self.rec.training_hours += hours
+                self.rec.cost("training", usd)
+                self.rec.implementation(usd)
+            week += 1
+            yield self.env.timeout(WEEK)
+

@@ -1,0 +1,308 @@
+"""Nurses at work: the roster, shifts, the work loop, handoff, huddles and end-of-shift overtime.
+
+Two rosters:
+
+* ``shifts``: 12-hour day and night shifts. Each shift is staffed with
+  ``ceil(beds / ratio)`` nurses chosen from the employed staff (budgeted headcount covers the
+  week's shifts at ``shifts_per_week`` each): those who have rested longest work next. A nurse
+  may call in sick; a slot left open by sickness or a vacancy is filled by an agency nurse with
+  ``agency.fill_probability``, else the shift runs short. Incoming nurses take handoff report
+  (and, under a listening system, the huddle) before taking tasks. At the end of a shift a
+  nurse finishes the task in hand; while more than ``backlog_threshold_tasks`` tasks per
+  rostered nurse wait, she keeps taking tasks as overtime until ``max_minutes`` past the end;
+  the rest is handed off (it stays in the unit queue for the next shift). Float nurses, where
+  the leadership system provides them, are called in for four hours when the backlog surges.
+* ``continuous``: ``on_duty`` nurses always on duty, no shift changes, no handoff (verification).
+
+A nurse's work loop is a plain SimPy generator: take the head of the unit queue, work it for
+its minutes (scaled by the nurse's pace, shortened by pressure to work harder, lengthened by
+workarounds from the hooks), repeat; wait idle when the queue is empty.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Callable, Iterator
+
+import simpy
+
+from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
+from careos_sim.model.mechanisms import launch_factor
+from careos_sim.measure.recorder import Recorder
+from careos_sim.spec.scenario import ScenarioSpec
+from careos_sim.model.tasks import Task, TaskQueue
+
+if TYPE_CHECKING:  # pragma: no cover
+    from careos_sim.model.safety import Safety
+    from careos_sim.model.workforce import Workforce
+
+__all__ = ["Nurse", "Staff", "shift_sizes", "headcount"]
+
+HOUR = 60.0
+SHIFT = 12 * HOUR
+DAY = 1440.0
+INFINITY = float("inf")
+FLOAT_BLOCK = 4 * HOUR
+WEEK = 7 * DAY
+
+#: Extra minutes a nurse spends on a task, from subsystems that hook in (defects).
+TaskHook = Callable[["Nurse", Task, float], float]
+
+
+class Nurse:
+    """One nurse: who she is, how tired, how proficient, and what this shift has been like."""
+
+    __slots__ = ("id", "agency", "employed", "on_duty", "last_end", "shifts_worked", "recent_starts", "hired_at",
+                 "vulnerability", "exhaustion", "efficacy", "recognition", "shift_busy", "shift_workaround")
+
+    def __init__(self, nurse_id: int, agency: bool = False):
+        self.id = nurse_id
+        self.agency = agency
+        self.employed = not agency
+        self.on_duty = False
+        self.last_end = -INFINITY
+        self.shifts_worked = 0
+        self.recent_starts: list[float] = []  # starts of shifts in the last 7 days
+        self.hired_at: float | None = None  # None: fully proficient from the start
+        self.vulnerability = 0.0  # logit offset of the nurse's exhaustion target (higher: tires more)
+        self.exhaustion = 0.0  # E in [0, 1]
+        self.efficacy = 0.3  # voice efficacy: share of recent reports that led to a visible fix
+        self.recognition = 0.0  # recognition received this shift
+        self.shift_busy = 0.0  # minutes this shift on tasks, handoff and huddle
+        self.shift_workaround = 0.0  # minutes this shift on workarounds
+
+
+def shift_sizes(scenario: ScenarioSpec) -> tuple[int, int]:
+    """Nurses on a day and a night shift: ceil(beds / patients per nurse)."""
+    beds = scenario.unit.beds
+    ratio = scenario.staff.nurses.ratio
+    return math.ceil(beds / ratio.day - 1e-9), math.ceil(beds / ratio.night - 1e-9)
+
+
+def headcount(scenario: ScenarioSpec) -> int:
+    """Budgeted nurses: the week's shifts divided by the shifts a nurse works a week."""
+    if scenario.staff.roster == "continuous":
+        return scenario.staff.nurses.on_duty
+    day, night = shift_sizes(scenario)
+    return math.ceil(7 * (day + night) / scenario.staff.nurses.shifts_per_week - 1e-9)
+
+
+class Staff:
+    """The nursing staff of one unit and the processes that put them to work."""
+
+    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
+
+    def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, queue: TaskQueue, recorder: Recorder):
+        self.env = env
+        self.sc = scenario
+        self.queue = queue
+        self.rec = recorder
+        self._next_id = 0
+        self.nurses: list[Nurse] = []
+        for _ in range(headcount(scenario)):
+            self.new_nurse()
+        self.hooks: list[TaskHook] = []
+        self.shift_size = 0  # nurses rostered on the current shift
+        self.huddle_minutes = 0.0
+        self.float_nurses = 0
+        self.pressure: Callable[[], float] = lambda: 0.0
+        self.safety: Safety | None = None
+        self.workforce: Workforce | None = None
+        self._floats_out = 0
+        self._agency_ids = -1
+
+    def new_nurse(self) -> Nurse:
+        """A nurse joins the employed staff."""
+        nurse = Nurse(self._next_id)
+        self._next_id += 1
+        self.nurses.append(nurse)
+        return nurse
+
+    def start(self) -> None:
+        if self.sc.staff.roster == "continuous":
+            for nurse in self.nurses:
+                self.env.process(self._shift(nurse, INFINITY, handoff=0.0))
+        else:
+            self.env.process(self._roster())
+            if self.float_nurses > 0:
+                self.env.process(self._float_pool())
+
+    # ------------------------------------------------------------------ roster
+    def _roster(self) -> Iterator[simpy.Event]:
+        env = self.env
+        shifts = self.sc.staff.shifts
+        day_n, night_n = shift_sizes(self.sc)
+        day_start = shifts.day_start_hour * HOUR
+        # The shift on at time 0 started at the last day or night boundary at or before 0.
+        start = day_start - SHIFT * math.ceil(day_start / SHIFT)
+        on: list[Nurse] = []
+        while True:
+            is_day = round((start - day_start) / SHIFT) % 2 == 0
+            size = day_n if is_day else night_n
+            end = start + SHIFT
+            self.shift_size = size
+            for nurse in on:
+                self.queue.release(nurse)  # idle nurses of the last shift go home
+            self.rec.shift_change(size)
+            if self.workforce is not None:
+                self.workforce.sample()
+            on = self._staff_shift(size)
+            self.event_log.shift_rostered(env.now, start, end, is_day, size, on)
+            first = env.now == 0 and start < 0  # the shift on at time 0 is already past its handoff
+            for nurse in on:
+                self.env.process(self._shift(nurse, end, 0.0 if first else shifts.handoff_minutes))
+            yield env.timeout(end - env.now)
+            start = end
+
+    def _staff_shift(self, size: int) -> list[Nurse]:
+        """The nurses for the next shift: rested staff, less sick calls, plus agency for open slots."""
+        now = self.env.now
+        rest = self.sc.staff.shifts.min_rest_hours * HOUR
+        cap = math.ceil(self.sc.staff.nurses.shifts_per_week - 1e-9)
+        week_ago = now - 7 * DAY
+        free = []
+        for n in self.nurses:
+            n.recent_starts = [t for t in n.recent_starts if t > week_ago]
+            if not n.on_duty and now - n.last_end >= rest and len(n.recent_starts) < cap:
+                free.append(n)
+        free.sort(key=lambda n: (n.last_end, n.id))
+        chosen: list[Nurse] = []
+        for nurse in free:
+            if len(chosen) == size:
+                break
+            if self.workforce is not None and self.workforce.calls_in_sick(nurse):
+                nurse.last_end = now  # a day off, of a kind
+                self.rec.sick_shifts += 1
+                continue
+            chosen.append(nurse)
+            nurse.recent_starts.append(now)
+        agency = self.sc.staff.agency
+        short = 0
+        for _ in range(size - len(chosen)):
+            if self.workforce is not None and self.workforce.absence.random() < agency.fill_probability:
+                chosen.append(self._agency_nurse())
+                self.rec.agency_shifts += 1
+                self.rec.cost("agency", SHIFT / HOUR * agency.hourly_cost)
+            else:
+                short += 1
+        self.rec.shift_started(now, short)
+        return chosen
+
+    def _agency_nurse(self) -> Nurse:
+        nurse = Nurse(self._agency_ids, agency=True)
+        self._agency_ids -= 1
+        return nurse
+
+    # ------------------------------------------------------------------ float pool
+    def _float_pool(self) -> Iterator[simpy.Event]:
+        """Every 15 minutes: call a float nurse for four hours when the backlog surges, within a weekly
+        budget of float hours."""
+        lead = self.sc.leadership
+        blocks_per_week = int(lead.float_hours_per_week * HOUR // FLOAT_BLOCK)
+        used: list[float] = []  # start times of float blocks in the last week
+        while True:
+            yield self.env.timeout(15.0)
+            surge = len(self.queue) > lead.float_trigger_tasks_per_nurse * max(1, self.shift_size)
+            if not surge or self._floats_out >= self.float_nurses:
+                continue
+            used = [t for t in used if t > self.env.now - WEEK]
+            if len(used) < blocks_per_week:
+                used.append(self.env.now)
+                self._floats_out += 1
+                nurse = self._agency_nurse()
+                self.rec.float_minutes += FLOAT_BLOCK
+                self.rec.cost("regular", FLOAT_BLOCK / HOUR * self.sc.staff.nurses.hourly_wage)
+                self.env.process(self._float_shift(nurse))
+
+    def _float_shift(self, nurse: Nurse) -> Iterator[simpy.Event]:
+        yield from self._shift(nurse, self.env.now + FLOAT_BLOCK, handoff=0.0, floating=True)
+        self._floats_out -= 1
+
+    # ------------------------------------------------------------------ a shift
+    def _shift(self, nurse: Nurse, end: float, handoff: float, floating: bool = False) -> Iterator[simpy.Event]:
+        """One nurse's shift: handoff and huddle, the work loop, then overtime or go home."""
+        env = self.env
+        rec = self.rec
+        log = self.event_log
+        queue = self.queue
+        hooks = self.hooks
+        safety = self.safety
+        workforce = self.workforce
+        overtime = self.sc.staff.overtime
+        pace_gain = self.sc.leadership.pressure_pace_gain
+        ot_cap = end + overtime.max_minutes
+        began = env.now
+        missed_before = rec.missed_cum
+        rest_days = (began - nurse.last_end) / DAY if nurse.last_end > -INFINITY else 3.0
+        nurse.on_duty = True
+        nurse.shifts_worked += 1
+        nurse.shift_busy = nurse.shift_workaround = 0.0
+        pace = workforce.pace(nurse) if workforce is not None and not nurse.agency else 1.0
+        if nurse.agency and not floating:
+            pace = self.sc.staff.agency.pace  # float nurses know the hospital; agency nurses do not
+        elif end < INFINITY and not floating:
+            rec.cost("regular", SHIFT / HOUR * self.sc.staff.nurses.hourly_wage)
+        rec.nurse_on(env.now)
+        logging = rec.events is not None
+        if logging:
+            rec.log(env.now, "on", nurse=nurse.id, value=end)
+        log.nurse_on(env.now, nurse, end, floating)
+        huddle = self.huddle_minutes * launch_factor(self.sc.leadership, env.now) if handoff > 0 else 0.0
+        lead_in = handoff + huddle
+        if lead_in > 0:
+            rec.handoff(env.now, handoff, True)
+            if huddle > 0:
+                rec.huddle_minutes += huddle
+                rec.implementation(huddle / 60.0 * self.sc.staff.nurses.hourly_wage)
+            yield env.timeout(lead_in)
+            rec.handoff(env.now, handoff, False)
+            nurse.shift_busy += lead_in
+        while True:
+            now = env.now
+            if now >= end and (floating or not (now < ot_cap and self._backlog_exceeds())):
+                break
+            task = queue.pop()
+            if task is None:
+                if now >= end:
+                    break
+                task = yield queue.wait(nurse)
+                if task is None:
+                    break
+            pressure = self.pressure()
+            base = task.minutes * pace * (1.0 - pace_gain * pressure)
+            minutes = base
+            for hook in hooks:
+                minutes += hook(nurse, task, minutes)
+            rec.task_started(env.now, task, minutes, base)
+            if logging:
+                rec.log(env.now, "start", patient=task.patient.index, nurse=nurse.id, task=task.type, value=minutes)
+            log.task_started(env.now, task, nurse, minutes)
+            yield env.timeout(minutes)
+            rec.task_finished(env.now)
+            log.task_finished(env.now, task, nurse)
+            nurse.shift_busy += minutes
+            if safety is not None:
+                safety.slip(task, nurse.exhaustion, pressure)
+                if task.failed:
+                    rec.task_missed(task, env.now, started=True)
+                    safety.missed(task)
+            if task.on_done is not None:
+                task.on_done(task, env.now)
+        now = env.now
+        nurse.on_duty = False
+        nurse.last_end = now
+        extra = max(0.0, now - end)
+        rec.nurse_off(now, extra)
+        if extra > 0 and not nurse.agency:
+            rec.cost("overtime", extra / HOUR * self.sc.staff.nurses.hourly_wage * overtime.wage_multiplier)
+        if workforce is not None and end < INFINITY and not floating:
+            missed = (rec.missed_cum - missed_before) / max(1, self.shift_size)
+            workforce.after_shift(nurse, missed, extra, self.pressure(), rest_days)
+            nurse.recognition = 0.0  # counted in this shift's resources; what comes later counts next time
+        if logging:
+            rec.log(now, "off", nurse=nurse.id, value=extra)
+        log.nurse_off(now, nurse, extra)
+
+    def _backlog_exceeds(self) -> bool:
+        threshold = self.sc.staff.overtime.backlog_threshold_tasks
+        return len(self.queue) > threshold * max(1, self.shift_size)

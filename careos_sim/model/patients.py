@@ -1,0 +1,260 @@
+"""Patients: admissions by hour of day, attributes, beds, boarding, stays and care needs.
+
+Each patient has two streams of its own, keyed by its arrival index (``patient.calls`` and
+``patient.care``), so a patient's call lights, task minutes and round offsets do not depend on
+how the unit is staffed: common random numbers hold patient by patient, not just overall.
+Arrival times come from the ``arrivals`` stream and nothing else draws from it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable, Iterator
+
+import simpy
+
+from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
+from careos_sim.measure.recorder import Recorder
+from careos_sim.spec.scenario import DurationSpec, EventTaskSpec, ScenarioSpec, ScheduledTaskSpec, SCHEDULED_TASK_TYPES
+from careos_sim.model.streams import Stream, Streams
+from careos_sim.model.tasks import TYPE_INDEX, Task, TaskQueue
+
+__all__ = ["Patient", "PatientFlow", "draw_minutes"]
+
+DAY = 1440.0
+INFINITY = float("inf")
+#: Task types whose minutes are longer for an LEP patient (the encounter goes through an interpreter).
+INTERPRETED = frozenset({"communication", "admission"})
+
+
+def draw_minutes(spec: DurationSpec, stream: Stream) -> float:
+    """One duration in minutes from a :class:`Duration` spec."""
+    if spec.dist == "exponential":
+        return stream.exponential(spec.mean)
+    if spec.dist == "lognormal":
+        return stream.lognormal(spec.mean, spec.cv) if spec.cv > 0 else spec.mean
+    if spec.dist == "gamma":
+        return stream.gamma(spec.mean, spec.cv) if spec.cv > 0 else spec.mean
+    return spec.mean
+
+
+class Patient:
+    """One patient's attributes and state."""
+
+    __slots__ = ("index", "acuity", "demand", "harm_factor", "lep", "los", "calls", "care", "defects", "present", "admitted_at",
+                 "ready_at", "extra_minutes", "los_extended")
+
+    def __init__(self, index: int, acuity: int, demand: float, lep: int, los: float, calls: Stream, care: Stream,
+                 defects: Stream):
+        self.index = index
+        self.acuity = acuity  # 0 low, 1 medium, 2 high
+        self.demand = demand  # multiplier on task minutes
+        self.harm_factor = 1.0  # multiplier on harm probabilities (by acuity)
+        self.lep = lep  # 1: limited English proficiency
+        self.los = los  # minutes from admission until ready for discharge
+        self.calls = calls
+        self.care = care
+        self.defects = defects  # draws for defect encounters on this patient's tasks
+        self.present = False
+        self.admitted_at = 0.0
+        self.ready_at = INFINITY
+        self.extra_minutes = 0.0  # stay added by harm or failed communication, not yet served
+        self.los_extended = False
+
+
+class PatientFlow:
+    """Arrivals, beds, boarding and diversion, stays, and the care each patient needs."""
+
+    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
+
+    def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, streams: Streams, queue: TaskQueue,
+                 recorder: Recorder):
+        self.env = env
+        self.sc = scenario
+        self.streams = streams
+        self.queue = queue
+        self.rec = recorder
+        self.free_beds = scenario.unit.beds
+        self.boarding: deque[tuple[Patient, float]] = deque()
+        self.present: dict[int, Patient] = {}
+        self._next_index = 0
+        p = scenario.patients
+        self._acuity = p.acuity.levels()
+        self._shares = tuple(level.share for _, level in self._acuity)
+        self._call_gap = 60.0 / p.call_lights_per_hour if p.call_lights_per_hour > 0 else INFINITY
+        tasks = scenario.tasks
+        self._call = tasks.call_light
+        self._admission = tasks.admission
+        self._discharge = tasks.discharge
+
+    # ------------------------------------------------------------------ patients
+    def new_patient(self) -> Patient:
+        """Create the next patient, drawing its attributes from its own streams."""
+        i = self._next_index
+        self._next_index += 1
+        care = self.streams.stream("patient.care", i, block=64)
+        calls = self.streams.stream("patient.calls", i, block=64)
+        defects = self.streams.stream("patient.defects", i, block=64)
+        a = care.choice(self._shares)
+        level = self._acuity[a][1]
+        lep = 1 if care.random() < self.sc.patients.lep_share else 0
+        los = care.lognormal(level.los_days_mean * DAY, self.sc.patients.los_cv)
+        patient = Patient(i, a, level.demand_factor, lep, los, calls, care, defects)
+        patient.harm_factor = level.harm_factor
+        return patient
+
+    def task(self, kind: str, spec: EventTaskSpec, patient: Patient, due: float, stream: Stream,
+             on_done: Callable[[Task, float], None] | None = None) -> Task:
+        minutes = draw_minutes(spec.minutes, stream) * patient.demand
+        if patient.lep and kind in INTERPRETED:
+            minutes *= self.sc.tasks.lep_interpreter_factor
+        deadline = due + spec.window_min if spec.window_min is not None else None
+        return Task(TYPE_INDEX[kind], patient, due, deadline, minutes, spec.priority, on_done)
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> None:
+        """Initial census, then arrivals and scheduled rounds."""
+        p = self.sc.patients
+        beds = self.sc.unit.beds
+        if p.hold_census_full:
+            for _ in range(beds):
+                self._occupy(self.new_patient(), boarded=0.0, stay=False, initial=True)
+        else:
+            for _ in range(round(beds * p.initial_occupancy)):
+                patient = self.new_patient()
+                # Already part-way through the stay: the remaining stay is a uniform share of it.
+                patient.los *= patient.care.random()
+                self._occupy(patient, boarded=0.0, stay=True, initial=True)
+            if self.sc.admissions_per_day() > 0:
+                self.env.process(self._arrivals())
+        self.env.process(self._midnights())
+        for kind in SCHEDULED_TASK_TYPES:
+            spec: ScheduledTaskSpec = getattr(self.sc.tasks, kind)
+            if spec.per_day > 0:
+                self.env.process(self._rounds(kind, spec))
+
+    # ------------------------------------------------------------------ arrivals and beds
+    def _arrivals(self) -> Iterator[simpy.Event]:
+        """Non-homogeneous Poisson admissions by hour of day (thinning)."""
+        env = self.env
+        stream = self.streams.stream("arrivals")
+        profile = self.sc.patients.admission_profile
+        mean_w = sum(profile) / 24.0
+        per_min = self.sc.admissions_per_day() / DAY
+        rates = [per_min * w / mean_w for w in profile]
+        peak = max(rates)
+        while True:
+            yield env.timeout(stream.exponential(1.0 / peak))
+            hour = int(env.now // 60.0) % 24
+            if stream.random() * peak < rates[hour]:
+                self.arrive(self.new_patient())
+
+    def arrive(self, patient: Patient) -> None:
+        """An admission request: take a free bed, or board until one frees or the limit passes."""
+        now = self.env.now
+        self.rec.admission_request(now)
+        self.rec.log(now, "arrival", patient=patient.index, value=patient.los, acuity=patient.acuity, lep=patient.lep)
+        if self.free_beds > 0 and not self.boarding:
+            self._occupy(patient, boarded=0.0, stay=True)
+            return
+        self.boarding.append((patient, now))
+        self.event_log.patient_boarded(now, patient)
+        limit = self.sc.patients.boarding.max_hours * 60.0
+        self.env.timeout(limit).callbacks.append(lambda _, p=patient: self._divert(p, limit))
+
+    def _divert(self, patient: Patient, limit: float) -> None:
+        for i, (who, _) in enumerate(self.boarding):
+            if who is patient:
+                del self.boarding[i]
+                self.rec.diverted(limit)
+                self.rec.log(self.env.now, "divert", patient=patient.index, value=limit)
+                self.event_log.patient_diverted(self.env.now, patient, limit)
+                return
+
+    def _occupy(self, patient: Patient, boarded: float, stay: bool, initial: bool = False) -> None:
+        """Put a patient in a bed. The initial census is no admission: no admission work, not counted."""
+        now = self.env.now
+        self.free_beds -= 1
+        patient.present = True
+        patient.admitted_at = now
+        self.present[patient.index] = patient
+        self.rec.admitted(now, boarded, patient.lep, new=not initial)
+        if not initial:
+            self.rec.patient_day_pairs += 1  # a new patient-day (the patients present at midnight are counted then)
+        self.rec.log(now, "admit", patient=patient.index, value=boarded)
+        if initial:
+            self.event_log.patient_at_start(now, patient)
+        else:
+            self.event_log.patient_admitted(now, patient, boarded)
+            self.queue.push(self.task("admission", self._admission, patient, now, patient.care))
+        if self._call_gap < INFINITY:
+            self.env.process(self._call_lights(patient))
+        if stay:
+            self.env.process(self._stay(patient))
+
+    def _free_bed(self) -> None:
+        self.free_beds += 1
+        if self.boarding:
+            patient, since = self.boarding.popleft()
+            self._occupy(patient, boarded=self.env.now - since, stay=True)
+
+    def boarding_minutes_pending(self) -> float:
+        """Minutes boarded so far by patients still waiting (counted at the end of a run)."""
+        now = self.env.now
+        return sum(now - since for _, since in self.boarding)
+
+    # ------------------------------------------------------------------ the stay
+    def _stay(self, patient: Patient) -> Iterator[simpy.Event]:
+        yield self.env.timeout(patient.los)
+        while patient.extra_minutes > 0:  # harm or failed communication lengthened the stay
+            extra, patient.extra_minutes = patient.extra_minutes, 0.0
+            yield self.env.timeout(extra)
+        patient.ready_at = self.env.now
+        self.queue.push(self.task("discharge", self._discharge, patient, self.env.now, patient.care,
+                                  on_done=self._leave))
+
+    def _leave(self, task: Task, now: float) -> None:
+        patient = task.patient
+        patient.present = False
+        del self.present[patient.index]
+        self.rec.discharged(now, now - patient.admitted_at, now - patient.ready_at, patient.lep)
+        self.rec.log(now, "discharge", patient=patient.index, value=now - patient.admitted_at)
+        self.event_log.patient_discharged(now, patient)
+        self._free_bed()
+
+    def _midnights(self) -> Iterator[simpy.Event]:
+        """Every midnight, each patient on the unit starts a new calendar patient-day."""
+        while True:
+            self.rec.patient_day_pairs += len(self.present)
+            yield self.env.timeout(DAY)
+
+    def _call_lights(self, patient: Patient) -> Iterator[simpy.Event]:
+        """Poisson call lights while the patient is on the unit, independent of pending ones."""
+        env = self.env
+        stream = patient.calls
+        gap = self._call_gap
+        spec = self._call
+        push = self.queue.push
+        while True:
+            yield env.timeout(stream.exponential(gap))
+            if not patient.present:
+                return
+            push(self.task("call_light", spec, patient, env.now, stream))
+
+    def _rounds(self, kind: str, spec: ScheduledTaskSpec) -> Iterator[simpy.Event]:
+        """Scheduled rounds: each patient's task comes due at the round time plus a spread."""
+        env = self.env
+        interval = DAY / spec.per_day
+        first = spec.first_hour * 60.0 % interval
+        push = self.queue.push
+        yield env.timeout(first)
+        while True:
+            now = env.now
+            for patient in list(self.present.values()):
+                offset = patient.care.random() * spec.spread_min
+                task = self.task(kind, spec, patient, now + offset, patient.care)
+                if offset > 0:
+                    env.timeout(offset).callbacks.append(lambda _, t=task: push(t))
+                else:
+                    push(task)
+            yield env.timeout(interval)

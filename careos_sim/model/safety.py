@@ -1,0 +1,60 @@
+"""Harm: from defect workarounds, missed care, slips and failed communication.
+
+A harm event is counted by source and patient group and lengthens the patient's stay.
+Defect encounters decide their own harm (``defects.py``); this module adds harm from missed
+care (a missed medication or assessment raises the patient's risk) and from slips, whose
+chance rises with the nurse's exhaustion and with pressure to work harder.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import simpy
+
+from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
+from careos_sim.measure.recorder import HARM_SOURCES, Recorder
+from careos_sim.spec.scenario import ScenarioSpec
+from careos_sim.model.streams import Streams
+from careos_sim.model.tasks import TYPE_INDEX
+
+__all__ = ["Safety"]
+
+DAY = 1440.0
+SOURCE = {name: i for i, name in enumerate(HARM_SOURCES)}
+
+
+class Safety:
+    """Decides and records harm events."""
+
+    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
+
+    def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, streams: Streams, recorder: Recorder):
+        self.env = env
+        self.cfg = scenario.safety
+        self.pressure_slip = scenario.leadership.pressure_slip_factor
+        self.rec = recorder
+        self.stream = streams.stream("safety")
+        self._missed = {TYPE_INDEX["medication"]: self.cfg.missed_medication_harm,
+                        TYPE_INDEX["assessment"]: self.cfg.missed_assessment_harm}
+
+    def harm(self, patient: Any, source: str, task: Any = None, defect: Any = None) -> None:
+        """One harm event to ``patient``: counted, and the stay lengthened. ``task`` and ``defect``:
+        the task it came about on and the defect met, where there is one (for the event log)."""
+        self.rec.harmed(SOURCE[source], patient.lep)
+        self.rec.log(self.env.now, "harm", patient=patient.index, task=source)
+        self.event_log.harmed(self.env.now, patient, source, task, defect)
+        patient.extra_minutes += self.cfg.harm_los_days * DAY
+
+    def missed(self, task: Any) -> None:
+        """A missed task may harm its patient."""
+        p = self._missed.get(task.type_index, self.cfg.missed_other_harm) * task.patient.harm_factor
+        if p > 0 and self.stream.random() < p:
+            self.harm(task.patient, "missed_care", task)
+
+    def slip(self, task: Any, exhaustion: float, pressure: float) -> None:
+        """A task may end in a harmful slip: more likely when tired and pushed."""
+        p = self.cfg.slip_probability * (1.0 + self.cfg.slip_exhaustion_factor * exhaustion)
+        p *= (1.0 + self.pressure_slip * pressure) * task.patient.harm_factor
+        if self.stream.random() < p:
+            self.harm(task.patient, "slip", task)

@@ -1,0 +1,1 @@
+"""Results on disk: folders written atomically, whose files careos-sim owns, with provenance."""
