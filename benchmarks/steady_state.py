@@ -45,7 +45,7 @@ def one(args: tuple) -> tuple[list[tuple], list[list[tuple]], list[float]]:
         while True:
             yield unit.env.timeout(YEAR)
             present = unit.defects.defects
-            nurses = unit.staff.nurses
+            nurses = unit.workforce.nurses
             threshold = scenario.staff.exhaustion.burnout_threshold
             rows.append((len(present), sum(d.fixed for d in present), sum(d.rate for d in present),
                          len(nurses), 100.0 * np.mean([n.exhaustion >= threshold for n in nurses]) if nurses else 0.0,

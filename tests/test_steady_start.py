@@ -32,7 +32,7 @@ def _telling(*sets: str):
 @pytest.mark.parametrize("mean", [0.2, 0.45, 0.7])
 def test_staff_start_at_the_given_mean_exhaustion(mean):
     scenario = _telling(f"staff.exhaustion.initial_mean={mean}")
-    values = [n.exhaustion for r in range(60) for n in CareUnit(scenario, 7, r).staff.nurses]
+    values = [n.exhaustion for r in range(60) for n in CareUnit(scenario, 7, r).workforce.nurses]
     assert abs(np.mean(values) - mean) < 0.02, (np.mean(values), mean)
 
 
@@ -40,7 +40,7 @@ def test_without_selection_the_centre_is_still_the_mean():
     # nobody ever leaves: no survivor selection, the centre only corrects the logistic's curvature
     scenario = _telling("staff.exhaustion.initial_mean=0.45", "staff.turnover.other_reasons_annual_rate=0",
                         "staff.turnover.annual_rate_at_threshold=0")
-    values = [n.exhaustion for r in range(60) for n in CareUnit(scenario, 7, r).staff.nurses]
+    values = [n.exhaustion for r in range(60) for n in CareUnit(scenario, 7, r).workforce.nurses]
     assert abs(np.mean(values) - 0.45) < 0.02
 
 
@@ -49,7 +49,7 @@ def test_positions_vacant_at_the_start_at_the_steady_share():
     vacant, positions, expected = 0, 0, []
     for r in range(80):
         unit = CareUnit(scenario, 11, r)
-        nurses = list(unit.staff.nurses)
+        nurses = list(unit.workforce.nurses)
         hd = np.mean([unit.workforce.hazard(n.exhaustion) for n in nurses]) * 365.0
         unit.workforce.start()
         vacant += unit.recorder.vacancies.level
@@ -131,6 +131,6 @@ def test_listening_starts_from_the_same_state():
     for u in (a, b):
         u.defects.start()
         u.workforce.start()
-    assert [n.exhaustion for n in a.staff.nurses] == [n.exhaustion for n in b.staff.nurses]
+    assert [n.exhaustion for n in a.workforce.nurses] == [n.exhaustion for n in b.workforce.nurses]
     assert [(d.base_rate, d.rate, d.fixed) for d in a.defects.defects] == \
         [(d.base_rate, d.rate, d.fixed) for d in b.defects.defects]

@@ -24,66 +24,39 @@ from typing import TYPE_CHECKING, Callable, Iterator
 import simpy
 
 from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
-from careos_sim.model.mechanisms import Resolved
 from careos_sim.measure.recorder import Recorder
-from careos_sim.spec.scenario import DIMENSIONS, TASK_TYPES, DefectCategorySpec, ScenarioSpec
+from careos_sim.model.entities import UNIT, Defect
+from careos_sim.model.mechanisms import Resolved
 from careos_sim.model.streams import Stream, Streams
+from careos_sim.spec.scenario import TASK_TYPES, ScenarioSpec
 
 if TYPE_CHECKING:  # pragma: no cover
-    from careos_sim.model.nurses import Nurse
-    from careos_sim.model.tasks import Task
+    from careos_sim.model.entities import Nurse, Task
 
-__all__ = ["Defect", "DefectSystem", "UNIT"]
+__all__ = ["DefectSystem"]
 
 DAY = 1440.0
-#: The owner of a defect the unit can fix itself.
-UNIT = "unit"
 N_TYPES = len(TASK_TYPES)
 DOCUMENTATION = TASK_TYPES.index("documentation")
-
-
-class Defect:
-    """One latent workflow defect."""
-
-    __slots__ = ("id", "category", "cat", "rate", "base_rate", "effort_hours", "impact", "dims", "active",
-                 "fixed", "known", "first_encounter", "reports", "report_times", "open_reports", "in_work",
-                 "owner", "escalated")
-
-    def __init__(self, defect_id: int, category: int, cat: DefectCategorySpec, rate: float, effort_hours: float,
-                 owner: str = UNIT):
-        self.id = defect_id
-        self.owner = owner  # UNIT, or the name of the department that owns it
-        self.escalated = False  # escalated to its department and not yet answered
-        self.category = category
-        self.cat = cat
-        self.rate = rate  # per-task encounter probability now
-        self.base_rate = rate  # before any fix
-        self.effort_hours = effort_hours
-        self.dims = frozenset(DIMENSIONS.index(d) for d in cat.dimensions)
-        # expected harm-weighted burden of one encounter, in workaround-minute equivalents
-        self.impact = cat.workaround_minutes + 600.0 * cat.harm_probability + 60.0 * cat.miss_probability
-        self.active = True  # False once the process it lived in has changed
-        self.fixed = False
-        self.known = False  # reported at least once: in the improvement backlog
-        self.first_encounter: float | None = None
-        self.reports = 0
-        self.report_times: list[float] = []
-        self.open_reports: list = []
-        self.in_work = False
 
 
 class DefectSystem:
     """The unit's defects: population, encounters on tasks, arrivals, decay, fixes, regressions."""
 
-    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
-
-    def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, streams: Streams, recorder: Recorder,
-                 mech: Resolved):
+    def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, mech: Resolved, streams: Streams,
+                 recorder: Recorder, on_harm: Callable[..., None], on_encounter: Callable[["Nurse", Defect, float], float],
+                 event_log: NoEventLog = NO_EVENT_LOG):
+        """``on_harm(patient, source, task, defect)``: the safety system records a harm;
+        ``on_encounter(nurse, defect, now)``: the leadership system hears of an encounter (it returns
+        the minutes a report costs the nurse)."""
         self.env = env
-        self.sc = scenario
+        self.sc = scenario  # its defects block, and the mandates and near misses it implies
         self.cfg = scenario.defects
         self.rec = recorder
         self.mech = mech
+        self.on_harm = on_harm
+        self.on_encounter = on_encounter
+        self.event_log = event_log
         # One stream per origin and per kind of timing, so that telling and listening draw the same
         # initial defects, the same k-th new defect and the same mandates (common random numbers).
         self.origins = {origin: streams.stream(f"defects.{origin}") for origin in ("initial", "complexity", "mandate")}
@@ -97,8 +70,6 @@ class DefectSystem:
         self._dirty = True
         self._tables: dict[tuple[int, int], tuple[list[Defect], list[float], float]] = {}
         self.mandate_burden: list[float] = []  # end times of mandates' documentation burden
-        self.on_encounter: Callable[["Nurse", Defect, float], float] | None = None  # the learning system
-        self.on_harm: Callable[..., None] | None = None  # the safety system: (patient, source, task, defect)
         self._next_id = 0
 
     # ------------------------------------------------------------------ population
@@ -270,15 +241,14 @@ class DefectSystem:
         self.rec.encounter(defect.category, workaround, near_miss)
         self.event_log.defect_encountered(now, defect, task, nurse, workaround, near_miss)
         nurse.shift_workaround += workaround
-        if harmed and self.on_harm is not None:
+        if harmed:
             self.on_harm(task.patient, "communication" if cat.lep_only else "defect", task, defect)
         if task.deadline is not None and stream.random() < cat.miss_probability:
             task.failed = True
         if cat.los_extension_days > 0 and not task.patient.los_extended:
             task.patient.los_extended = True
             task.patient.extra_minutes += cat.los_extension_days * DAY
-        if self.on_encounter is not None:
-            workaround += self.on_encounter(nurse, defect, now)
+        workaround += self.on_encounter(nurse, defect, now)
         return workaround
 
     def encounter_rate(self, type_index: int, lep: int = 0) -> float:

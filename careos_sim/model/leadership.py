@@ -25,22 +25,23 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import simpy
 
-from careos_sim.model.defects import UNIT, Defect, DefectSystem
-from careos_sim.model.shared.departments import DepartmentDesk, escalation_strength
 from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
-from careos_sim.model.mechanisms import Resolved, novelty
 from careos_sim.measure.recorder import Recorder
-from careos_sim.spec.scenario import DIMENSIONS, ScenarioSpec
-from careos_sim.model.streams import Streams
+from careos_sim.model.defects import DefectSystem
+from careos_sim.model.entities import UNIT, Defect
+from careos_sim.model.mechanisms import Resolved, novelty
+from careos_sim.model.shared.departments import DepartmentDesk, escalation_strength
+from careos_sim.model.streams import Stream, Streams
+from careos_sim.spec.scenario import DIMENSIONS, LeadershipSpec, ScenarioSpec
 
 if TYPE_CHECKING:  # pragma: no cover
-    from careos_sim.model.nurses import Nurse
+    from careos_sim.model.entities import Nurse
 
-__all__ = ["LearningSystem", "Report", "propensity"]
+__all__ = ["LearningSystem", "Pressure", "Reporting", "Report", "propensity"]
 
 DAY = 1440.0
 WEEK = 7 * DAY
@@ -66,59 +67,65 @@ class Report:
         self.open = True
 
 
-class LearningSystem:
-    """Reporting, prioritisation, fixing and pressure for one unit."""
+class Pressure:
+    """Leaders' pressure to work harder (0-1), reviewed weekly against the missed-care goal; call
+    it for its level now. Pace rises with it, and slips, exhaustion and silence with it."""
 
-    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
-
-    def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, streams: Streams, recorder: Recorder,
-                 mech: Resolved, defects: DefectSystem):
+    def __init__(self, env: simpy.Environment, lead: LeadershipSpec, recorder: Recorder):
         self.env = env
-        self.sc = scenario
-        self.lead = scenario.leadership
-        self.mech = mech
+        self.lead = lead
         self.rec = recorder
-        self.defects = defects
-        self.reporting = streams.stream("leadership.reporting")
-        self.fixing = streams.stream("leadership.fixing")
-        self.noise = streams.stream("leadership.noise")
-        # Where the rotating goal stands at time 0: a unit run this way today is somewhere in its
-        # cycle, not at its start, so each replication starts at a uniform point of the cycle
-        # (the same for every scenario with the same seed: common random numbers).
-        self.goal_phase = streams.stream("leadership.goal").random() * len(DIMENSIONS)
-        self.open_reports: deque[Report] = deque()
-        self.ranking: list[Defect] = []
-        self.pressure = 0.0  # effective pressure now, 0-1
-        qt = self.lead.quality_team
-        self.fix_hours_per_week = qt.fte * qt.hours_per_fte_week * mech.fixing_share + self.lead.leader_fix_hours_per_week
-        self.desks = {name: DepartmentDesk(env, name, cfg, streams.stream(f"departments.{name}"), recorder, defects,
-                                           on_fixed=self._fixed, on_closed=lambda d: None,
-                                           capacity_factor=scenario.departments.capacity_factor)
-                      for name, cfg in scenario.departments.items()}
-        defects.on_encounter = self.encounter
+        self.level = 0.0  # effective pressure now, 0-1
+
+    def __call__(self) -> float:
+        return self.level
 
     def start(self) -> None:
-        self.env.process(self._weekly_costs())
-        self.env.process(self._prioritise())  # the committee or huddle meets, defects or not
         if self.lead.pressure_to_work_harder > 0:
-            self.env.process(self._pressure())
-        if not self.sc.defects.enabled:
-            return
-        self.env.process(self._expire_reports())
-        if self.fix_hours_per_week > 0:
-            self.env.process(self._fixer())
-        for desk in self.desks.values():
-            desk.start()
+            self.env.process(self._push())
 
-    # ------------------------------------------------------------------ surfacing
+    def _push(self) -> Iterator[simpy.Event]:
+        """Weekly: leaders push harder in proportion to how far missed care is above the goal."""
+        goal = self.lead.pressure_goal_missed_care_pct
+        history: deque[tuple[float, float]] = deque(maxlen=5)
+        while True:
+            history.append((self.rec.missed_cum, self.rec.required_cum))
+            if len(history) > 1:
+                missed = history[-1][0] - history[0][0]
+                required = history[-1][1] - history[0][1]
+                pct = 100.0 * missed / required if required > 0 else 0.0
+                gap = min(1.0, max(0.0, pct / goal - 1.0))
+                self.level = self.lead.pressure_to_work_harder * gap
+            self.rec.set_pressure(self.env.now, self.level)
+            yield self.env.timeout(WEEK)
+
+
+class Reporting:
+    """Surfacing: a nurse who meets a defect may report it; a report is answered by a fix she
+    sees, or goes unanswered past her patience. Her voice efficacy, and so her willingness to
+    report, follows what became of her reports; recognition (valuing people) adds to it."""
+
+    def __init__(self, env: simpy.Environment, mech: Resolved, stream: Stream, recorder: Recorder,
+                 pressure: Callable[[], float], event_log: NoEventLog = NO_EVENT_LOG):
+        self.env = env
+        self.mech = mech
+        self.stream = stream  # the unit's ``leadership.reporting`` stream
+        self.rec = recorder
+        self.pressure = pressure
+        self.event_log = event_log
+        self.open_reports: deque[Report] = deque()
+
+    def start(self) -> None:
+        self.env.process(self._expire_reports())
+
     def encounter(self, nurse: "Nurse", defect: Defect, now: float) -> float:
         """A nurse met a defect: she may report it. Returns the minutes the report costs her."""
         if nurse.agency:
             return 0.0
-        if defect.fixed and self.reporting.random() < self.mech.fix_visibility:
+        if defect.fixed and self.stream.random() < self.mech.fix_visibility:
             return 0.0  # she knows it was dealt with: what is left is the fix's residual, not news
-        p = self.mech.report_channel * propensity(nurse.efficacy) * (1.0 - 0.5 * self.pressure)
-        if self.reporting.random() >= p:
+        p = self.mech.report_channel * propensity(nurse.efficacy) * (1.0 - 0.5 * self.pressure())
+        if self.stream.random() >= p:
             return 0.0
         report = Report(nurse, defect, now)
         self._celebrate(nurse, REPORT_CREDIT)
@@ -131,7 +138,8 @@ class LearningSystem:
         self.event_log.defect_reported(now, defect, nurse, self.mech.report_minutes)
         return self.mech.report_minutes
 
-    def _answer(self, report: Report, visible: bool) -> None:
+    def answer(self, report: Report, visible: bool) -> None:
+        """A report is answered: visibly (a fix the nurse sees, celebrated) or not."""
         report.open = False
         nurse = report.nurse
         if visible:
@@ -157,7 +165,51 @@ class LearningSystem:
                 report = self.open_reports.popleft()
                 if report.open:
                     report.defect.open_reports.remove(report)
-                    self._answer(report, visible=False)
+                    self.answer(report, visible=False)
+
+
+class LearningSystem:
+    """Reporting, prioritisation, fixing and pressure for one unit."""
+
+    def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, mech: Resolved, streams: Streams,
+                 recorder: Recorder, defects: DefectSystem, reporting: Reporting, pressure: Pressure,
+                 event_log: NoEventLog = NO_EVENT_LOG):
+        self.env = env
+        self.sc = scenario  # its leadership block, and the unit's wage, LEP share and defects switch
+        self.lead = scenario.leadership
+        self.mech = mech
+        self.rec = recorder
+        self.defects = defects
+        self.reporting = reporting
+        self.pressure = pressure
+        self.event_log = event_log
+        self.fixing = streams.stream("leadership.fixing")
+        self.noise = streams.stream("leadership.noise")
+        # Where the rotating goal stands at time 0: a unit run this way today is somewhere in its
+        # cycle, not at its start, so each replication starts at a uniform point of the cycle
+        # (the same for every scenario with the same seed: common random numbers).
+        self.goal_phase = streams.stream("leadership.goal").random() * len(DIMENSIONS)
+        self.ranking: list[Defect] = []
+        qt = self.lead.quality_team
+        self.fix_hours_per_week = qt.fte * qt.hours_per_fte_week * mech.fixing_share + self.lead.leader_fix_hours_per_week
+        self.desks = {name: DepartmentDesk(env, name, cfg, streams.stream(f"departments.{name}"), recorder, defects,
+                                           on_fixed=self._fixed, on_closed=lambda d: None,
+                                           capacity_factor=scenario.departments.capacity_factor)
+                      for name, cfg in scenario.departments.items()}
+
+    def start(self) -> None:
+        """Start the leadership system's processes, its pressure and its reporting among them (in
+        this order: events at the same instant run in the order they were scheduled)."""
+        self.env.process(self._weekly_costs())
+        self.env.process(self._prioritise())  # the committee or huddle meets, defects or not
+        self.pressure.start()
+        if not self.sc.defects.enabled:
+            return
+        self.reporting.start()
+        if self.fix_hours_per_week > 0:
+            self.env.process(self._fixer())
+        for desk in self.desks.values():
+            desk.start()
 
     # ------------------------------------------------------------------ prioritisation
     def goal(self, now: float) -> int:
@@ -246,24 +298,8 @@ class LearningSystem:
     def _fixed(self, defect: Defect) -> None:
         """A working fix (the unit's or a department's): its reporters may see it."""
         for report in defect.open_reports:
-            self._answer(report, visible=self.fixing.random() < self.mech.fix_visibility)
+            self.reporting.answer(report, visible=self.fixing.random() < self.mech.fix_visibility)
         defect.open_reports = []
-
-    # ------------------------------------------------------------------ pressure
-    def _pressure(self) -> Iterator[simpy.Event]:
-        """Weekly: leaders push harder in proportion to how far missed care is above the goal."""
-        goal = self.lead.pressure_goal_missed_care_pct
-        history: deque[tuple[float, float]] = deque(maxlen=5)
-        while True:
-            history.append((self.rec.missed_cum, self.rec.required_cum))
-            if len(history) > 1:
-                missed = history[-1][0] - history[0][0]
-                required = history[-1][1] - history[0][1]
-                pct = 100.0 * missed / required if required > 0 else 0.0
-                gap = min(1.0, max(0.0, pct / goal - 1.0))
-                self.pressure = self.lead.pressure_to_work_harder * gap
-            self.rec.set_pressure(self.env.now, self.pressure)
-            yield self.env.timeout(WEEK)
 
     # ------------------------------------------------------------------ costs
     def _weekly_costs(self) -> Iterator[simpy.Event]:

@@ -22,21 +22,20 @@ workarounds from the hooks), repeat; wait idle when the queue is empty.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import simpy
 
 from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
-from careos_sim.model.mechanisms import launch_factor
 from careos_sim.measure.recorder import Recorder
+from careos_sim.model.entities import Nurse, Task
+from careos_sim.model.mechanisms import launch_factor
+from careos_sim.model.safety import Safety
+from careos_sim.model.tasks import TaskQueue
+from careos_sim.model.workforce import Workforce
 from careos_sim.spec.scenario import ScenarioSpec
-from careos_sim.model.tasks import Task, TaskQueue
 
-if TYPE_CHECKING:  # pragma: no cover
-    from careos_sim.model.safety import Safety
-    from careos_sim.model.workforce import Workforce
-
-__all__ = ["Nurse", "Staff", "shift_sizes", "headcount"]
+__all__ = ["Staff", "shift_sizes", "headcount"]
 
 HOUR = 60.0
 SHIFT = 12 * HOUR
@@ -47,29 +46,6 @@ WEEK = 7 * DAY
 
 #: Extra minutes a nurse spends on a task, from subsystems that hook in (defects).
 TaskHook = Callable[["Nurse", Task, float], float]
-
-
-class Nurse:
-    """One nurse: who she is, how tired, how proficient, and what this shift has been like."""
-
-    __slots__ = ("id", "agency", "employed", "on_duty", "last_end", "shifts_worked", "recent_starts", "hired_at",
-                 "vulnerability", "exhaustion", "efficacy", "recognition", "shift_busy", "shift_workaround")
-
-    def __init__(self, nurse_id: int, agency: bool = False):
-        self.id = nurse_id
-        self.agency = agency
-        self.employed = not agency
-        self.on_duty = False
-        self.last_end = -INFINITY
-        self.shifts_worked = 0
-        self.recent_starts: list[float] = []  # starts of shifts in the last 7 days
-        self.hired_at: float | None = None  # None: fully proficient from the start
-        self.vulnerability = 0.0  # logit offset of the nurse's exhaustion target (higher: tires more)
-        self.exhaustion = 0.0  # E in [0, 1]
-        self.efficacy = 0.3  # voice efficacy: share of recent reports that led to a visible fix
-        self.recognition = 0.0  # recognition received this shift
-        self.shift_busy = 0.0  # minutes this shift on tasks, handoff and huddle
-        self.shift_workaround = 0.0  # minutes this shift on workarounds
 
 
 def shift_sizes(scenario: ScenarioSpec) -> tuple[int, int]:
@@ -90,37 +66,31 @@ def headcount(scenario: ScenarioSpec) -> int:
 class Staff:
     """The nursing staff of one unit and the processes that put them to work."""
 
-    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
-
-    def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, queue: TaskQueue, recorder: Recorder):
+    def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, queue: TaskQueue, workforce: Workforce,
+                 safety: Safety, pressure: Callable[[], float], hooks: Sequence[TaskHook], recorder: Recorder,
+                 huddle_minutes: float = 0.0, float_nurses: int = 0, event_log: NoEventLog = NO_EVENT_LOG):
+        """``workforce``: the employed nurses (who is rostered, sick, how tired); ``safety``: slips and
+        failed tasks; ``pressure()``: leaders' pressure now; ``hooks``: extra minutes a task takes
+        (defects); ``huddle_minutes`` a shift and ``float_nurses`` on call come from the leadership
+        system's mechanisms."""
         self.env = env
-        self.sc = scenario
+        self.sc = scenario  # its staff and leadership blocks
         self.queue = queue
+        self.workforce = workforce
+        self.safety = safety
+        self.pressure = pressure
+        self.hooks = tuple(hooks)
         self.rec = recorder
-        self._next_id = 0
-        self.nurses: list[Nurse] = []
-        for _ in range(headcount(scenario)):
-            self.new_nurse()
-        self.hooks: list[TaskHook] = []
+        self.huddle_minutes = huddle_minutes
+        self.float_nurses = float_nurses
+        self.event_log = event_log
         self.shift_size = 0  # nurses rostered on the current shift
-        self.huddle_minutes = 0.0
-        self.float_nurses = 0
-        self.pressure: Callable[[], float] = lambda: 0.0
-        self.safety: Safety | None = None
-        self.workforce: Workforce | None = None
         self._floats_out = 0
         self._agency_ids = -1
 
-    def new_nurse(self) -> Nurse:
-        """A nurse joins the employed staff."""
-        nurse = Nurse(self._next_id)
-        self._next_id += 1
-        self.nurses.append(nurse)
-        return nurse
-
     def start(self) -> None:
         if self.sc.staff.roster == "continuous":
-            for nurse in self.nurses:
+            for nurse in self.workforce.nurses:
                 self.env.process(self._shift(nurse, INFINITY, handoff=0.0))
         else:
             self.env.process(self._roster())
@@ -144,8 +114,7 @@ class Staff:
             for nurse in on:
                 self.queue.release(nurse)  # idle nurses of the last shift go home
             self.rec.shift_change(size)
-            if self.workforce is not None:
-                self.workforce.sample()
+            self.workforce.sample()
             on = self._staff_shift(size)
             self.event_log.shift_rostered(env.now, start, end, is_day, size, on)
             first = env.now == 0 and start < 0  # the shift on at time 0 is already past its handoff
@@ -161,7 +130,7 @@ class Staff:
         cap = math.ceil(self.sc.staff.nurses.shifts_per_week - 1e-9)
         week_ago = now - 7 * DAY
         free = []
-        for n in self.nurses:
+        for n in self.workforce.nurses:
             n.recent_starts = [t for t in n.recent_starts if t > week_ago]
             if not n.on_duty and now - n.last_end >= rest and len(n.recent_starts) < cap:
                 free.append(n)
@@ -170,7 +139,7 @@ class Staff:
         for nurse in free:
             if len(chosen) == size:
                 break
-            if self.workforce is not None and self.workforce.calls_in_sick(nurse):
+            if self.workforce.calls_in_sick(nurse):
                 nurse.last_end = now  # a day off, of a kind
                 self.rec.sick_shifts += 1
                 continue
@@ -179,7 +148,7 @@ class Staff:
         agency = self.sc.staff.agency
         short = 0
         for _ in range(size - len(chosen)):
-            if self.workforce is not None and self.workforce.absence.random() < agency.fill_probability:
+            if self.workforce.absence.random() < agency.fill_probability:
                 chosen.append(self._agency_nurse())
                 self.rec.agency_shifts += 1
                 self.rec.cost("agency", SHIFT / HOUR * agency.hourly_cost)
@@ -237,7 +206,7 @@ class Staff:
         nurse.on_duty = True
         nurse.shifts_worked += 1
         nurse.shift_busy = nurse.shift_workaround = 0.0
-        pace = workforce.pace(nurse) if workforce is not None and not nurse.agency else 1.0
+        pace = workforce.pace(nurse) if not nurse.agency else 1.0
         if nurse.agency and not floating:
             pace = self.sc.staff.agency.pace  # float nurses know the hospital; agency nurses do not
         elif end < INFINITY and not floating:
@@ -281,11 +250,10 @@ class Staff:
             rec.task_finished(env.now)
             log.task_finished(env.now, task, nurse)
             nurse.shift_busy += minutes
-            if safety is not None:
-                safety.slip(task, nurse.exhaustion, pressure)
-                if task.failed:
-                    rec.task_missed(task, env.now, started=True)
-                    safety.missed(task)
+            safety.slip(task, nurse.exhaustion, pressure)
+            if task.failed:
+                rec.task_missed(task, env.now, started=True)
+                safety.missed(task)
             if task.on_done is not None:
                 task.on_done(task, env.now)
         now = env.now
@@ -295,7 +263,7 @@ class Staff:
         rec.nurse_off(now, extra)
         if extra > 0 and not nurse.agency:
             rec.cost("overtime", extra / HOUR * self.sc.staff.nurses.hourly_wage * overtime.wage_multiplier)
-        if workforce is not None and end < INFINITY and not floating:
+        if end < INFINITY and not floating:
             missed = (rec.missed_cum - missed_before) / max(1, self.shift_size)
             workforce.after_shift(nurse, missed, extra, self.pressure(), rest_days)
             nurse.recognition = 0.0  # counted in this shift's resources; what comes later counts next time

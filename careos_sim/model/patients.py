@@ -15,11 +15,12 @@ import simpy
 
 from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
 from careos_sim.measure.recorder import Recorder
-from careos_sim.spec.scenario import DurationSpec, EventTaskSpec, ScenarioSpec, ScheduledTaskSpec, SCHEDULED_TASK_TYPES
+from careos_sim.model.entities import Patient, Task
 from careos_sim.model.streams import Stream, Streams
-from careos_sim.model.tasks import TYPE_INDEX, Task, TaskQueue
+from careos_sim.model.tasks import TYPE_INDEX, TaskQueue
+from careos_sim.spec.scenario import DurationSpec, EventTaskSpec, ScenarioSpec, ScheduledTaskSpec, SCHEDULED_TASK_TYPES
 
-__all__ = ["Patient", "PatientFlow", "draw_minutes"]
+__all__ = ["PatientFlow", "draw_minutes"]
 
 DAY = 1440.0
 INFINITY = float("inf")
@@ -38,42 +39,17 @@ def draw_minutes(spec: DurationSpec, stream: Stream) -> float:
     return spec.mean
 
 
-class Patient:
-    """One patient's attributes and state."""
-
-    __slots__ = ("index", "acuity", "demand", "harm_factor", "lep", "los", "calls", "care", "defects", "present", "admitted_at",
-                 "ready_at", "extra_minutes", "los_extended")
-
-    def __init__(self, index: int, acuity: int, demand: float, lep: int, los: float, calls: Stream, care: Stream,
-                 defects: Stream):
-        self.index = index
-        self.acuity = acuity  # 0 low, 1 medium, 2 high
-        self.demand = demand  # multiplier on task minutes
-        self.harm_factor = 1.0  # multiplier on harm probabilities (by acuity)
-        self.lep = lep  # 1: limited English proficiency
-        self.los = los  # minutes from admission until ready for discharge
-        self.calls = calls
-        self.care = care
-        self.defects = defects  # draws for defect encounters on this patient's tasks
-        self.present = False
-        self.admitted_at = 0.0
-        self.ready_at = INFINITY
-        self.extra_minutes = 0.0  # stay added by harm or failed communication, not yet served
-        self.los_extended = False
-
-
 class PatientFlow:
     """Arrivals, beds, boarding and diversion, stays, and the care each patient needs."""
 
-    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
-
     def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, streams: Streams, queue: TaskQueue,
-                 recorder: Recorder):
+                 recorder: Recorder, event_log: NoEventLog = NO_EVENT_LOG):
         self.env = env
-        self.sc = scenario
+        self.sc = scenario  # its unit, patients and tasks blocks
         self.streams = streams
         self.queue = queue
         self.rec = recorder
+        self.event_log = event_log
         self.free_beds = scenario.unit.beds
         self.boarding: deque[tuple[Patient, float]] = deque()
         self.present: dict[int, Patient] = {}

@@ -14,9 +14,9 @@ import simpy
 
 from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
 from careos_sim.measure.recorder import HARM_SOURCES, Recorder
-from careos_sim.spec.scenario import ScenarioSpec
-from careos_sim.model.streams import Streams
+from careos_sim.model.streams import Stream
 from careos_sim.model.tasks import TYPE_INDEX
+from careos_sim.spec.scenario import SafetySpec
 
 __all__ = ["Safety"]
 
@@ -27,14 +27,14 @@ SOURCE = {name: i for i, name in enumerate(HARM_SOURCES)}
 class Safety:
     """Decides and records harm events."""
 
-    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
-
-    def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, streams: Streams, recorder: Recorder):
+    def __init__(self, env: simpy.Environment, spec: SafetySpec, pressure_slip_factor: float, stream: Stream,
+                 recorder: Recorder, event_log: NoEventLog = NO_EVENT_LOG):
         self.env = env
-        self.cfg = scenario.safety
-        self.pressure_slip = scenario.leadership.pressure_slip_factor
+        self.cfg = spec
+        self.pressure_slip = pressure_slip_factor  # leadership.pressure_slip_factor
         self.rec = recorder
-        self.stream = streams.stream("safety")
+        self.stream = stream  # the unit's ``safety`` stream
+        self.event_log = event_log
         self._missed = {TYPE_INDEX["medication"]: self.cfg.missed_medication_harm,
                         TYPE_INDEX["assessment"]: self.cfg.missed_assessment_harm}
 

@@ -27,60 +27,35 @@ import simpy
 
 from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
 from careos_sim.measure.recorder import Recorder
+from careos_sim.model.entities import Task
 from careos_sim.spec.scenario import TASK_TYPES
 
-__all__ = ["Task", "TaskQueue", "TYPE_INDEX", "SWEEP_MINUTES"]
+__all__ = ["TaskQueue", "TYPE_INDEX", "SWEEP_MINUTES"]
 
 TYPE_INDEX = {name: i for i, name in enumerate(TASK_TYPES)}
 #: Minutes between sweeps for expired tasks while no nurse is on duty.
 SWEEP_MINUTES = 5.0
 
 
-class Task:
-    """One piece of care for one patient."""
-
-    __slots__ = ("type_index", "patient", "due", "deadline", "minutes", "priority", "on_done", "entered", "failed",
-                 "started_at", "oid")
-
-    def __init__(
-        self,
-        type_index: int,
-        patient: Any,
-        due: float,
-        deadline: float | None,
-        minutes: float,
-        priority: int,
-        on_done: Callable[["Task", float], None] | None = None,
-    ):
-        self.type_index = type_index
-        self.patient = patient
-        self.due = due
-        self.deadline = deadline
-        self.minutes = minutes
-        self.priority = priority
-        self.on_done = on_done
-        self.entered = due
-        self.failed = False  # set when a defect makes the task impossible to complete
-        self.started_at: float | None = None  # when a nurse started it (set by the recorder)
-        self.oid: str | None = None  # its object id in an event log (set by the log that records it)
-
-    @property
-    def type(self) -> str:
-        return TASK_TYPES[self.type_index]
+def _ignore(task: Task) -> None:
+    """A missed task that harms nobody (a queue without a safety system)."""
 
 
 class TaskQueue:
-    """The unit queue: priority, then due time, then first come; idle nurses wait on it."""
+    """The unit queue: priority, then due time, then first come; idle nurses wait on it.
 
-    event_log: NoEventLog = NO_EVENT_LOG  # the unit's event log, if it keeps one
+    ``on_missed`` is told of each missed task (the safety system decides its harm);
+    ``event_log`` records tasks created, missed and cancelled (a do-nothing log by default)."""
 
-    def __init__(self, env: simpy.Environment, recorder: Recorder):
+    def __init__(self, env: simpy.Environment, recorder: Recorder, on_missed: Callable[[Task], None] = _ignore,
+                 event_log: NoEventLog = NO_EVENT_LOG):
         self.env = env
         self.rec = recorder
+        self.on_missed = on_missed
+        self.event_log = event_log
         self._heap: list[tuple[int, float, int, Task]] = []
         self._seq = 0
         self._idle: deque[tuple[Any, simpy.Event]] = deque()
-        self.on_missed: Callable[[Task], None] | None = None  # harm from missed care
         self._sweeping = False  # a sweep process is running (no nurse on duty)
         self._min_deadline = math.inf  # no queued task has an earlier deadline (a lower bound)
 
@@ -122,8 +97,7 @@ class TaskQueue:
                 rec.task_missed(task, now)
                 rec.log(now, "missed", patient=task.patient.index, task=task.type)
                 self.event_log.task_missed(now, task)
-                if self.on_missed is not None:
-                    self.on_missed(task)
+                self.on_missed(task)
             else:
                 return task
         return None
@@ -197,8 +171,7 @@ class TaskQueue:
             rec.task_missed(task, now)
             rec.log(now, "missed", patient=task.patient.index, task=task.type)
             self.event_log.task_missed(now, task)
-            if self.on_missed is not None:
-                self.on_missed(task)
+            self.on_missed(task)
 
     def expire_all(self) -> None:
         """At the end of the run: count tasks whose window has passed while still queued.

@@ -13,19 +13,19 @@ from typing import Iterator
 import pandas as pd
 import simpy
 
-from careos_sim.model.defects import DefectSystem
-from careos_sim.measure.eventlog import EventLog
-from careos_sim.model.leadership import LearningSystem
-from careos_sim.model.mechanisms import resolve
+from careos_sim.measure.eventlog import NO_EVENT_LOG, EventLog
 from careos_sim.measure.metrics import ALL, evaluate
-from careos_sim.model.nurses import Staff
-from careos_sim.model.patients import DAY, PatientFlow
 from careos_sim.measure.recorder import EVENT_COLUMNS, Facts, Recorder
+from careos_sim.model.defects import DefectSystem
+from careos_sim.model.leadership import LearningSystem, Pressure, Reporting
+from careos_sim.model.mechanisms import resolve
+from careos_sim.model.nurses import Staff, headcount
+from careos_sim.model.patients import DAY, PatientFlow
 from careos_sim.model.safety import Safety
-from careos_sim.spec.scenario import ScenarioSpec
 from careos_sim.model.streams import Streams
 from careos_sim.model.tasks import TaskQueue
 from careos_sim.model.workforce import Workforce
+from careos_sim.spec.scenario import ScenarioSpec
 
 __all__ = ["CareUnit", "ReplicationResult", "run_replication", "EVENT_COLUMNS"]
 
@@ -35,50 +35,40 @@ WEEK = 7 * DAY
 class CareUnit:
     """The runtime model of one unit on one SimPy environment.
 
-    Components talk through narrow interfaces: the staff call task hooks (defects) and a
-    pressure source (leadership); defects call the learning system when a nurse meets one and
-    the safety system when one harms; the queue calls safety when care is missed.
+    Each component is built from its own block of the scenario and is handed its collaborators
+    when it is built, in the order they depend on each other: safety; the task queue (missed care
+    goes to safety); the workforce (the employed nurses); leaders' pressure and the reporting of
+    defects; the defects (harm goes to safety, encounters to reporting); the leadership system
+    (prioritising and fixing the defects); the staff at work (the queue, the workforce, safety,
+    pressure and the defects' extra minutes); and the patients. ``event_log`` (a
+    :class:`~careos_sim.measure.eventlog.EventLog`, or the do-nothing default) is given to each.
     """
 
     def __init__(self, scenario: ScenarioSpec, seed: int, replication: int, event_log: bool = False,
                  env: simpy.Environment | None = None, ocel: EventLog | None = None):
-        self.scenario = scenario
-        self.env = env if env is not None else simpy.Environment()
-        self.warmup = scenario.run.warmup_days * DAY
-        self.end = self.warmup + scenario.run.horizon_days * DAY
-        self.streams = Streams(seed, replication)
-        self.recorder = Recorder(self.warmup, event_log=event_log, summarise=lambda f: evaluate(f, ALL))
-        self.queue = TaskQueue(self.env, self.recorder)
-        self.patients = PatientFlow(self.env, scenario, self.streams, self.queue, self.recorder)
-        self.staff = Staff(self.env, scenario, self.queue, self.recorder)
-        self.mechanisms = resolve(scenario.leadership)
-        self.safety = Safety(self.env, scenario, self.streams, self.recorder)
-        self.workforce = Workforce(self.env, scenario, self.streams, self.recorder, self.staff)
-        self.defects = DefectSystem(self.env, scenario, self.streams, self.recorder, self.mechanisms)
-        self.learning = LearningSystem(self.env, scenario, self.streams, self.recorder, self.mechanisms,
-                                       self.defects)
-        #: the object-centric event log (``eventlog.py``), when one is kept; the components carry a
-        #: do-nothing one otherwise
+        self.scenario = sc = scenario
+        self.env = env = env if env is not None else simpy.Environment()
+        self.warmup = sc.run.warmup_days * DAY
+        self.end = self.warmup + sc.run.horizon_days * DAY
+        self.streams = streams = Streams(seed, replication)
+        #: the object-centric event log (``eventlog.py``), when one is kept
         self.ocel = ocel
-        if ocel is not None:
-            for part in (self.queue, self.patients, self.staff, self.safety, self.defects, self.learning):
-                part.event_log = ocel
-        self._wire()
-
-    def _wire(self) -> None:
-        staff, mech = self.staff, self.mechanisms
-        if self.scenario.staff.roster == "shifts":
-            for nurse in staff.nurses:
-                self.workforce.init_nurse(nurse, new_hire=False)
-            staff.workforce = self.workforce
-            staff.huddle_minutes = mech.huddle_minutes_per_shift
-            staff.float_nurses = int(round(mech.float_nurses))
-        staff.safety = self.safety
-        staff.pressure = lambda: self.learning.pressure
-        self.queue.on_missed = self.safety.missed
-        self.defects.on_harm = self.safety.harm
-        if self.scenario.defects.enabled:
-            staff.hooks.append(self.defects.task_hook)
+        log = ocel if ocel is not None else NO_EVENT_LOG
+        self.recorder = rec = Recorder(self.warmup, event_log=event_log, summarise=lambda f: evaluate(f, ALL))
+        self.mechanisms = mech = resolve(sc.leadership)
+        shifts = sc.staff.roster == "shifts"
+        self.safety = Safety(env, sc.safety, sc.leadership.pressure_slip_factor, streams.stream("safety"), rec, log)
+        self.queue = TaskQueue(env, rec, self.safety.missed, log)
+        self.workforce = Workforce(env, sc.staff, headcount(sc), streams, rec)
+        self.pressure = Pressure(env, sc.leadership, rec)
+        self.reporting = Reporting(env, mech, streams.stream("leadership.reporting"), rec, self.pressure, log)
+        self.defects = DefectSystem(env, sc, mech, streams, rec, self.safety.harm, self.reporting.encounter, log)
+        self.learning = LearningSystem(env, sc, mech, streams, rec, self.defects, self.reporting, self.pressure, log)
+        hooks = (self.defects.task_hook,) if sc.defects.enabled else ()
+        self.staff = Staff(env, sc, self.queue, self.workforce, self.safety, self.pressure, hooks, rec,
+                           huddle_minutes=mech.huddle_minutes_per_shift if shifts else 0.0,
+                           float_nurses=int(round(mech.float_nurses)) if shifts else 0, event_log=log)
+        self.patients = PatientFlow(env, sc, streams, self.queue, rec, log)
 
     def _periods(self) -> Iterator[simpy.Event]:
         """Close a period at the end of the warm-up and every week after (and before) it."""

@@ -22,19 +22,18 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 import numpy as np
 import simpy
 from scipy.optimize import brentq
 
-from careos_sim.model.leadership import propensity
 from careos_sim.measure.recorder import Recorder
-from careos_sim.spec.scenario import ScenarioSpec
+from careos_sim.model.entities import Nurse
+from careos_sim.model.leadership import propensity
 from careos_sim.model.streams import Streams
+from careos_sim.spec.scenario import StaffSpec
 
-if TYPE_CHECKING:  # pragma: no cover
-    from careos_sim.model.nurses import Nurse, Staff
 
 __all__ = ["Workforce", "logistic", "overload"]
 
@@ -62,17 +61,20 @@ def overload(demanded: float) -> float:
 
 
 class Workforce:
-    """Exhaustion, absence, turnover and hiring for one unit's staff."""
+    """The employed nurses of one unit (or of a float pool) as people: exhaustion, absence,
+    turnover and hiring. ``positions`` nurses are employed at the start; under a shift roster each
+    starts from the staff's steady state (a continuous roster, for verification, has none)."""
 
-    def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, streams: Streams, recorder: Recorder,
-                 staff: "Staff"):
+    def __init__(self, env: simpy.Environment, spec: StaffSpec, positions: int, streams: Streams,
+                 recorder: Recorder):
         self.env = env
-        self.sc = scenario
-        self.ex = scenario.staff.exhaustion
-        self.turn = scenario.staff.turnover
+        self.spec = spec
+        self.ex = spec.exhaustion
+        self.turn = spec.turnover
         self.rec = recorder
-        self.staff = staff
-        self.enabled = scenario.staff.dynamics
+        self.enabled = spec.dynamics
+        self.nurses: list[Nurse] = []  # employed now
+        self._next_id = 0
         self.people = streams.stream("workforce.people")  # vulnerability and starting E of each nurse
         self.absence = streams.stream("workforce.absence")
         self.leaving = streams.stream("workforce.turnover")
@@ -80,11 +82,22 @@ class Workforce:
         self.people_vacant = streams.stream("workforce.vacancies")  # positions vacant at time 0
         self.departed: deque[float] = deque()
         self._centre: float | None = None  # logit centre of the staff's E at time 0
+        for _ in range(positions):
+            nurse = self.new_nurse()
+            if spec.roster == "shifts":
+                self.init_nurse(nurse, new_hire=False)
 
     # ------------------------------------------------------------------ people
-    def init_nurse(self, nurse: "Nurse", new_hire: bool) -> None:
+    def new_nurse(self) -> Nurse:
+        """A nurse joins the employed staff."""
+        nurse = Nurse(self._next_id)
+        self._next_id += 1
+        self.nurses.append(nurse)
+        return nurse
+
+    def init_nurse(self, nurse: Nurse, new_hire: bool) -> None:
         """Vulnerability, starting exhaustion and proficiency of a nurse joining the staff."""
-        nurse.efficacy = self.sc.staff.nurses.initial_voice_efficacy
+        nurse.efficacy = self.spec.nurses.initial_voice_efficacy
         if new_hire:
             nurse.vulnerability = self.ex.individual_sd * self.people.normal()
             nurse.exhaustion = self.turn.new_hire_exhaustion
@@ -129,7 +142,7 @@ class Workforce:
             if 1e-6 < m < 1.0 - 1e-6 else logit
         return self._centre
 
-    def pace(self, nurse: "Nurse") -> float:
+    def pace(self, nurse: Nurse) -> float:
         """Task-minutes multiplier: a new hire is slower, reaching 1 after ``proficiency_days``."""
         if not self.enabled or nurse.hired_at is None or self.turn.proficiency_days <= 0:
             return 1.0
@@ -143,7 +156,7 @@ class Workforce:
             self.departed.popleft()
         return len(self.departed)
 
-    def after_shift(self, nurse: "Nurse", missed_per_nurse: float, overtime_min: float, pressure: float,
+    def after_shift(self, nurse: Nurse, missed_per_nurse: float, overtime_min: float, pressure: float,
                     rest_days: float) -> None:
         """Move the nurse's exhaustion towards the target set by this shift's demands and resources."""
         if not self.enabled or nurse.agency:
@@ -162,10 +175,10 @@ class Workforce:
         target = logistic(ex.baseline + nurse.vulnerability + demands - resources)
         nurse.exhaustion += ex.adjust_per_shift * (target - nurse.exhaustion)
 
-    def calls_in_sick(self, nurse: "Nurse") -> bool:
+    def calls_in_sick(self, nurse: Nurse) -> bool:
         if not self.enabled:
             return False
-        a = self.sc.staff.absence
+        a = self.spec.absence
         return self.absence.random() < a.base_probability + a.exhaustion_slope * nurse.exhaustion
 
     # ------------------------------------------------------------------ turnover and hiring
@@ -177,7 +190,7 @@ class Workforce:
                 * math.exp(t.exhaustion_log_slope * (exhaustion - self.ex.burnout_threshold))) / 365.25
 
     def start(self) -> None:
-        self.rec.positions.change(self.env.now, len(self.staff.nurses))
+        self.rec.positions.change(self.env.now, len(self.nurses))
         if self.enabled and (self.turn.annual_rate_at_threshold > 0 or self.turn.other_reasons_annual_rate > 0):
             self._vacant_at_start()
             self.env.process(self._daily())
@@ -189,7 +202,7 @@ class Workforce:
         vacant at time 0 is filled after the rest of its delay (the remaining part of a
         length-biased lognormal delay, stream ``workforce.vacancies``)."""
         t = self.turn
-        nurses = list(self.staff.nurses)
+        nurses = list(self.nurses)
         if not nurses or t.hiring_delay_days <= 0:
             return
         hd = sum(self.hazard(n.exhaustion) for n in nurses) / len(nurses) * t.hiring_delay_days
@@ -198,7 +211,7 @@ class Workforce:
         for nurse in nurses:
             if stream.random() >= share:
                 continue
-            self.staff.nurses.remove(nurse)
+            self.nurses.remove(nurse)
             nurse.employed = False
             self.rec.vacancies.change(self.env.now, 1)
             # length-biased lognormal: same log-sd, mean x (1 + cv^2); the elapsed part is uniform
@@ -209,14 +222,14 @@ class Workforce:
     def _daily(self) -> Iterator[simpy.Event]:
         while True:
             yield self.env.timeout(DAY)
-            for nurse in list(self.staff.nurses):
+            for nurse in list(self.nurses):
                 if self.leaving.random() < self.hazard(nurse.exhaustion):
                     self.depart(nurse)
 
-    def depart(self, nurse: "Nurse") -> None:
+    def depart(self, nurse: Nurse) -> None:
         """The nurse leaves (after her shift, if on duty); the vacancy is posted."""
         now = self.env.now
-        self.staff.nurses.remove(nurse)
+        self.nurses.remove(nurse)
         nurse.employed = False
         self.departed.append(now)
         burned = nurse.exhaustion >= self.ex.burnout_threshold
@@ -227,14 +240,14 @@ class Workforce:
         self.env.timeout(delay).callbacks.append(lambda _: self.hire())
 
     def hire(self) -> None:
-        nurse = self.staff.new_nurse()
+        nurse = self.new_nurse()
         self.init_nurse(nurse, new_hire=True)
         self.rec.hired(self.env.now)
         self.rec.log(self.env.now, "hire", nurse=nurse.id)
 
     def sample(self) -> None:
         """Burnout prevalence and mean exhaustion of the employed staff (once a shift)."""
-        nurses = self.staff.nurses
+        nurses = self.nurses
         threshold = self.ex.burnout_threshold
         burned = sum(1 for n in nurses if n.exhaustion >= threshold)
         self.rec.staff_sample(len(nurses), burned, sum(n.exhaustion for n in nurses),

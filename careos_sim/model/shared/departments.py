@@ -18,10 +18,11 @@ from typing import Callable, Iterator
 
 import simpy
 
-from careos_sim.model.defects import Defect, DefectSystem
 from careos_sim.measure.recorder import Recorder
-from careos_sim.spec.scenario import DepartmentSpec
+from careos_sim.model.defects import DefectSystem
+from careos_sim.model.entities import Defect
 from careos_sim.model.streams import Stream
+from careos_sim.spec.scenario import DepartmentSpec
 
 __all__ = ["DepartmentDesk", "escalation_strength"]
 
