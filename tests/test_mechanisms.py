@@ -12,7 +12,7 @@ import careos_sim
 from careos_sim.experiment.compare import compare
 from careos_sim.measure.statistics import mean_ci
 from careos_sim.model.leadership import propensity
-from careos_sim.model.nurses import Nurse
+from careos_sim.model.entities import Nurse
 from careos_sim.model.mechanisms import MAPPING, Resolved, resolve
 from careos_sim.spec.scenario import ScenarioSpec
 from careos_sim.model.unit import CareUnit

@@ -14,7 +14,7 @@ import simpy
 
 import careos_sim
 from careos_sim.experiment.compare import compare
-from careos_sim.model.defects import UNIT
+from careos_sim.model.entities import UNIT
 from careos_sim.model.shared.departments import DepartmentDesk, escalation_strength
 from careos_sim.measure.statistics import mean_ci
 from careos_sim.model.mechanisms import launch_factor, novelty
