@@ -14,6 +14,11 @@ What is measured, all in one process and one run:
    slows a run down) the peak traced memory for a 1-year and a 3-year horizon. The model keeps
    running totals and one row of weekly metrics, not events: memory grows only by that row
    (about a kilobyte a simulated week); the growth per week between the horizons is printed.
+3. **A bare SimPy event loop.** 100 processes, each a loop of ``yield env.timeout(d)`` over
+   pre-drawn exponential delays (about 2,000,000 events in all, drawn before the clock starts):
+   events a second, the cost of SimPy itself on this machine and this Python. The default
+   unit's tasks a second divided by it, ``tasks_per_event_ratio``, is the unit's work per task in
+   bare-event units, and far steadier across machines than either figure (target >= 0.20).
 
 Absolute seconds depend on the machine and on whatever else it runs; on a shared machine
 they are noisy. Compare the *ratio* careos / idiomatic (the target is >= 0.8): both sides run
@@ -49,6 +54,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MMC_FILE = ROOT / "scenarios" / "verification" / "mmc.yaml"
 DEFAULT_FILE = ROOT / "scenarios" / "default.yaml"
 TARGET_RATIO = 0.8
+#: target of the default unit's tasks started a second over the bare loop's events a second
+TARGET_TASKS_PER_EVENT = 0.20
+BARE_PROCESSES = 100
 SEED = 1
 DAY = 1440.0
 MIB = 1024.0 * 1024.0
@@ -65,10 +73,11 @@ class Sizes:
     year_days: float
     memory_days: tuple[float, float]
     repeats: int
+    bare_events: int = 2_000_000
 
 
 FULL = Sizes(customers=200_000, year_days=365.0, memory_days=(365.0, 3 * 365.0), repeats=3)
-QUICK = Sizes(customers=20_000, year_days=28.0, memory_days=(28.0, 84.0), repeats=1)
+QUICK = Sizes(customers=20_000, year_days=28.0, memory_days=(28.0, 84.0), repeats=1, bare_events=200_000)
 
 
 @dataclass(frozen=True)
@@ -195,6 +204,30 @@ def simpy_mmc(source: Source, q: Queue, n: int) -> tuple[int, float]:
     return tally.n, tally.wait / tally.n
 
 
+# --------------------------------------------------------------------------- a bare event loop
+
+
+def bare_delays(events: int, processes: int = BARE_PROCESSES) -> list[list[float]]:
+    """Exponential delays (mean 1 minute) for ``processes`` loops, ``events`` in all, drawn up front."""
+    rng = np.random.default_rng(SEED)
+    return rng.exponential(1.0, (processes, events // processes)).tolist()
+
+
+def ticker(env: simpy.Environment, delays: list[float]) -> Iterator[simpy.Event]:
+    timeout = env.timeout
+    for d in delays:
+        yield timeout(d)
+
+
+def bare_loop(delays: list[list[float]]) -> tuple[int, float]:
+    """The bare SimPy loop: one timeout event per delay; returns the timeouts processed."""
+    env = simpy.Environment()
+    for row in delays:
+        env.process(ticker(env, row))
+    env.run()
+    return sum(len(row) for row in delays), math.nan
+
+
 # --------------------------------------------------------------------------- memory
 
 
@@ -219,12 +252,18 @@ def measure(sizes: Sizes) -> dict[str, Any]:
     mmc = load(MMC_FILE, horizon_days=sizes.customers / (q.lam * DAY))
     year = load(DEFAULT_FILE, horizon_days=sizes.year_days)
     n = careos_mmc(mmc)[0]  # also a warm-up run; the plain models serve exactly as many
-    runs: dict[str, list[Timed]] = {"careos": [], "simpy_scalar": [], "simpy_predrawn": [], "default_unit": []}
+    delays = bare_delays(sizes.bare_events)
+    runs: dict[str, list[Timed]] = {"careos": [], "simpy_scalar": [], "simpy_predrawn": [], "default_unit": [],
+                                    "bare": []}
     for _ in range(sizes.repeats):  # interleaved, so slow spells of the machine hit every model
         runs["careos"].append(timed(lambda: careos_mmc(mmc)))
         runs["simpy_scalar"].append(timed(lambda: simpy_mmc(source_scalar, q, n)))
         runs["simpy_predrawn"].append(timed(lambda: simpy_mmc(source_predrawn, q, n)))
         runs["default_unit"].append(timed(lambda: careos_tasks(year)))
+        runs["bare"].append(timed(lambda: bare_loop(delays)))
+    tasks_per_second = best(runs["default_unit"]).per_second
+    events_per_second = best(runs["bare"]).per_second
+    ratio = tasks_per_second / events_per_second
     return {
         "settings": _settings(sizes),
         "mmc": _mmc_figures(q, runs),
@@ -233,6 +272,12 @@ def measure(sizes: Sizes) -> dict[str, Any]:
             **_figures(runs["default_unit"], "tasks"),
             **_memory_figures(sizes.memory_days),
         },
+        "bare_loop": {"processes": BARE_PROCESSES, **_figures(runs["bare"], "events")},
+        "tasks_per_second": round(tasks_per_second),
+        "bare_events_per_second": round(events_per_second),
+        "tasks_per_event_ratio": round(ratio, 4),
+        "target_ratio": TARGET_TASKS_PER_EVENT,
+        "meets_tasks_per_event_target": ratio >= TARGET_TASKS_PER_EVENT,
     }
 
 
@@ -292,7 +337,8 @@ def _mmc_figures(q: Queue, runs: dict[str, list[Timed]]) -> dict[str, Any]:
 
 
 def report(fig: dict[str, Any]) -> str:
-    s, m, d = fig["settings"], fig["mmc"], fig["default_unit"]
+    s, m, d, b = fig["settings"], fig["mmc"], fig["default_unit"], fig["bare_loop"]
+    verdict2 = "meets" if fig["meets_tasks_per_event_target"] else "BELOW"
     lines = [
         f"careos-sim throughput benchmark: best (shortest) of {s['repeats']} interleaved run(s) of each, one process",
         f"python {s['python']}, simpy {s['simpy']}, numpy {s['numpy']}, {s['cpus']} CPUs; "
@@ -320,6 +366,10 @@ def report(fig: dict[str, Any]) -> str:
         "  peak traced memory (tracemalloc, separate runs): "
         + ", ".join(f"{days} days {mib:.2f} MiB" for days, mib in d["peak_memory_mib"].items()),
         f"  growth between the two horizons: {d['memory_growth_kib_per_week']:.1f} KiB per simulated week",
+        "",
+        f"Bare SimPy loop ({b['processes']} processes of timeouts on pre-drawn exponential delays)",
+        f"  seconds {b['seconds']:.3f}, events {b['events']:,}, events/s {b['events_per_second']:,}",
+        f"  tasks/s / events/s: {fig['tasks_per_event_ratio']:.3f}  (target >= {fig['target_ratio']}: {verdict2})",
     ]
     return "\n".join(lines)
 
@@ -332,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.repeats is not None:
-        sizes = Sizes(sizes.customers, sizes.year_days, sizes.memory_days, max(1, args.repeats))
+        sizes = Sizes(sizes.customers, sizes.year_days, sizes.memory_days, max(1, args.repeats), sizes.bare_events)
     figures = measure(sizes)
     print(json.dumps(figures, indent=2) if args.json else report(figures))
     return 0
