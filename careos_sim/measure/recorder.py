@@ -306,14 +306,22 @@ class Recorder:
         self.census_g[lep].change(now, -1)
 
     # ------------------------------------------------------------------ tasks
+    # The task methods run once or twice per task: they update their levels in place, with the same
+    # arithmetic as Level.change (and so the same numbers), without the extra call.
     def task_queued(self, now: float) -> None:
         self.tasks_entered += 1
-        self.pending.change(now, 1)
+        level = self.pending
+        level.area += level.level * (now - level.last)
+        level.last = now
+        level.level += 1
 
     def task_dequeued(self, now: float, entered: float) -> None:
         self.tasks_left += 1
         self.sojourn_minutes += now - entered
-        self.pending.change(now, -1)
+        level = self.pending
+        level.area += level.level * (now - level.last)
+        level.last = now
+        level.level -= 1
 
     def task_started(self, now: float, task: Any, minutes: float, base: float) -> None:
         """A nurse starts a task: ``minutes`` of work in all, ``base`` of them the care itself."""
@@ -336,10 +344,16 @@ class Recorder:
         if task.deadline is not None:
             self.required[g] += 1
             self.required_cum += 1
-        self.busy.change(now, 1)
+        level = self.busy
+        level.area += level.level * (now - level.last)
+        level.last = now
+        level.level += 1
 
     def task_finished(self, now: float) -> None:
-        self.busy.change(now, -1)
+        level = self.busy
+        level.area += level.level * (now - level.last)
+        level.last = now
+        level.level -= 1
 
     def task_missed(self, task: Any, now: float, started: bool = False) -> None:
         """A task not started in its window, or started but not done (a defect made it impossible)."""
