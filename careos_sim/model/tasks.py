@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from heapq import heappop, heappush
 from typing import Any, Callable, Iterator
 
 import simpy
@@ -69,37 +70,43 @@ class TaskQueue:
             self.rec.task_cancelled(task)
             return
         task.entered = now
-        self.event_log.task_created(now, task)
+        if self.event_log.recording:
+            self.event_log.task_created(now, task)
         if self._idle:
             _, event = self._idle.popleft()
             event.succeed(task)
             return
-        self.rec.task_queued(now)
+        rec = self.rec
+        rec.task_queued(now)
         self._seq += 1
-        heapq.heappush(self._heap, (task.priority, task.due, self._seq, task))
-        if task.deadline is not None and task.deadline < self._min_deadline:
-            self._min_deadline = task.deadline
-        if not self._sweeping and self.rec.on_duty.level <= 0:
+        heappush(self._heap, (task.priority, task.due, self._seq, task))
+        deadline = task.deadline
+        if deadline is not None and deadline < self._min_deadline:
+            self._min_deadline = deadline
+        if not self._sweeping and rec.on_duty.level <= 0:
             self._start_sweep()
 
     def pop(self) -> Task | None:
         """The next task to start now, dropping (and recording) missed and cancelled ones."""
         heap = self._heap
+        if not heap:
+            return None
         now = self.env.now
         rec = self.rec
         while heap:
-            task = heapq.heappop(heap)[3]
+            task = heappop(heap)[3]
             rec.task_dequeued(now, task.entered)
-            if not task.patient.present:
-                rec.task_cancelled(task)
-                self.event_log.task_cancelled(now, task)
-            elif task.deadline is not None and now > task.deadline:
+            if task.patient.present:
+                deadline = task.deadline
+                if deadline is None or now <= deadline:
+                    return task
                 rec.task_missed(task, now)
                 rec.log(now, "missed", patient=task.patient.index, task=task.type)
                 self.event_log.task_missed(now, task)
                 self.on_missed(task)
             else:
-                return task
+                rec.task_cancelled(task)
+                self.event_log.task_cancelled(now, task)
         return None
 
     def wait(self, nurse: Any) -> simpy.Event:
