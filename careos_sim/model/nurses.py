@@ -226,36 +226,49 @@ class Staff:
             yield env.timeout(lead_in)
             rec.handoff(env.now, handoff, False)
             nurse.shift_busy += lead_in
+        # The work loop runs once per task: what it calls is looked up once a shift, the clock is read
+        # once after each wait, and the event log is called only when one is kept.
+        ocel = log.recording
+        pop = queue.pop
+        pressure_now = self.pressure
+        timeout = env.timeout
+        task_started = rec.task_started
+        task_finished = rec.task_finished
+        slip = safety.slip
+        now = env.now
         while True:
-            now = env.now
             if now >= end and (floating or not (now < ot_cap and self._backlog_exceeds())):
                 break
-            task = queue.pop()
+            task = pop()
             if task is None:
                 if now >= end:
                     break
                 task = yield queue.wait(nurse)
                 if task is None:
                     break
-            pressure = self.pressure()
+                now = env.now
+            pressure = pressure_now()
             base = task.minutes * pace * (1.0 - pace_gain * pressure)
             minutes = base
             for hook in hooks:
                 minutes += hook(nurse, task, minutes)
-            rec.task_started(env.now, task, minutes, base)
+            task_started(now, task, minutes, base)
             if logging:
-                rec.log(env.now, "start", patient=task.patient.index, nurse=nurse.id, task=task.type, value=minutes)
-            log.task_started(env.now, task, nurse, minutes)
-            yield env.timeout(minutes)
-            rec.task_finished(env.now)
-            log.task_finished(env.now, task, nurse)
+                rec.log(now, "start", patient=task.patient.index, nurse=nurse.id, task=task.type, value=minutes)
+            if ocel:
+                log.task_started(now, task, nurse, minutes)
+            yield timeout(minutes)
+            now = env.now
+            task_finished(now)
+            if ocel:
+                log.task_finished(now, task, nurse)
             nurse.shift_busy += minutes
-            safety.slip(task, nurse.exhaustion, pressure)
+            slip(task, nurse.exhaustion, pressure)
             if task.failed:
-                rec.task_missed(task, env.now, started=True)
+                rec.task_missed(task, now, started=True)
                 safety.missed(task)
             if task.on_done is not None:
-                task.on_done(task, env.now)
+                task.on_done(task, now)
         now = env.now
         nurse.on_duty = False
         nurse.last_end = now
