@@ -68,7 +68,7 @@ class DefectSystem:
         self._share_cum = list(itertools.accumulate(c.share for c in self.cats))
         self.defects: list[Defect] = []
         self._dirty = True
-        self._tables: dict[tuple[int, int], tuple[list[Defect], list[float], float]] = {}
+        self._tables: dict[tuple[int, int], tuple[list[Defect], list[float], float, float]] = {}
         self.mandate_burden: list[float] = []  # end times of mandates' documentation burden
         self._next_id = 0
 
@@ -191,7 +191,7 @@ class DefectSystem:
                 for d in chosen:
                     acc += d.rate
                     cum.append(acc)
-                self._tables[(t, lep)] = (chosen, cum, acc)
+                self._tables[(t, lep)] = (chosen, cum, acc, math.exp(-acc))
         self._dirty = False
 
     @staticmethod
@@ -217,12 +217,12 @@ class DefectSystem:
                 burden.pop(0)
             extra += len(burden) * self.mech.mandate_documentation_minutes
         patient = task.patient
-        defects, cum, total = self._tables[(task.type_index, patient.lep)]
+        defects, cum, total, none = self._tables[(task.type_index, patient.lep)]
         if total <= 0.0:
             return extra
         stream: Stream = patient.defects
         u = stream.random()
-        if u < math.exp(-total):
+        if u < none:  # no encounter: exp(-total), the chance of none, kept with the table
             return extra
         for _ in range(self._poisson_count(total, u)):
             defect = defects[min(bisect.bisect_right(cum, stream.random() * total), len(defects) - 1)]

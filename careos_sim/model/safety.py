@@ -54,7 +54,8 @@ class Safety:
 
     def slip(self, task: Any, exhaustion: float, pressure: float) -> None:
         """A task may end in a harmful slip: more likely when tired and pushed."""
-        p = self.cfg.slip_probability * (1.0 + self.cfg.slip_exhaustion_factor * exhaustion)
+        cfg = self.cfg
+        p = cfg.slip_probability * (1.0 + cfg.slip_exhaustion_factor * exhaustion)
         p *= (1.0 + self.pressure_slip * pressure) * task.patient.harm_factor
         if self.stream.random() < p:
             self.harm(task.patient, "slip", task)
