@@ -8,7 +8,9 @@ Arrival times come from the ``arrivals`` stream and nothing else draws from it.
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from functools import cached_property
 from typing import Callable, Iterator
 
 import simpy
@@ -18,9 +20,10 @@ from careos_sim.measure.recorder import Recorder
 from careos_sim.model.entities import Patient, Task
 from careos_sim.model.streams import Stream, Streams
 from careos_sim.model.tasks import TYPE_INDEX, TaskQueue
-from careos_sim.spec.scenario import DurationSpec, EventTaskSpec, ScenarioSpec, ScheduledTaskSpec, SCHEDULED_TASK_TYPES
+from careos_sim.spec.scenario import (DurationSpec, EventTaskSpec, ScenarioSpec, ScheduledTaskSpec,
+                                     SCHEDULED_TASK_TYPES, TASK_TYPES)
 
-__all__ = ["PatientFlow", "draw_minutes"]
+__all__ = ["PatientFlow", "TaskKind", "draw_minutes"]
 
 DAY = 1440.0
 INFINITY = float("inf")
@@ -37,6 +40,34 @@ def draw_minutes(spec: DurationSpec, stream: Stream) -> float:
     if spec.dist == "gamma":
         return stream.gamma(spec.mean, spec.cv) if spec.cv > 0 else spec.mean
     return spec.mean
+
+
+class TaskKind:
+    """One kind of task as :meth:`PatientFlow.task` needs it, read from its spec once (a spec is a
+    validated pydantic model, several times slower to read than a plain attribute, and a task is
+    made for every call light and round). Its minutes are drawn as :func:`draw_minutes` draws them,
+    with the same arithmetic, so the same numbers."""
+
+    __slots__ = ("spec", "type_index", "priority", "window", "interpreted", "lognormal", "mean", "sigma", "half")
+
+    def __init__(self, kind: str, spec: EventTaskSpec):
+        self.spec = spec
+        self.type_index = TYPE_INDEX[kind]
+        self.priority = spec.priority
+        self.window = spec.window_min
+        self.interpreted = kind in INTERPRETED
+        d = spec.minutes
+        self.lognormal = d.dist == "lognormal" and d.cv > 0
+        self.mean = d.mean
+        s2 = math.log1p(d.cv * d.cv)  # as Stream.lognormal computes them
+        self.sigma = math.sqrt(s2)
+        self.half = 0.5 * s2
+
+    def minutes(self, stream: Stream) -> float:
+        """One duration of this kind of task, before the patient's demand factor."""
+        if self.lognormal:
+            return self.mean * math.exp(self.sigma * stream.normal() - self.half)
+        return draw_minutes(self.spec.minutes, stream)
 
 
 class PatientFlow:
@@ -81,11 +112,19 @@ class PatientFlow:
 
     def task(self, kind: str, spec: EventTaskSpec, patient: Patient, due: float, stream: Stream,
              on_done: Callable[[Task, float], None] | None = None) -> Task:
-        minutes = draw_minutes(spec.minutes, stream) * patient.demand
-        if patient.lep and kind in INTERPRETED:
+        k = self._kinds.get(kind)
+        if k is None or k.spec is not spec:  # a spec other than the scenario's own
+            k = TaskKind(kind, spec)
+        minutes = k.minutes(stream) * patient.demand
+        if patient.lep and k.interpreted:
             minutes *= self.sc.tasks.lep_interpreter_factor
-        deadline = due + spec.window_min if spec.window_min is not None else None
-        return Task(TYPE_INDEX[kind], patient, due, deadline, minutes, spec.priority, on_done)
+        deadline = due + k.window if k.window is not None else None
+        return Task(k.type_index, patient, due, deadline, minutes, k.priority, on_done)
+
+    @cached_property
+    def _kinds(self) -> dict[str, TaskKind]:
+        """Every kind of task of the scenario, read from its spec once (on the first task)."""
+        return {kind: TaskKind(kind, getattr(self.sc.tasks, kind)) for kind in TASK_TYPES}
 
     # ------------------------------------------------------------------ start
     def start(self) -> None:
@@ -223,11 +262,12 @@ class PatientFlow:
         interval = DAY / spec.per_day
         first = spec.first_hour * 60.0 % interval
         push = self.queue.push
+        spread = spec.spread_min
         yield env.timeout(first)
         while True:
             now = env.now
             for patient in list(self.present.values()):
-                offset = patient.care.random() * spec.spread_min
+                offset = patient.care.random() * spread
                 task = self.task(kind, spec, patient, now + offset, patient.care)
                 if offset > 0:
                     env.timeout(offset).callbacks.append(lambda _, t=task: push(t))
