@@ -26,15 +26,21 @@ def stream_key(name: str) -> int:
 
 
 class Stream:
-    """One independent random stream with buffered scalar draws."""
+    """One independent random stream with buffered scalar draws.
 
-    __slots__ = ("_gen", "_block", "_u", "_ui", "_e", "_ei", "_n", "_ni")
+    Each kind of variate has its own buffer, a block drawn at once and kept reversed, so that the
+    next variate is ``pop()`` from its end (cheaper than an index and a length check); a buffer is
+    refilled when a draw finds it empty, so the sequence is the same as drawing one at a time from
+    the blocks in order."""
+
+    __slots__ = ("_gen", "_block", "_u", "_e", "_n")
 
     def __init__(self, generator: np.random.Generator, block: int = 256):
         self._gen = generator
         self._block = block
-        self._u = self._e = self._n = ()
-        self._ui = self._ei = self._ni = 0
+        self._u: list[float] = []
+        self._e: list[float] = []
+        self._n: list[float] = []
 
     @property
     def generator(self) -> np.random.Generator:
@@ -43,30 +49,27 @@ class Stream:
 
     def random(self) -> float:
         """Uniform on [0, 1)."""
-        i = self._ui
-        if i >= len(self._u):
-            self._u = self._gen.random(self._block).tolist()
-            i = 0
-        self._ui = i + 1
-        return self._u[i]
+        u = self._u
+        if not u:
+            u = self._u = self._gen.random(self._block).tolist()
+            u.reverse()
+        return u.pop()
 
     def exponential(self, mean: float) -> float:
         """Exponential with the given mean."""
-        i = self._ei
-        if i >= len(self._e):
-            self._e = self._gen.standard_exponential(self._block).tolist()
-            i = 0
-        self._ei = i + 1
-        return self._e[i] * mean
+        e = self._e
+        if not e:
+            e = self._e = self._gen.standard_exponential(self._block).tolist()
+            e.reverse()
+        return e.pop() * mean
 
     def normal(self) -> float:
         """Standard normal."""
-        i = self._ni
-        if i >= len(self._n):
-            self._n = self._gen.standard_normal(self._block).tolist()
-            i = 0
-        self._ni = i + 1
-        return self._n[i]
+        n = self._n
+        if not n:
+            n = self._n = self._gen.standard_normal(self._block).tolist()
+            n.reverse()
+        return n.pop()
 
     def lognormal(self, mean: float, cv: float) -> float:
         """Lognormal with the given mean and coefficient of variation."""
