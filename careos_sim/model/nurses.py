@@ -211,6 +211,7 @@ class Staff:
             pace = self.sc.staff.agency.pace  # float nurses know the hospital; agency nurses do not
         elif end < INFINITY and not floating:
             rec.cost("regular", SHIFT / HOUR * self.sc.staff.nurses.hourly_wage)
+        queue.flush()  # what came due before she came on enters first (the queue reads who is on duty)
         rec.nurse_on(env.now)
         logging = rec.events is not None
         if logging:
@@ -273,7 +274,9 @@ class Staff:
         nurse.on_duty = False
         nurse.last_end = now
         extra = max(0.0, now - end)
+        queue.flush()
         rec.nurse_off(now, extra)
+        queue.flush()  # if nobody is on duty now, what comes due next needs an alarm
         if extra > 0 and not nurse.agency:
             rec.cost("overtime", extra / HOUR * self.sc.staff.nurses.hourly_wage * overtime.wage_multiplier)
         if end < INFINITY and not floating:

@@ -202,8 +202,8 @@ class PatientFlow:
         else:
             self.event_log.patient_admitted(now, patient, boarded)
             self.queue.push(self.task("admission", self._admission, patient, now, patient.care))
-        if self._call_gap < INFINITY:
-            self.env.process(self._call_lights(patient))
+        if self._call_gap < INFINITY:  # the first call light, then each the next (_call_light)
+            self.queue.call_at(now + patient.calls.exponential(self._call_gap), self._call_light, patient)
         if stay:
             self.env.process(self._stay(patient))
 
@@ -230,6 +230,7 @@ class PatientFlow:
 
     def _leave(self, task: Task, now: float) -> None:
         patient = task.patient
+        self.queue.flush()  # what came due while the patient was here enters first
         patient.present = False
         del self.present[patient.index]
         self.rec.discharged(now, now - patient.admitted_at, now - patient.ready_at, patient.lep)
@@ -243,18 +244,16 @@ class PatientFlow:
             self.rec.patient_day_pairs += len(self.present)
             yield self.env.timeout(DAY)
 
-    def _call_lights(self, patient: Patient) -> Iterator[simpy.Event]:
-        """Poisson call lights while the patient is on the unit, independent of pending ones."""
-        env = self.env
+    def _call_light(self, patient: Patient, time: float) -> Task | None:
+        """The patient's call light at ``time``, while on the unit, and the next one (Poisson,
+        independent of pending ones). The queue calls this when the call comes due
+        (``TaskQueue.call_at``), so it reads only the patient and its own stream."""
+        if not patient.present:
+            return None
         stream = patient.calls
-        gap = self._call_gap
-        spec = self._call
-        push = self.queue.push
-        while True:
-            yield env.timeout(stream.exponential(gap))
-            if not patient.present:
-                return
-            push(self.task("call_light", spec, patient, env.now, stream))
+        task = self.task("call_light", self._call, patient, time, stream)
+        self.queue.call_at(time + stream.exponential(self._call_gap), self._call_light, patient)
+        return task
 
     def _rounds(self, kind: str, spec: ScheduledTaskSpec) -> Iterator[simpy.Event]:
         """Scheduled rounds: each patient's task comes due at the round time plus a spread."""
@@ -262,6 +261,7 @@ class PatientFlow:
         interval = DAY / spec.per_day
         first = spec.first_hour * 60.0 % interval
         push = self.queue.push
+        push_at = self.queue.push_at
         spread = spec.spread_min
         yield env.timeout(first)
         while True:
@@ -270,7 +270,7 @@ class PatientFlow:
                 offset = patient.care.random() * spread
                 task = self.task(kind, spec, patient, now + offset, patient.care)
                 if offset > 0:
-                    env.timeout(offset).callbacks.append(lambda _, t=task: push(t))
+                    push_at(now + offset, task)  # the queue enters it when it comes due
                 else:
                     push(task)
             yield env.timeout(interval)

@@ -14,6 +14,16 @@ a sweep every :data:`SWEEP_MINUTES` finds the tasks whose window has passed and 
 missed care (with its harm) at once; without it they would be counted only when the next nurse
 came on, late, or at the end of the run, with no harm. The sweep acts only when no nurse has
 been on duty for some time, so it never changes a run in which a nurse is always there.
+
+Tasks known in advance (a round's tasks, each due at its own offset into the round; a patient's
+next call light) are handed to the queue early, with the time they come due
+(:meth:`TaskQueue.push_at`, :meth:`TaskQueue.call_at`), and enter it lazily: the next time
+anything reads or changes the queue (a nurse taking a task, a push, its length, a nurse coming on
+or going off duty, a patient leaving, the end of a period) it first enters, in time order and each
+at its own time, every task that came due meanwhile. Nothing read or changed the queue in
+between, so this is the same as entering each at its time, with no SimPy event per task. Only
+while a nurse is idle, nobody is on duty (the sweep) or an event log is kept does the queue set
+an alarm for the next such task, to enter it at its exact time.
 """
 
 from __future__ import annotations
@@ -38,6 +48,22 @@ TYPE_INDEX = {name: i for i, name in enumerate(TASK_TYPES)}
 SWEEP_MINUTES = 5.0
 
 
+def _delay(now: float, at: float) -> float:
+    """The delay d with ``now + d == at`` exactly (as SimPy adds it), so that an alarm fires at the
+    very time a task comes due."""
+    d = at - now
+    while now + d < at:
+        d = math.nextafter(d, math.inf)
+    while now + d > at:
+        d = math.nextafter(d, -math.inf)
+    return d
+
+
+def _itself(task: Task, time: float) -> Task:
+    """A task pushed ahead of time (:meth:`TaskQueue.push_at`) is itself when it comes due."""
+    return task
+
+
 def _ignore(task: Task) -> None:
     """A missed task that harms nobody (a queue without a safety system)."""
 
@@ -59,13 +85,69 @@ class TaskQueue:
         self._idle: deque[tuple[Any, simpy.Event]] = deque()
         self._sweeping = False  # a sweep process is running (no nurse on duty)
         self._min_deadline = math.inf  # no queued task has an earlier deadline (a lower bound)
+        # what comes due later: (time, order, action, argument), action(argument, time) at that time
+        self._future: list[tuple[float, int, Callable[[Any, float], None], Any]] = []
+        self._alarm_at = math.inf  # the earliest alarm set for the future (inf: none)
 
     def __len__(self) -> int:
+        self.flush()
         return len(self._heap)
 
+    # ------------------------------------------------------------------ what comes due later
+    def push_at(self, time: float, task: Task) -> None:
+        """Queue a task at ``time`` (not before now), as :meth:`push` would then."""
+        self.call_at(time, _itself, task)
+
+    def call_at(self, time: float, make: Callable[[Any, float], Task | None], argument: Any) -> None:
+        """At ``time`` (not before now), queue the task ``make(argument, time)`` returns (if any), as
+        :meth:`push` would then: a patient's next call light, made when it comes due. The queue calls
+        ``make`` when it next enters what came due, so ``make`` may read only what the queue keeps up
+        to date (the patient, its own streams) and may call this again for a later time."""
+        self._seq += 1
+        heappush(self._future, (time, self._seq, make, argument))
+        if time < self._alarm_at and (self._idle or self.rec.on_duty.level <= 0 or self.event_log.recording):
+            self._arm()
+
+    def flush(self) -> None:
+        """Enter, in time order and each at its own time, what came due by now; while a nurse is idle,
+        nobody is on duty or an event log is kept, set an alarm for the next. Whatever reads or
+        changes what entering reads (the queue, who is on duty, a patient on the unit, a period's
+        totals) calls this first."""
+        future = self._future
+        if future:
+            now = self.env.now
+            while future and future[0][0] <= now:
+                time, _, make, argument = heappop(future)
+                task = make(argument, time)
+                if task is not None:
+                    self._enter(task, time)
+            if future and future[0][0] < self._alarm_at and (
+                    self._idle or self.rec.on_duty.level <= 0 or self.event_log.recording):
+                self._arm()
+
+    def _arm(self) -> None:
+        """An alarm at the next time something comes due (it must happen exactly then: a nurse is
+        idle, nobody is on duty or an event log is kept)."""
+        env = self.env
+        at = self._future[0][0]
+        if at > env.now:  # (what is due already, the flush under way enters)
+            self._alarm_at = at
+            env.timeout(_delay(env.now, at)).callbacks.append(self._ring)
+
+    def _ring(self, event: simpy.Event) -> None:
+        if self._alarm_at <= self.env.now:
+            self._alarm_at = math.inf
+        self.flush()
+
+    # ------------------------------------------------------------------ now
     def push(self, task: Task) -> None:
         """Queue a task now, or hand it to an idle nurse."""
-        now = self.env.now
+        self.flush()
+        self._enter(task, self.env.now)
+
+    def _enter(self, task: Task, now: float) -> None:
+        """Queue a task at ``now`` (the time it comes due, at or before the clock), or hand it to an
+        idle nurse."""
         if not task.patient.present:
             self.rec.task_cancelled(task)
             return
@@ -88,6 +170,8 @@ class TaskQueue:
 
     def pop(self) -> Task | None:
         """The next task to start now, dropping (and recording) missed and cancelled ones."""
+        if self._future:
+            self.flush()
         heap = self._heap
         if not heap:
             return None
@@ -113,6 +197,8 @@ class TaskQueue:
         """An event that a nurse waits on while idle; it fires with a task, or None to stop."""
         event = self.env.event()
         self._idle.append((nurse, event))
+        if self._future and self._future[0][0] < self._alarm_at:
+            self._arm()  # what comes due next must reach her at its time
         return event
 
     def release(self, nurse: Any) -> None:
@@ -138,6 +224,7 @@ class TaskQueue:
         try:
             while True:
                 yield env.timeout(SWEEP_MINUTES)
+                self.flush()
                 if on_duty.level > 0:
                     return
                 # nobody on duty, and not just for an instant at a shift change
@@ -185,6 +272,7 @@ class TaskQueue:
 
         They are counted at the last instant of the run (just before its end), so that a run
         ending at midnight does not count them on a calendar day it never reached."""
+        self.flush()
         now = self.env.now
         last = math.nextafter(now, -math.inf) if now > 0 else now
         for _, _, _, task in self._heap:

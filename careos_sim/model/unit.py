@@ -75,6 +75,7 @@ class CareUnit:
         boundary = self.warmup % WEEK or WEEK
         while boundary < self.end:
             yield self.env.timeout(boundary - self.env.now)
+            self.queue.flush()  # tasks that came due in the period enter it before it closes
             self.recorder.close_period(self.env.now)
             boundary += WEEK
 
