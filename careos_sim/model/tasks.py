@@ -59,11 +59,6 @@ def _delay(now: float, at: float) -> float:
     return d
 
 
-def _itself(task: Task, time: float) -> Task:
-    """A task pushed ahead of time (:meth:`TaskQueue.push_at`) is itself when it comes due."""
-    return task
-
-
 def _ignore(task: Task) -> None:
     """A missed task that harms nobody (a queue without a safety system)."""
 
@@ -90,19 +85,22 @@ class TaskQueue:
         self._alarm_at = math.inf  # the earliest alarm set for the future (inf: none)
 
     def __len__(self) -> int:
-        self.flush()
+        future = self._future
+        if future and future[0][0] <= self.env.now:
+            self.flush()
         return len(self._heap)
 
     # ------------------------------------------------------------------ what comes due later
     def push_at(self, time: float, task: Task) -> None:
         """Queue a task at ``time`` (not before now), as :meth:`push` would then."""
-        self.call_at(time, _itself, task)
+        self.call_at(time, None, task)
 
-    def call_at(self, time: float, make: Callable[[Any, float], Task | None], argument: Any) -> None:
+    def call_at(self, time: float, make: Callable[[Any, float], Task | None] | None, argument: Any) -> None:
         """At ``time`` (not before now), queue the task ``make(argument, time)`` returns (if any), as
         :meth:`push` would then: a patient's next call light, made when it comes due. The queue calls
         ``make`` when it next enters what came due, so ``make`` may read only what the queue keeps up
-        to date (the patient, its own streams) and may call this again for a later time."""
+        to date (the patient, its own streams) and may call this again for a later time. Without
+        ``make``, ``argument`` is the task."""
         self._seq += 1
         heappush(self._future, (time, self._seq, make, argument))
         if time < self._alarm_at and (self._idle or self.rec.on_duty.level <= 0 or self.event_log.recording):
@@ -117,10 +115,12 @@ class TaskQueue:
         if future:
             now = self.env.now
             while future and future[0][0] <= now:
-                time, _, make, argument = heappop(future)
-                task = make(argument, time)
-                if task is not None:
-                    self._enter(task, time)
+                time, _, make, task = heappop(future)
+                if make is not None:
+                    task = make(task, time)
+                    if task is None:
+                        continue
+                self._enter(task, time)
             if future and future[0][0] < self._alarm_at and (
                     self._idle or self.rec.on_duty.level <= 0 or self.event_log.recording):
                 self._arm()
@@ -170,12 +170,13 @@ class TaskQueue:
 
     def pop(self) -> Task | None:
         """The next task to start now, dropping (and recording) missed and cancelled ones."""
-        if self._future:
+        now = self.env.now
+        future = self._future
+        if future and future[0][0] <= now:
             self.flush()
         heap = self._heap
         if not heap:
             return None
-        now = self.env.now
         rec = self.rec
         while heap:
             task = heappop(heap)[3]
