@@ -48,14 +48,14 @@ class TaskKind:
     made for every call light and round). Its minutes are drawn as :func:`draw_minutes` draws them,
     with the same arithmetic, so the same numbers."""
 
-    __slots__ = ("spec", "type_index", "priority", "window", "interpreted", "lognormal", "mean", "sigma", "half")
+    __slots__ = ("spec", "type_index", "priority", "window", "interpreter", "lognormal", "mean", "sigma", "half")
 
-    def __init__(self, kind: str, spec: EventTaskSpec):
+    def __init__(self, kind: str, spec: EventTaskSpec, interpreter_factor: float):
         self.spec = spec
         self.type_index = TYPE_INDEX[kind]
         self.priority = spec.priority
         self.window = spec.window_min
-        self.interpreted = kind in INTERPRETED
+        self.interpreter = interpreter_factor if kind in INTERPRETED else None  # for an LEP patient
         d = spec.minutes
         self.lognormal = d.dist == "lognormal" and d.cv > 0
         self.mean = d.mean
@@ -63,11 +63,18 @@ class TaskKind:
         self.sigma = math.sqrt(s2)
         self.half = 0.5 * s2
 
-    def minutes(self, stream: Stream) -> float:
-        """One duration of this kind of task, before the patient's demand factor."""
+    def make(self, patient: Patient, due: float, stream: Stream,
+             on_done: Callable[[Task, float], None] | None = None) -> Task:
+        """A task of this kind for ``patient``, due at ``due``, its minutes drawn from ``stream``."""
         if self.lognormal:
-            return self.mean * math.exp(self.sigma * stream.normal() - self.half)
-        return draw_minutes(self.spec.minutes, stream)
+            minutes = self.mean * math.exp(self.sigma * stream.normal() - self.half) * patient.demand
+        else:
+            minutes = draw_minutes(self.spec.minutes, stream) * patient.demand
+        if patient.lep and self.interpreter is not None:
+            minutes *= self.interpreter
+        window = self.window
+        return Task(self.type_index, patient, due, due + window if window is not None else None, minutes,
+                    self.priority, on_done)
 
 
 class PatientFlow:
@@ -112,19 +119,18 @@ class PatientFlow:
 
     def task(self, kind: str, spec: EventTaskSpec, patient: Patient, due: float, stream: Stream,
              on_done: Callable[[Task, float], None] | None = None) -> Task:
+        return self._kind(kind, spec).make(patient, due, stream, on_done)
+
+    def _kind(self, kind: str, spec: EventTaskSpec) -> TaskKind:
+        """The kind of task ``kind`` with ``spec`` (the scenario's own, read once, or another)."""
         k = self._kinds.get(kind)
-        if k is None or k.spec is not spec:  # a spec other than the scenario's own
-            k = TaskKind(kind, spec)
-        minutes = k.minutes(stream) * patient.demand
-        if patient.lep and k.interpreted:
-            minutes *= self.sc.tasks.lep_interpreter_factor
-        deadline = due + k.window if k.window is not None else None
-        return Task(k.type_index, patient, due, deadline, minutes, k.priority, on_done)
+        return k if k is not None and k.spec is spec else TaskKind(kind, spec, self.sc.tasks.lep_interpreter_factor)
 
     @cached_property
     def _kinds(self) -> dict[str, TaskKind]:
         """Every kind of task of the scenario, read from its spec once (on the first task)."""
-        return {kind: TaskKind(kind, getattr(self.sc.tasks, kind)) for kind in TASK_TYPES}
+        factor = self.sc.tasks.lep_interpreter_factor
+        return {kind: TaskKind(kind, getattr(self.sc.tasks, kind), factor) for kind in TASK_TYPES}
 
     # ------------------------------------------------------------------ start
     def start(self) -> None:
@@ -251,7 +257,7 @@ class PatientFlow:
         if not patient.present:
             return None
         stream = patient.calls
-        task = self.task("call_light", self._call, patient, time, stream)
+        task = self._kind("call_light", self._call).make(patient, time, stream)
         self.queue.call_at(time + stream.exponential(self._call_gap), self._call_light, patient)
         return task
 
@@ -262,13 +268,15 @@ class PatientFlow:
         first = spec.first_hour * 60.0 % interval
         push = self.queue.push
         push_at = self.queue.push_at
+        make = self._kind(kind, spec).make
         spread = spec.spread_min
         yield env.timeout(first)
         while True:
             now = env.now
             for patient in list(self.present.values()):
-                offset = patient.care.random() * spread
-                task = self.task(kind, spec, patient, now + offset, patient.care)
+                care = patient.care
+                offset = care.random() * spread
+                task = make(patient, now + offset, care)
                 if offset > 0:
                     push_at(now + offset, task)  # the queue enters it when it comes due
                 else:

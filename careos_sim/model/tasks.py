@@ -93,7 +93,10 @@ class TaskQueue:
     # ------------------------------------------------------------------ what comes due later
     def push_at(self, time: float, task: Task) -> None:
         """Queue a task at ``time`` (not before now), as :meth:`push` would then."""
-        self.call_at(time, None, task)
+        self._seq += 1
+        heappush(self._future, (time, self._seq, None, task))
+        if time < self._alarm_at and (self._idle or self.rec.on_duty.level <= 0 or self.event_log.recording):
+            self._arm()
 
     def call_at(self, time: float, make: Callable[[Any, float], Task | None] | None, argument: Any) -> None:
         """At ``time`` (not before now), queue the task ``make(argument, time)`` returns (if any), as
