@@ -68,7 +68,7 @@ class DefectSystem:
         self._share_cum = list(itertools.accumulate(c.share for c in self.cats))
         self.defects: list[Defect] = []
         self._dirty = True
-        self._tables: dict[tuple[int, int], tuple[list[Defect], list[float], float, float]] = {}
+        self._tables: dict[int, tuple[list[Defect], list[float], float, float]] = {}  # by 2 x type + lep
         self.mandate_burden: list[float] = []  # end times of mandates' documentation burden
         self._next_id = 0
 
@@ -191,7 +191,7 @@ class DefectSystem:
                 for d in chosen:
                     acc += d.rate
                     cum.append(acc)
-                self._tables[(t, lep)] = (chosen, cum, acc, math.exp(-acc))
+                self._tables[2 * t + lep] = (chosen, cum, acc, math.exp(-acc))
         self._dirty = False
 
     @staticmethod
@@ -217,7 +217,7 @@ class DefectSystem:
                 burden.pop(0)
             extra += len(burden) * self.mech.mandate_documentation_minutes
         patient = task.patient
-        defects, cum, total, none = self._tables[(task.type_index, patient.lep)]
+        defects, cum, total, none = self._tables[2 * task.type_index + patient.lep]
         if total <= 0.0:
             return extra
         stream: Stream = patient.defects
@@ -255,5 +255,5 @@ class DefectSystem:
         """Summed per-task encounter probability of active defects on one task type."""
         if self._dirty:
             self._rebuild()
-        return self._tables[(type_index, lep)][2]
+        return self._tables[2 * type_index + lep][2]
 
