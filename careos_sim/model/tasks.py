@@ -83,11 +83,13 @@ class TaskQueue:
         # what comes due later: (time, order, action, argument), action(argument, time) at that time
         self._future: list[tuple[float, int, Callable[[Any, float], None], Any]] = []
         self._alarm_at = math.inf  # the earliest alarm set for the future (inf: none)
+        self._logging = event_log.recording  # (read for every task)
 
     def __len__(self) -> int:
         future = self._future
-        if future and future[0][0] <= self.env.now:
-            self.flush()
+        now = self.env.now
+        if future and future[0][0] <= now:
+            self._flush(now)
         return len(self._heap)
 
     # ------------------------------------------------------------------ what comes due later
@@ -95,7 +97,7 @@ class TaskQueue:
         """Queue a task at ``time`` (not before now), as :meth:`push` would then."""
         self._seq += 1
         heappush(self._future, (time, self._seq, None, task))
-        if time < self._alarm_at and (self._idle or self.rec.on_duty.level <= 0 or self.event_log.recording):
+        if time < self._alarm_at and (self._idle or self.rec.on_duty.level <= 0 or self._logging):
             self._arm()
 
     def call_at(self, time: float, make: Callable[[Any, float], Task | None] | None, argument: Any) -> None:
@@ -106,7 +108,7 @@ class TaskQueue:
         ``make``, ``argument`` is the task."""
         self._seq += 1
         heappush(self._future, (time, self._seq, make, argument))
-        if time < self._alarm_at and (self._idle or self.rec.on_duty.level <= 0 or self.event_log.recording):
+        if time < self._alarm_at and (self._idle or self.rec.on_duty.level <= 0 or self._logging):
             self._arm()
 
     def flush(self) -> None:
@@ -114,9 +116,12 @@ class TaskQueue:
         nobody is on duty or an event log is kept, set an alarm for the next. Whatever reads or
         changes what entering reads (the queue, who is on duty, a patient on the unit, a period's
         totals) calls this first."""
+        if self._future:
+            self._flush(self.env.now)
+
+    def _flush(self, now: float) -> None:
         future = self._future
         if future:
-            now = self.env.now
             while future and future[0][0] <= now:
                 time, _, make, task = heappop(future)
                 if make is not None:
@@ -125,7 +130,7 @@ class TaskQueue:
                         continue
                 self._enter(task, time)
             if future and future[0][0] < self._alarm_at and (
-                    self._idle or self.rec.on_duty.level <= 0 or self.event_log.recording):
+                    self._idle or self.rec.on_duty.level <= 0 or self._logging):
                 self._arm()
 
     def _arm(self) -> None:
@@ -145,8 +150,9 @@ class TaskQueue:
     # ------------------------------------------------------------------ now
     def push(self, task: Task) -> None:
         """Queue a task now, or hand it to an idle nurse."""
-        self.flush()
-        self._enter(task, self.env.now)
+        now = self.env.now
+        self._flush(now)
+        self._enter(task, now)
 
     def _enter(self, task: Task, now: float) -> None:
         """Queue a task at ``now`` (the time it comes due, at or before the clock), or hand it to an
@@ -155,7 +161,7 @@ class TaskQueue:
             self.rec.task_cancelled(task)
             return
         task.entered = now
-        if self.event_log.recording:
+        if self._logging:
             self.event_log.task_created(now, task)
         if self._idle:
             _, event = self._idle.popleft()
@@ -176,7 +182,7 @@ class TaskQueue:
         now = self.env.now
         future = self._future
         if future and future[0][0] <= now:
-            self.flush()
+            self._flush(now)
         heap = self._heap
         if not heap:
             return None
