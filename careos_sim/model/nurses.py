@@ -236,6 +236,7 @@ class Staff:
         task_started = rec.task_started
         task_finished = rec.task_finished
         slip = safety.slip
+        hook = hooks[0] if len(hooks) == 1 else None
         now = env.now
         while True:
             if now >= end and (floating or not (now < ot_cap and self._backlog_exceeds())):
@@ -251,8 +252,11 @@ class Staff:
             pressure = pressure_now()
             base = task.minutes * pace * (1.0 - pace_gain * pressure)
             minutes = base
-            for hook in hooks:
+            if hook is not None:  # the usual case: one hook (the defects')
                 minutes += hook(nurse, task, minutes)
+            else:
+                for extra in hooks:
+                    minutes += extra(nurse, task, minutes)
             task_started(now, task, minutes, base)
             if logging:
                 rec.log(now, "start", patient=task.patient.index, nurse=nurse.id, task=task.type, value=minutes)
