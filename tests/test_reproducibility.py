@@ -72,22 +72,3 @@ def test_memory_is_weekly_aggregates_only(short_default):
     assert result.events is None
     assert len(result.weekly) == 4
     assert [row["week"] for row in result.weekly] == [0, 1, 2, 3]
-
-
-def test_streams_are_seeded_as_seed_sequence_seeds_them():
-    """Streams hash their seeds in blocks (streams.py); each bit generator must get the very state
-    np.random.SeedSequence(seed, spawn_key=(replication, name key, *index)) gives it."""
-    import numpy as np
-
-    from careos_sim.model.streams import SEED_BLOCK, Streams, stream_key
-
-    for seed in (0, 1, 20261125, 2**40 + 3):
-        for replication in (0, 3, 2**33):
-            streams = Streams(seed, replication)
-            for name in ("patient.care", "patient.defects", "arrivals"):
-                for index in ((), (0,), (1,), (SEED_BLOCK - 1,), (SEED_BLOCK,), (1000,), (2**32 - 1,), (2**32,),
-                              (2, 5)):
-                    key = (replication, stream_key(name), *index)
-                    expected = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)).state
-                    assert streams.generator(name, *index).bit_generator.state == expected, (seed, key)
-            assert streams._seeds is not None  # every check against SeedSequence passed
