@@ -100,15 +100,15 @@ def test_a_stronger_escalation_is_taken_up_sooner():
     env = simpy.Environment()
     cfg = DepartmentSpec(fix_hours_per_week=0.0, response_days=40.0)
     desk = DepartmentDesk(env, "pharmacy", cfg, Streams(3, 0).stream("departments.pharmacy"), Recorder(0.0),
-                          defects=None, on_fixed=lambda d: None, on_closed=lambda d: None)
+                          defects=None)
     taken: dict[float, list[float]] = {1.0: [], 4.0: []}
-    desk._take_up = lambda d, s: taken[s].append(env.now / 1440.0)  # record when each is taken up
+    desk._take_up = lambda d, s, f: taken[s].append(env.now / 1440.0)  # record when each is taken up
 
     class Escalated:
         active, fixed, escalated, effort_hours = True, False, False, 1.0
 
     for i in range(1000):
-        desk.escalate(Escalated(), 1.0 if i % 2 else 4.0)
+        desk.escalate(Escalated(), 1.0 if i % 2 else 4.0, lambda d: None)
     env.run()
     assert np.mean(taken[1.0]) == pytest.approx(40.0, rel=0.15)
     assert np.mean(taken[4.0]) == pytest.approx(10.0, rel=0.15)

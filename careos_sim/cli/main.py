@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from careos_sim.spec.loader import (InputError, InputIssue, load_scenario, overrides_from, scenario_argument,
+from careos_sim.spec.loader import (InputError, InputIssue, load_any, load_scenario, overrides_from, scenario_argument,
                                scenario_json_schema, source_files)
 from careos_sim.spec.scenario import ScenarioSpec
 from careos_sim.text import bounded, for_terminal
@@ -222,7 +222,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     _check_options(args, "run")
     given, args.file = args.file, scenario_argument(args.file)  # a path, or a shipped preset's name
-    scenario = load_scenario(args.file, args.sets, extra=_run_overrides(args))
+    scenario = load_any(args.file, args.sets, extra=_run_overrides(args))
     label = str(given)
     _check_cost([(scenario, label)], args)
     from careos_sim.measure.eventlog import check_event_log_options
@@ -259,7 +259,7 @@ def _load_pair(args: argparse.Namespace) -> tuple[ScenarioSpec, ScenarioSpec]:
     for path, option, own in ((args.file_a, "--set-a", args.sets_a), (args.file_b, "--set-b", args.sets_b)):
         try:
             side = [*overrides_from(args.sets), *overrides_from(own, option)]  # --set first, one side's after
-            scenarios.append(load_scenario(path, extra=[*side, *_run_overrides(args)]))
+            scenarios.append(load_any(path, extra=[*side, *_run_overrides(args)]))
         except InputError as exc:
             issues += [i for i in exc.issues if str(i) not in seen and not seen.add(str(i))]
     if issues:
@@ -496,7 +496,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     seen: set[str] = set()
     for f in args.files:
         try:
-            load_scenario(scenario_argument(f), args.sets)
+            load_any(scenario_argument(f), args.sets)
             print(f"{for_terminal(f)}: ok")
         except InputError as exc:
             for issue in exc.issues:  # a bad --set fails every file the same way: say it once

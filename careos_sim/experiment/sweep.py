@@ -67,7 +67,7 @@ def run_one(point: int, replication: int, scenario: ScenarioSpec, seed: int, wee
     ``extra(result)`` gives more columns for the run's row (a runner built on this one).
     ``ocel_days``: also keep an OCEL 2.0 event log of the first that many days, returned as
     JSON bytes in the record's ``event_log`` (what it covers in ``event_log_summary``)."""
-    from careos_sim.model.unit import run_replication
+    from careos_sim.model.replication import run_replication
 
     try:
         result = (run_replication(scenario, seed, replication, ocel_days=ocel_days) if ocel_days is not None

@@ -57,6 +57,8 @@ _SCALARS = (
     "discharges",
     "los_minutes",
     "discharge_delay_minutes",
+    "overflows",  # admissions sent to another unit because this one was full (counted at the home unit)
+    "transfers",  # patients moved on to another unit after their stay here
     "tasks_entered",
     "tasks_left",
     "sojourn_minutes",
@@ -98,6 +100,7 @@ _SCALARS = (
     "sick_shifts",
     "agency_shifts",
     "float_minutes",
+    "float_shifts",  # 12-hour shifts worked here by a hospital float pool's nurses
     "huddle_minutes",
     "committee_hours",
     # costs (USD)
@@ -140,6 +143,25 @@ class Facts:
                       for k in self.values})
 
     @classmethod
+    def combine(cls, parts: "list[Facts]") -> "Facts":
+        """Facts of several units over the same period: every count and integral summed (levels at
+        the end too), the period's length once, and leaders' pressure (a dial of each unit) as the
+        mean over the units. A hospital's metrics are the same formulas on these."""
+        parts = [p for p in parts if p.values]
+        if not parts:
+            return cls()
+        first = parts[0].values
+        out: dict[str, Any] = {}
+        for k, v in first.items():
+            total = v.copy() if isinstance(v, np.ndarray) else v
+            for p in parts[1:]:
+                total = total + p.values[k]
+            out[k] = total
+        out["minutes"] = max(p.values["minutes"] for p in parts)
+        out["pressure_area"] = out["pressure_area"] / len(parts)
+        return cls(out)
+
+    @classmethod
     def zero(cls) -> "Facts":
         vals: dict[str, Any] = {k: 0.0 for k in _SCALARS}
         vals.update({k: np.zeros(N_TYPES) for k in _BY_TYPE})
@@ -178,9 +200,13 @@ class Recorder:
     """Accumulates facts for the current period; the model calls it, metrics read its output."""
 
     def __init__(self, warmup: float, event_log: bool = False,
-                 summarise: Callable[[Facts], dict[str, float]] | None = None):
+                 summarise: Callable[[Facts], dict[str, float]] | None = None,
+                 on_period: Callable[[int, Facts], None] = lambda week, facts: None):
+        """``summarise``: one weekly row of metrics from a period's facts; ``on_period(week, facts)``
+        is told of each closed period (a hospital sums its units' periods)."""
         self.warmup = warmup
         self.summarise = summarise
+        self.on_period = on_period
         self.census = Level()
         self.pending = Level()
         self.busy = Level()
@@ -193,6 +219,8 @@ class Recorder:
         self._pressure_last = 0.0
         self.missed_cum = 0.0  # running totals for the leaders' view of performance (never reset)
         self.required_cum = 0.0
+        self.harm_cum = 0.0  # harm events and workaround minutes so far (a hospital's quality team looks at them)
+        self.workaround_cum = 0.0
         self.shift_nurses = 1  # nurses on the current shift, for nominal patient assignment
         self._shift_miss_slots: set[int] = set()
         self._total = Facts()
@@ -258,6 +286,7 @@ class Recorder:
             self._years[year] = self._years[year] + facts
         day = int(now // 1440.0)
         self._split = (day, {k for k in self._missed_pd if k[1] == day}, week)
+        self.on_period(week, facts)
         row = {"week": week, "start_day": self._start / 1440.0, "days": vals["minutes"] / 1440.0}
         if self.summarise is not None:
             row.update(self.summarise(facts))
@@ -338,6 +367,12 @@ class Recorder:
             self.required_cum += 1
         self.busy.change(now, 1)
 
+    def overflowed(self) -> None:
+        self.overflows += 1
+
+    def transferred(self) -> None:
+        self.transfers += 1
+
     def task_finished(self, now: float) -> None:
         self.busy.change(now, -1)
 
@@ -417,12 +452,14 @@ class Recorder:
     def harmed(self, source: int, lep: int) -> None:
         self.harm[source] += 1
         self.harm_g[lep] += 1
+        self.harm_cum += 1
 
     # ------------------------------------------------------------------ defects and learning
     def encounter(self, category: int, workaround: float, near_miss: bool) -> None:
         self.encounters += 1
         self.encounters_by_category[category] += 1
         self.workaround_minutes += workaround
+        self.workaround_cum += workaround
         if near_miss:
             self.near_misses += 1
 

@@ -45,10 +45,11 @@ class DefectSystem:
 
     def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, mech: Resolved, streams: Streams,
                  recorder: Recorder, on_harm: Callable[..., None], on_encounter: Callable[["Nurse", Defect, float], float],
-                 event_log: NoEventLog = NO_EVENT_LOG):
+                 event_log: NoEventLog = NO_EVENT_LOG, own_mandates: bool = True):
         """``on_harm(patient, source, task, defect)``: the safety system records a harm;
         ``on_encounter(nurse, defect, now)``: the leadership system hears of an encounter (it returns
-        the minutes a report costs the nurse)."""
+        the minutes a report costs the nurse). ``own_mandates``: the unit's leaders issue its
+        mandates (a hospital's leadership issues them to every unit at once instead)."""
         self.env = env
         self.sc = scenario  # its defects block, and the mandates and near misses it implies
         self.cfg = scenario.defects
@@ -57,6 +58,8 @@ class DefectSystem:
         self.on_harm = on_harm
         self.on_encounter = on_encounter
         self.event_log = event_log
+        self.own_mandates = own_mandates
+        self._ordinals: dict[tuple[str, int], int] = {}  # defects so far by (owner, category): their keys
         # One stream per origin and per kind of timing, so that telling and listening draw the same
         # initial defects, the same k-th new defect and the same mandates (common random numbers).
         self.origins = {origin: streams.stream(f"defects.{origin}") for origin in ("initial", "complexity", "mandate")}
@@ -86,7 +89,7 @@ class DefectSystem:
         if self.cfg.new_per_month > 0:
             rate = self.cfg.new_per_month / (30.4375 * DAY)
             self.env.process(self._poisson(rate, self.arrivals["complexity"], lambda: self.add("complexity")))
-        if self.sc.leadership.mandates_per_year > 0:
+        if self.own_mandates and self.sc.leadership.mandates_per_year > 0:
             rate = self.sc.leadership.mandates_per_year / (365.25 * DAY)
             self.env.process(self._poisson(rate, self.arrivals["mandate"], self.mandate))
 
@@ -113,12 +116,19 @@ class DefectSystem:
         owner = UNIT if s.random() < cat.unit_owned_share else cat.owner
         defect = Defect(self._next_id, c, cat, rate, effort, owner)
         self._next_id += 1
+        ordinal = self._ordinals.get((owner, c), 0)
+        self._ordinals[(owner, c)] = ordinal + 1
+        defect.key = (owner, c, ordinal)
         self.defects.append(defect)
         self._dirty = True
         self.rec.defect_added(self.env.now)
         life = s.exponential(self.cfg.lifetime_days * DAY)
         self.env.timeout(life).callbacks.append(lambda _, d=defect: self.retire(d))
         return defect
+
+    def adopt(self, mech: Resolved) -> None:
+        """Another leadership system's mechanisms from now on (a mandate's defects and burden)."""
+        self.mech = mech
 
     def _poisson(self, rate_per_min: float, stream: Stream, action: Callable[[], object]) -> Iterator[simpy.Event]:
         while True:

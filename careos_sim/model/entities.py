@@ -105,12 +105,15 @@ class Defect:
 
     __slots__ = ("id", "category", "cat", "rate", "base_rate", "effort_hours", "impact", "dims", "active",
                  "fixed", "known", "first_encounter", "reports", "report_times", "open_reports", "in_work",
-                 "owner", "escalated")
+                 "owner", "escalated", "key")
 
     def __init__(self, defect_id: int, category: int, cat: DefectCategorySpec, rate: float, effort_hours: float,
                  owner: str = UNIT):
         self.id = defect_id
         self.owner = owner  # UNIT, or the name of the department that owns it
+        #: the failure mode it is in the hospital: (owner, category, ordinal among this unit's defects of
+        #: that owner and category); a department's fix of one unit's defect reaches every unit's of that key
+        self.key: tuple[str, int, int] = (owner, category, defect_id)
         self.escalated = False  # escalated to its department and not yet answered
         self.category = category
         self.cat = cat

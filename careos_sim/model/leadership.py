@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 import simpy
 
@@ -34,7 +34,7 @@ from careos_sim.measure.recorder import Recorder
 from careos_sim.model.defects import DefectSystem
 from careos_sim.model.entities import UNIT, Defect
 from careos_sim.model.mechanisms import Resolved, novelty
-from careos_sim.model.shared.departments import DepartmentDesk, escalation_strength
+from careos_sim.model.shared.departments import Desk, FixedFn, escalation_strength
 from careos_sim.model.streams import Stream, Streams
 from careos_sim.spec.scenario import DIMENSIONS, LeadershipSpec, ScenarioSpec
 
@@ -76,19 +76,28 @@ class Pressure:
         self.lead = lead
         self.rec = recorder
         self.level = 0.0  # effective pressure now, 0-1
+        self._running = False  # the weekly review runs
 
     def __call__(self) -> float:
         return self.level
 
     def start(self) -> None:
-        if self.lead.pressure_to_work_harder > 0:
+        self._running = self.lead.pressure_to_work_harder > 0
+        if self._running:
+            self.env.process(self._push())
+
+    def adopt(self, lead: LeadershipSpec) -> None:
+        """Another leadership system from now on (its pressure may start, or fade to nothing)."""
+        self.lead = lead
+        if not self._running and lead.pressure_to_work_harder > 0:
+            self._running = True
             self.env.process(self._push())
 
     def _push(self) -> Iterator[simpy.Event]:
         """Weekly: leaders push harder in proportion to how far missed care is above the goal."""
-        goal = self.lead.pressure_goal_missed_care_pct
         history: deque[tuple[float, float]] = deque(maxlen=5)
         while True:
+            goal = self.lead.pressure_goal_missed_care_pct
             history.append((self.rec.missed_cum, self.rec.required_cum))
             if len(history) > 1:
                 missed = history[-1][0] - history[0][0]
@@ -117,6 +126,10 @@ class Reporting:
 
     def start(self) -> None:
         self.env.process(self._expire_reports())
+
+    def adopt(self, mech: Resolved) -> None:
+        """Another leadership system's reporting channel and recognition from now on."""
+        self.mech = mech
 
     def encounter(self, nurse: "Nurse", defect: Defect, now: float) -> float:
         """A nurse met a defect: she may report it. Returns the minutes the report costs her."""
@@ -173,7 +186,12 @@ class LearningSystem:
 
     def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, mech: Resolved, streams: Streams,
                  recorder: Recorder, defects: DefectSystem, reporting: Reporting, pressure: Pressure,
-                 event_log: NoEventLog = NO_EVENT_LOG):
+                 desks: Callable[[FixedFn], Mapping[str, Desk]], event_log: NoEventLog = NO_EVENT_LOG,
+                 goal_phase: float | None = None):
+        """``desks(on_fixed)``: the departments this unit escalates to, by name (its own, or a
+        hospital's shared ones), told to call ``on_fixed`` when a fix works. ``goal_phase``: where
+        the rotating goal stands at time 0, when a hospital sets one goal for every unit (else drawn
+        from the unit's own stream)."""
         self.env = env
         self.sc = scenario  # its leadership block, and the unit's wage, LEP share and defects switch
         self.lead = scenario.leadership
@@ -188,14 +206,15 @@ class LearningSystem:
         # Where the rotating goal stands at time 0: a unit run this way today is somewhere in its
         # cycle, not at its start, so each replication starts at a uniform point of the cycle
         # (the same for every scenario with the same seed: common random numbers).
-        self.goal_phase = streams.stream("leadership.goal").random() * len(DIMENSIONS)
+        phase = streams.stream("leadership.goal").random() * len(DIMENSIONS)
+        self.goal_phase = phase if goal_phase is None else goal_phase
         self.ranking: list[Defect] = []
         qt = self.lead.quality_team
-        self.fix_hours_per_week = qt.fte * qt.hours_per_fte_week * mech.fixing_share + self.lead.leader_fix_hours_per_week
-        self.desks = {name: DepartmentDesk(env, name, cfg, streams.stream(f"departments.{name}"), recorder, defects,
-                                           on_fixed=self._fixed, on_closed=lambda d: None,
-                                           capacity_factor=scenario.departments.capacity_factor)
-                      for name, cfg in scenario.departments.items()}
+        self.quality_hours = qt.fte * qt.hours_per_fte_week  # the quality team's hours a week on this unit
+        self.fix_hours_per_week = self.quality_hours * mech.fixing_share + self.lead.leader_fix_hours_per_week
+        self.desks = desks(self._fixed)
+        self._fixing = False  # the fixer process runs
+        self._launched_week = 0  # the week the leadership system now in place was adopted
 
     def start(self) -> None:
         """Start the leadership system's processes, its pressure and its reporting among them (in
@@ -207,9 +226,29 @@ class LearningSystem:
             return
         self.reporting.start()
         if self.fix_hours_per_week > 0:
-            self.env.process(self._fixer())
+            self._start_fixer()
         for desk in self.desks.values():
             desk.start()
+
+    def _start_fixer(self) -> None:
+        self._fixing = True
+        self.env.process(self._fixer())
+
+    def allocate(self, quality_hours: float) -> None:
+        """A hospital's quality team gives this unit ``quality_hours`` a week from now on."""
+        self.quality_hours = quality_hours
+        self._refresh_capacity()
+
+    def adopt(self, lead: LeadershipSpec, mech: Resolved, week: int) -> None:
+        """The unit adopts another leadership system now (in ``week`` of the run): its mechanisms,
+        committee or huddle, fix capacity, costs and launch (training) from now on."""
+        self.lead, self.mech, self._launched_week = lead, mech, week
+        self._refresh_capacity()
+
+    def _refresh_capacity(self) -> None:
+        self.fix_hours_per_week = self.quality_hours * self.mech.fixing_share + self.lead.leader_fix_hours_per_week
+        if self.fix_hours_per_week > 0 and not self._fixing and self.sc.defects.enabled:
+            self._start_fixer()
 
     # ------------------------------------------------------------------ prioritisation
     def goal(self, now: float) -> int:
@@ -218,8 +257,8 @@ class LearningSystem:
         return int(now / period + self.goal_phase) % len(DIMENSIONS)
 
     def _prioritise(self) -> Iterator[simpy.Event]:
-        every = self.mech.reprioritise_days * DAY
         while True:
+            every = self.mech.reprioritise_days * DAY
             self.rank()
             hours = self.mech.committee_hours_per_month * self.mech.reprioritise_days / 30.4375
             self.rec.committee(hours)
@@ -265,7 +304,7 @@ class LearningSystem:
             desk = self.desks[d.owner]
             if desk.open >= limit:
                 continue
-            desk.escalate(d, escalation_strength(d.reports, self.mech.escalation_clarity))
+            desk.escalate(d, escalation_strength(d.reports, self.mech.escalation_clarity), self._fixed)
             self.rec.cost("leadership", cost)
             self.rec.implementation(cost)
 
@@ -279,10 +318,13 @@ class LearningSystem:
     # ------------------------------------------------------------------ fixing
     def _fixer(self) -> Iterator[simpy.Event]:
         """Fix capacity spent on the top-ranked defect, one at a time."""
-        rate = self.fix_hours_per_week / WEEK  # hours of effort per simulated minute
         while True:
+            rate = self.fix_hours_per_week / WEEK  # hours of effort per simulated minute
             defect = self._next_defect()
             if defect is None:
+                yield self.env.timeout(DAY)
+                continue
+            if rate <= 0:  # no capacity now (a hospital's allocation): look again tomorrow
                 yield self.env.timeout(DAY)
                 continue
             defect.in_work = True
@@ -303,19 +345,20 @@ class LearningSystem:
 
     # ------------------------------------------------------------------ costs
     def _weekly_costs(self) -> Iterator[simpy.Event]:
-        """Leader and quality-team time, charged week by week; training during the launch."""
-        qt = self.lead.quality_team
-        leader_hours = self.lead.leader_fix_hours_per_week + self.mech.leader_rounding_hours_per_week
-        leaders = leader_hours * self.lead.leader_hourly_cost
-        per_week = qt.fte * qt.hours_per_fte_week * qt.hourly_cost + leaders
-        launch_weeks = int(math.ceil(self.lead.launch_weeks))
-        training_per_week = (self.lead.training_hours_per_nurse * novelty(self.lead)
-                             / max(self.lead.launch_weeks, 1.0))
+        """Leader and quality-team time, charged week by week; training during the launch (counted
+        from the week the leadership system now in place was adopted)."""
         week = 0
         while True:
+            lead, mech = self.lead, self.mech
+            qt = lead.quality_team
+            leader_hours = lead.leader_fix_hours_per_week + mech.leader_rounding_hours_per_week
+            leaders = leader_hours * lead.leader_hourly_cost
+            per_week = self.quality_hours * qt.hourly_cost + leaders
+            launch_weeks = int(math.ceil(lead.launch_weeks))
+            training_per_week = lead.training_hours_per_nurse * novelty(lead) / max(lead.launch_weeks, 1.0)
             self.rec.cost("leadership", per_week)
             self.rec.implementation(leaders)
-            if week < launch_weeks and training_per_week > 0:
+            if week - self._launched_week < launch_weeks and training_per_week > 0:
                 hours = training_per_week * self.rec.positions.level  # nurses on the establishment
                 usd = hours * self.sc.staff.nurses.hourly_wage
                 self.rec.training_hours += hours
@@ -323,4 +366,3 @@ class LearningSystem:
                 self.rec.implementation(usd)
             week += 1
             yield self.env.timeout(WEEK)
-

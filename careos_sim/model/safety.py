@@ -38,6 +38,10 @@ class Safety:
         self._missed = {TYPE_INDEX["medication"]: self.cfg.missed_medication_harm,
                         TYPE_INDEX["assessment"]: self.cfg.missed_assessment_harm}
 
+    def adopt(self, pressure_slip_factor: float) -> None:
+        """Another leadership system from now on: how much its pressure raises slips."""
+        self.pressure_slip = pressure_slip_factor
+
     def harm(self, patient: Any, source: str, task: Any = None, defect: Any = None) -> None:
         """One harm event to ``patient``: counted, and the stay lengthened. ``task`` and ``defect``:
         the task it came about on and the defect met, where there is one (for the event log)."""
