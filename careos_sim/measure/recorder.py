@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from careos_sim.spec.scenario import CATEGORIES, SCHEDULED_TASK_TYPES, TASK_TYPES
+from careos_sim.clock import DAY, WEEK
 
 __all__ = ["Facts", "Recorder", "Level", "LATENESS_BINS", "GROUPS", "EVENT_COLUMNS"]
 
@@ -145,8 +146,10 @@ class Facts:
     @classmethod
     def combine(cls, parts: "list[Facts]") -> "Facts":
         """Facts of several units over the same period: every count and integral summed (levels at
-        the end too), the period's length once, and leaders' pressure (a dial of each unit) as the
-        mean over the units. A hospital's metrics are the same formulas on these."""
+        the end too); the period's length and the number of staff samples (the instants the staff
+        was counted, once a shift) once; leaders' pressure (a dial of each unit) as the mean over
+        the units. A hospital's metrics are the same formulas on these: its mean employed nurses
+        are the units' summed, its turnover their departures over that."""
         parts = [p for p in parts if p.values]
         if not parts:
             return cls()
@@ -158,6 +161,7 @@ class Facts:
                 total = total + p.values[k]
             out[k] = total
         out["minutes"] = max(p.values["minutes"] for p in parts)
+        out["samples"] = max(p.values["samples"] for p in parts)  # instants sampled, not a count to add
         out["pressure_area"] = out["pressure_area"] / len(parts)
         return cls(out)
 
@@ -248,7 +252,7 @@ class Recorder:
 
     def week_of(self, t: float) -> int:
         """Week index counted from the end of the warm-up (warm-up weeks are negative)."""
-        return math.floor((t - self.warmup) / 10080.0)
+        return math.floor((t - self.warmup) / WEEK)
 
     def close_period(self, now: float) -> None:
         """Freeze the facts since the last boundary (if any time passed) and start a new period."""
@@ -284,10 +288,10 @@ class Recorder:
             while len(self._years) <= year:
                 self._years.append(Facts())
             self._years[year] = self._years[year] + facts
-        day = int(now // 1440.0)
+        day = int(now // DAY)
         self._split = (day, {k for k in self._missed_pd if k[1] == day}, week)
         self.on_period(week, facts)
-        row = {"week": week, "start_day": self._start / 1440.0, "days": vals["minutes"] / 1440.0}
+        row = {"week": week, "start_day": self._start / DAY, "days": vals["minutes"] / DAY}
         if self.summarise is not None:
             row.update(self.summarise(facts))
         self.weekly.append(row)
@@ -396,14 +400,14 @@ class Recorder:
                 self._years[week // WEEKS_PER_YEAR].values["required"][g] -= 1.0
         index = task.patient.index
         # the patient-day of the miss: now, or when the task began if the patient has left meanwhile
-        day = int((now if task.patient.present or began is None else began) // 1440.0)
+        day = int((now if task.patient.present or began is None else began) // DAY)
         start = self._start
         # Was the pair (patient, day) counted before this period began? Yes if the day began before it
         # with the patient on the unit; also if the day began exactly at its start but that midnight's
         # pairs were counted just before the period closed (no midnight pairs counted here yet: the
         # pairs counted here are then the admissions' own).
         if task.patient.admitted_at < start and (
-                day * 1440.0 < start or (day * 1440.0 == start and self.patient_day_pairs <= self.admissions)):
+                day * DAY < start or (day * DAY == start and self.patient_day_pairs <= self.admissions)):
             self._missed_split_day(index, day)
         else:
             self._missed_pd.add((index, day))
@@ -483,7 +487,7 @@ class Recorder:
         self.fixes += 1
         self.active_defects.change(now, -1)
         if first_encounter is not None:
-            days = int((now - first_encounter) // 1440.0)
+            days = int((now - first_encounter) // DAY)
             self.fix_days_hist[days if days < FIX_DAYS_BINS else FIX_DAYS_BINS - 1] += 1
 
     def defect_regressed(self, now: float) -> None:

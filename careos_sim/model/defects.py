@@ -29,13 +29,13 @@ from careos_sim.model.entities import UNIT, Defect
 from careos_sim.model.mechanisms import Resolved
 from careos_sim.model.streams import Stream, Streams
 from careos_sim.spec.scenario import TASK_TYPES, ScenarioSpec
+from careos_sim.clock import DAY, MONTH, YEAR
 
 if TYPE_CHECKING:  # pragma: no cover
     from careos_sim.model.entities import Nurse, Task
 
 __all__ = ["DefectSystem"]
 
-DAY = 1440.0
 N_TYPES = len(TASK_TYPES)
 DOCUMENTATION = TASK_TYPES.index("documentation")
 
@@ -87,10 +87,10 @@ class DefectSystem:
             if share > 0.0 and self.prefixed.random() < min(1.0, share * (0.5 + u_rate)):
                 self.fixed_before_start(defect)
         if self.cfg.new_per_month > 0:
-            rate = self.cfg.new_per_month / (30.4375 * DAY)
+            rate = self.cfg.new_per_month / MONTH
             self.env.process(self._poisson(rate, self.arrivals["complexity"], lambda: self.add("complexity")))
         if self.own_mandates and self.sc.leadership.mandates_per_year > 0:
-            rate = self.sc.leadership.mandates_per_year / (365.25 * DAY)
+            rate = self.sc.leadership.mandates_per_year / YEAR
             self.env.process(self._poisson(rate, self.arrivals["mandate"], self.mandate))
 
     def _stratified(self, n: int) -> list[tuple[float, float]]:

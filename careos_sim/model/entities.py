@@ -12,10 +12,10 @@ from typing import Any, Callable
 
 from careos_sim.model.streams import Stream
 from careos_sim.spec.scenario import DIMENSIONS, TASK_TYPES, DefectCategorySpec
+from careos_sim.clock import INFINITY
 
 __all__ = ["Task", "Patient", "Nurse", "Defect", "UNIT"]
 
-INFINITY = float("inf")
 #: The owner of a defect the unit can fix itself.
 UNIT = "unit"
 

@@ -42,12 +42,10 @@ from careos_sim.model.streams import Streams
 from careos_sim.model.unit import CareUnit, ReplicationResult, UnitLinks
 from careos_sim.spec.hospital import HospitalSpec, HospitalUnitSpec
 from careos_sim.spec.scenario import DIMENSIONS, ScenarioSpec
+from careos_sim.clock import DAY, WEEK, YEAR
 
 __all__ = ["Hospital", "UnitResult", "run_hospital", "unit_links", "FLOAT_POOL"]
 
-DAY = 1440.0
-WEEK = 7 * DAY
-YEAR = 365.25 * DAY
 #: the name under which the float pool's own facts (its nurses' burnout, turnover) are reported
 FLOAT_POOL = "float pool"
 

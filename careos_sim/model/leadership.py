@@ -37,14 +37,13 @@ from careos_sim.model.mechanisms import Resolved, novelty
 from careos_sim.model.shared.departments import Desk, FixedFn, escalation_strength
 from careos_sim.model.streams import Stream, Streams
 from careos_sim.spec.scenario import DIMENSIONS, LeadershipSpec, ScenarioSpec
+from careos_sim.clock import DAY, MONTH, WEEK
 
 if TYPE_CHECKING:  # pragma: no cover
     from careos_sim.model.entities import Nurse
 
 __all__ = ["LearningSystem", "Pressure", "Reporting", "Report", "propensity"]
 
-DAY = 1440.0
-WEEK = 7 * DAY
 EFFICACY_STEP = 0.05  # weight of one report's outcome in a nurse's voice efficacy
 PROPENSITY_FLOOR = 0.35  # willingness to report of a nurse who has never seen a report answered
 REPORT_CREDIT = 0.5  # recognition for a report, relative to that for a fix the nurse sees
@@ -253,14 +252,14 @@ class LearningSystem:
     # ------------------------------------------------------------------ prioritisation
     def goal(self, now: float) -> int:
         """The dimension of the current top-down goal (rotating through the six)."""
-        period = self.lead.goal_rotation_months * 30.4375 * DAY
+        period = self.lead.goal_rotation_months * MONTH
         return int(now / period + self.goal_phase) % len(DIMENSIONS)
 
     def _prioritise(self) -> Iterator[simpy.Event]:
         while True:
             every = self.mech.reprioritise_days * DAY
             self.rank()
-            hours = self.mech.committee_hours_per_month * self.mech.reprioritise_days / 30.4375
+            hours = self.mech.committee_hours_per_month * self.mech.reprioritise_days / (MONTH / DAY)
             self.rec.committee(hours)
             self.rec.cost("leadership", hours * self.sc.staff.nurses.hourly_wage)
             self.rec.implementation(hours * self.sc.staff.nurses.hourly_wage)

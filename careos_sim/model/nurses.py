@@ -34,15 +34,11 @@ from careos_sim.model.safety import Safety
 from careos_sim.model.tasks import TaskQueue
 from careos_sim.model.workforce import Workforce
 from careos_sim.spec.scenario import LeadershipSpec, ScenarioSpec, StaffSpec
+from careos_sim.clock import DAY, HOUR, INFINITY, SHIFT, WEEK
 
 __all__ = ["Staff", "shift_sizes", "headcount", "roster_from", "FloatCover", "NO_FLOAT_POOL"]
 
-HOUR = 60.0
-SHIFT = 12 * HOUR
-DAY = 1440.0
-INFINITY = float("inf")
 FLOAT_BLOCK = 4 * HOUR
-WEEK = 7 * DAY
 
 #: Extra minutes a nurse spends on a task, from subsystems that hook in (defects).
 TaskHook = Callable[["Nurse", Task, float], float]

@@ -20,11 +20,10 @@ from careos_sim.model.shared.flow import FLAT_DEMAND, NO_ROUTING, Demand, Routin
 from careos_sim.model.streams import Stream, Streams
 from careos_sim.model.tasks import TYPE_INDEX, TaskQueue
 from careos_sim.spec.scenario import DurationSpec, EventTaskSpec, ScenarioSpec, ScheduledTaskSpec, SCHEDULED_TASK_TYPES
+from careos_sim.clock import DAY, INFINITY
 
 __all__ = ["PatientFlow", "draw_minutes"]
 
-DAY = 1440.0
-INFINITY = float("inf")
 #: Task types whose minutes are longer for an LEP patient (the encounter goes through an interpreter).
 INTERPRETED = frozenset({"communication", "admission"})
 

@@ -17,10 +17,10 @@ from careos_sim.measure.recorder import HARM_SOURCES, Recorder
 from careos_sim.model.streams import Stream
 from careos_sim.model.tasks import TYPE_INDEX
 from careos_sim.spec.scenario import SafetySpec
+from careos_sim.clock import DAY
 
 __all__ = ["Safety"]
 
-DAY = 1440.0
 SOURCE = {name: i for i, name in enumerate(HARM_SOURCES)}
 
 

@@ -20,7 +20,7 @@ from careos_sim.model.defects import DefectSystem
 from careos_sim.model.leadership import LearningSystem, Pressure, Reporting
 from careos_sim.model.mechanisms import resolve
 from careos_sim.model.nurses import NO_FLOAT_POOL, FloatCover, Staff, headcount
-from careos_sim.model.patients import DAY, PatientFlow
+from careos_sim.model.patients import PatientFlow
 from careos_sim.model.safety import Safety
 from careos_sim.model.shared.departments import DepartmentDesk, Desk, FixedFn, HospitalDepartment
 from careos_sim.model.shared.flow import FLAT_DEMAND, NO_ROUTING, Demand, Routing
@@ -28,10 +28,10 @@ from careos_sim.model.streams import Streams
 from careos_sim.model.tasks import TaskQueue
 from careos_sim.model.workforce import Workforce
 from careos_sim.spec.scenario import LeadershipSpec, ScenarioSpec
+from careos_sim.clock import DAY, WEEK
 
 __all__ = ["CareUnit", "UnitLinks", "ALONE", "ReplicationResult", "run_unit", "EVENT_COLUMNS"]
 
-WEEK = 7 * DAY
 
 
 @dataclass(frozen=True)

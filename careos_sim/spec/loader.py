@@ -1086,6 +1086,14 @@ def load_any(
     return validate_model(ScenarioSpec, apply_overrides(doc, items) if items else doc)
 
 
+def validate_spec(doc: Document, path: str | Path) -> ScenarioSpec | HospitalSpec:
+    """A read document (``path``: the file it came from, for a hospital's relative ``extends``)
+    validated as what it is: a hospital (``kind: hospital``) or a unit scenario."""
+    if is_hospital_document(doc.data):
+        return _hospital(doc, Path(path), None, None, [0])
+    return validate_model(ScenarioSpec, doc)
+
+
 def hospital_json_schema() -> dict[str, Any]:
     """JSON Schema of hospital files (the model's schema plus ``extends``)."""
     schema = HospitalFileSpec.model_json_schema()

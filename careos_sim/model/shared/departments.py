@@ -28,11 +28,10 @@ from careos_sim.model.defects import DefectSystem
 from careos_sim.model.entities import Defect
 from careos_sim.model.streams import Stream
 from careos_sim.spec.scenario import DepartmentSpec
+from careos_sim.clock import DAY, WEEK
 
 __all__ = ["FixedFn", "Desk", "DepartmentDesk", "HospitalDepartment", "UnitDesk", "escalation_strength"]
 
-DAY = 1440.0
-WEEK = 7 * DAY
 
 
 def escalation_strength(reports: int, clarity: float) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING, Protocol, Sequence
+from careos_sim.clock import DAY
 
 if TYPE_CHECKING:  # pragma: no cover
     from careos_sim.model.entities import Patient
@@ -19,7 +20,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Routing", "NO_ROUTING", "Demand", "FLAT_DEMAND", "HospitalRouting", "Surge"]
 
-DAY = 1440.0
 WEEK_DAYS = 7
 
 

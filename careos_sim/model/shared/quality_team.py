@@ -22,10 +22,10 @@ import simpy
 
 from careos_sim.measure.recorder import Recorder
 from careos_sim.model.leadership import LearningSystem
+from careos_sim.clock import DAY
 
 __all__ = ["QualityTeam", "ALLOCATIONS"]
 
-DAY = 1440.0
 HARM_WEIGHT = 600.0  # workaround-minute equivalents of one harm event (as in a defect's impact)
 ALLOCATIONS = ("own", "equal", "burden", "score")
 
