@@ -76,6 +76,12 @@ def test_hospital_facts_are_the_units_facts_summed(tmp_path):
                                                           + r.units["B"].metrics["flow.mean_census"])
     combined = Facts.combine([a, b])
     assert combined.pressure_area == pytest.approx((a.pressure_area + b.pressure_area) / 2)
+    assert combined.samples == a.samples == b.samples  # the staff counted at the same instants
+    employed = {n: r.units[n].facts.staff_samples / r.units[n].facts.samples for n in "AB"}
+    assert r.facts.staff_samples / r.facts.samples == pytest.approx(employed["A"] + employed["B"])
+    turnover = "workforce.turnover_annual_pct"  # the hospital's lies between its units'
+    assert min(r.units[n].metrics[turnover] for n in "AB") <= r.metrics[turnover] <= \
+        max(r.units[n].metrics[turnover] for n in "AB")
 
 
 # --------------------------------------------------------------------------- common random numbers per unit
@@ -255,3 +261,55 @@ def test_shared_mandates_land_on_every_unit_at_once(tmp_path):
     r = run_hospital(spec, 4, 0)
     assert r.units["A"].facts.mandates == r.units["B"].facts.mandates > 0
     assert r.facts.mandates == 2 * r.units["A"].facts.mandates
+
+
+# --------------------------------------------------------------------------- the same commands
+
+
+SMALL_PAIR = """
+    - {name: A, specialty: med_surg, extends: default, set: {unit.beds: 8}}
+    - {name: B, specialty: step_down, extends: units/step-down.yaml, set: {unit.beds: 6}}
+"""
+
+
+def _small_files(tmp_path: Path) -> tuple[Path, Path]:
+    (tmp_path / "units").mkdir()
+    (tmp_path / "units" / "step-down.yaml").write_bytes((ROOT / "scenarios" / "units" / "step-down.yaml").read_bytes())
+    (tmp_path / "default.yaml").write_bytes((ROOT / "scenarios" / "default.yaml").read_bytes())
+    hospital(tmp_path, SMALL_PAIR, "float_pool: {nurses: 2}\n", days=7, name="a.yaml")
+    hospital(tmp_path, SMALL_PAIR, "float_pool: {nurses: 2}\nrollout: [{units: [B], system: listening}]\n", days=7,
+             name="b.yaml")
+    return tmp_path / "a.yaml", tmp_path / "b.yaml"
+
+
+def test_run_and_compare_take_a_hospital_and_give_its_units(tmp_path, capsys):
+    import json
+
+    from careos_sim.cli.main import main
+
+    a, b = _small_files(tmp_path)
+    assert main(["run", str(a), "-r", "2", "--json", "--quiet", "--out", str(tmp_path / "run")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc["units"]) == {"A", "B", "float pool"}
+    assert doc["units"]["A"]["metrics"]["safety.harm_per_1000_patient_days"]["unit"] == "per 1000 patient-days"
+    assert (tmp_path / "run" / "units.parquet").is_file()
+    assert main(["compare", str(a), str(b), "-r", "2", "--json", "--quiet", "--out", str(tmp_path / "cmp")]) == 0
+    cmp = json.loads(capsys.readouterr().out)
+    assert {"A", "B"} <= set(cmp["units"]) and set(cmp["units"]["A"]["metrics"]["workforce.burnout_pct"]) >= {"a", "b",
+                                                                                                           "diff"}
+    assert main(["report", str(tmp_path / "cmp")]) == 0
+    capsys.readouterr()
+    text = (tmp_path / "cmp" / "report.md").read_text()
+    assert "Units side by side" in text and text.index("Scorecard") < text.index("Units side by side")
+
+
+def test_the_shipped_hospital_experiments_load():
+    from careos_sim.experiment.design import load_experiment
+    from careos_sim.spec.hospital import HospitalSpec
+
+    files = sorted((ROOT / "experiments" / "hospital").glob("*.yaml"))
+    assert len(files) == 4
+    for path in files:
+        exp = load_experiment(path)
+        assert all(isinstance(s, HospitalSpec) for s in exp.scenarios), path
+        assert exp.replications * len(exp.scenarios) <= 10
