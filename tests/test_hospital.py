@@ -313,3 +313,29 @@ def test_the_shipped_hospital_experiments_load():
         exp = load_experiment(path)
         assert all(isinstance(s, HospitalSpec) for s in exp.scenarios), path
         assert exp.replications * len(exp.scenarios) <= 10
+
+
+def test_a_sweep_of_hospitals_runs_one_task_per_point_and_replication_anywhere(tmp_path):
+    """The same rows in one process, two workers and a Dask cluster; each (point, replication) one task."""
+    import pandas as pd
+
+    from careos_sim.cli.main import main
+
+    (tmp_path / "default.yaml").write_bytes((ROOT / "scenarios" / "default.yaml").read_bytes())
+    hospital(tmp_path, """
+        - {name: A, specialty: med_surg, extends: default, set: {unit.beds: 6}}
+        - {name: B, specialty: med_surg, extends: default, set: {unit.beds: 6}}
+    """, "float_pool: {nurses: 1}\n", days=5, name="h.yaml")
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("name: hs\nbase: h.yaml\ndesign: {type: grid}\nfactors:\n"
+                   "  - {path: float_pool.nurses, name: pool, levels: [0, 3]}\nreplications: 2\nseed: 5\n")
+    assert main(["sweep", str(exp), "--out", str(tmp_path / "one"), "--workers", "1", "--quiet"]) == 0
+    runs = pd.read_parquet(tmp_path / "one" / "runs.parquet")
+    assert len(runs) == 4 and (runs["status"] == "ok").all()
+    assert main(["sweep", str(exp), "--out", str(tmp_path / "two"), "--workers", "2", "--quiet"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "two" / "runs.parquet"), runs)
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        assert main(["sweep", str(exp), "--out", str(tmp_path / "dask"), "--scheduler", c.scheduler_address,
+                     "--quiet"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / "runs.parquet"), runs)
