@@ -134,7 +134,7 @@ class _Defects:
 
 class _Defect:
     def __init__(self, key, effort=4.0):
-        self.key, self.effort_hours, self.active, self.fixed, self.escalated, self.id = key, effort, True, False, False, 0
+        self.key, self.effort_hours, self.active, self.fixed, self.id = key, effort, True, False, 0
 
 
 def test_a_department_fix_reaches_every_unit_with_that_failure_mode():
@@ -146,7 +146,7 @@ def test_a_department_fix_reaches_every_unit_with_that_failure_mode():
     answered: list[int] = []
     desks = [dept.desk_for(u, Recorder(0.0), lambda d, i=i: answered.append(i)) for i, u in enumerate(units)]
     dept.start()
-    desks[0].escalate(units[0].defects[0], 1.0, lambda d: None)  # only unit 0 escalates the failure mode
+    desks[0].escalate(units[0].defects[0], 1.0, lambda d: None, lambda d: None)  # only unit 0 escalates it
     env.run(until=60 * DAY)
     assert [u.fixed for u in units] == [[key]] * 3  # fixed on every unit, the other mode on none
     assert sorted(answered) == [0, 1, 2] and desks[0].open == 0
@@ -159,8 +159,8 @@ def test_escalations_of_one_failure_mode_add_up_to_one_stronger_case():
     key = ("it", 5, 0)
     units = [_Defects([_Defect(key)]) for _ in range(2)]
     desks = [dept.desk_for(u, Recorder(0.0), lambda d: None) for u in units]
-    desks[0].escalate(units[0].defects[0], 1.0, lambda d: None)
-    desks[1].escalate(units[1].defects[0], 2.0, lambda d: None)
+    desks[0].escalate(units[0].defects[0], 1.0, lambda d: None, lambda d: None)
+    desks[1].escalate(units[1].defects[0], 2.0, lambda d: None, lambda d: None)
     assert len(dept.cases) == 1 and dept.cases[key].strength == 3.0
     assert [d.open for d in desks] == [1, 1]
 

@@ -165,7 +165,6 @@ class DefectSystem:
         """A working fix: the encounter rate falls by a drawn share; an unsustained fix decays later."""
         defect.fixed = True
         defect.rate = defect.base_rate * (1.0 - self.fix_reduction())
-        defect.report_times = []  # the backlog's data on it is closed
         self._dirty = True
         self.rec.defect_fixed(self.env.now, defect.first_encounter)
         self.event_log.defect_fixed(self.env.now, defect, sustained)
@@ -178,7 +177,6 @@ class DefectSystem:
         ones that regressed are back in the unfixed stock). Not counted as a fix of the run."""
         reduction = self.fix_reduction(self.prefixed)
         defect.fixed = True
-        defect.known = True
         defect.rate = defect.base_rate * (1.0 - reduction)
         self._dirty = True
         self.rec.active_defects.change(self.env.now, -1)

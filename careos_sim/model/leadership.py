@@ -42,7 +42,7 @@ from careos_sim.clock import DAY, MONTH, WEEK
 if TYPE_CHECKING:  # pragma: no cover
     from careos_sim.model.entities import Nurse
 
-__all__ = ["LearningSystem", "Pressure", "Reporting", "Report", "propensity"]
+__all__ = ["LearningSystem", "Pressure", "Reporting", "Report", "Backlog", "Entry", "propensity"]
 
 EFFICACY_STEP = 0.05  # weight of one report's outcome in a nurse's voice efficacy
 PROPENSITY_FLOOR = 0.35  # willingness to report of a nurse who has never seen a report answered
@@ -64,6 +64,38 @@ class Report:
         self.defect = defect
         self.time = time
         self.open = True
+
+
+class Entry:
+    """What the leadership system knows of one defect in its improvement backlog: the reports
+    behind it (their count and times, the ones still open), whether someone is fixing it, and
+    whether it is escalated to its department. A defect is known once it has an entry."""
+
+    __slots__ = ("reports", "times", "open", "in_work", "escalated")
+
+    def __init__(self) -> None:
+        self.reports = 0
+        self.times: list[float] = []
+        self.open: list[Report] = []
+        self.in_work = False
+        self.escalated = False
+
+
+class Backlog:
+    """The improvement backlog of one unit: an :class:`Entry` per known defect, by the defect's id."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, Entry] = {}
+
+    def entry(self, defect: Defect) -> Entry:
+        """The defect's entry, made known now if it was not."""
+        e = self.entries.get(defect.id)
+        if e is None:
+            e = self.entries[defect.id] = Entry()
+        return e
+
+    def get(self, defect: Defect) -> Entry | None:
+        return self.entries.get(defect.id)
 
 
 class Pressure:
@@ -114,9 +146,10 @@ class Reporting:
     report, follows what became of her reports; recognition (valuing people) adds to it."""
 
     def __init__(self, env: simpy.Environment, mech: Resolved, stream: Stream, recorder: Recorder,
-                 pressure: Callable[[], float], event_log: NoEventLog = NO_EVENT_LOG):
+                 pressure: Callable[[], float], backlog: Backlog, event_log: NoEventLog = NO_EVENT_LOG):
         self.env = env
         self.mech = mech
+        self.backlog = backlog
         self.stream = stream  # the unit's ``leadership.reporting`` stream
         self.rec = recorder
         self.pressure = pressure
@@ -141,10 +174,10 @@ class Reporting:
             return 0.0
         report = Report(nurse, defect, now)
         self._celebrate(nurse, REPORT_CREDIT)
-        defect.reports += 1
-        defect.known = True
-        defect.report_times.append(now)
-        defect.open_reports.append(report)
+        entry = self.backlog.entry(defect)
+        entry.reports += 1
+        entry.times.append(now)
+        entry.open.append(report)
         self.open_reports.append(report)
         self.rec.reported(self.mech.report_minutes)
         self.event_log.defect_reported(now, defect, nurse, self.mech.report_minutes)
@@ -176,7 +209,7 @@ class Reporting:
             while self.open_reports and self.open_reports[0].time < limit:
                 report = self.open_reports.popleft()
                 if report.open:
-                    report.defect.open_reports.remove(report)
+                    self.backlog.entry(report.defect).open.remove(report)
                     self.answer(report, visible=False)
 
 
@@ -198,6 +231,7 @@ class LearningSystem:
         self.rec = recorder
         self.defects = defects
         self.reporting = reporting
+        self.backlog = reporting.backlog
         self.pressure = pressure
         self.event_log = event_log
         self.fixing = streams.stream("leadership.fixing")
@@ -223,6 +257,9 @@ class LearningSystem:
         self.pressure.start()
         if not self.sc.defects.enabled:
             return
+        for d in self.defects.defects:  # the initial stock's past fixes: those defects were known
+            if d.fixed:
+                self.backlog.entry(d)
         self.reporting.start()
         if self.fix_hours_per_week > 0:
             self._start_fixer()
@@ -272,13 +309,14 @@ class LearningSystem:
         window = 30.0 * DAY
         goal = self.goal(now)
         equity_weight = 1.0 / max(self.sc.patients.lep_share, 0.05)
-        known = [d for d in self.defects.defects if d.known and not d.fixed]
+        entries = self.backlog.entries
+        known = [(d, entries[d.id]) for d in self.defects.defects if d.id in entries and not d.fixed]
         scored = []
-        for d in known:
-            times = d.report_times
+        for d, entry in known:
+            times = entry.times
             cut = now - lag - window - DAY
             if times and times[0] < cut:
-                d.report_times = times = [t for t in times if t >= cut]
+                entry.times = times = [t for t in times if t >= cut]
             count = sum(1 for t in times if now - lag - window <= t < now - lag)
             noise = self.noise.lognormal(1.0, self.mech.data_noise_cv) if self.mech.data_noise_cv > 0 else 1.0
             seen = count * noise
@@ -298,19 +336,22 @@ class LearningSystem:
         limit = self.lead.escalation_limit
         cost = self.lead.escalation_hours * self.lead.leader_hourly_cost
         for d in self.ranking:
-            if d.owner == UNIT or d.escalated or d.fixed or not d.active:
+            entry = self.backlog.entry(d)
+            if d.owner == UNIT or entry.escalated or d.fixed or not d.active:
                 continue
             desk = self.desks[d.owner]
             if desk.open >= limit:
                 continue
-            desk.escalate(d, escalation_strength(d.reports, self.mech.escalation_clarity), self._fixed)
+            entry.escalated = True
+            desk.escalate(d, escalation_strength(entry.reports, self.mech.escalation_clarity), self._fixed,
+                          lambda defect, e=entry: setattr(e, "escalated", False))
             self.rec.cost("leadership", cost)
             self.rec.implementation(cost)
 
     def _next_defect(self) -> Defect | None:
         """The top-ranked defect the unit owns and can fix itself."""
         for d in self.ranking:
-            if d.owner == UNIT and d.active and not d.fixed and not d.in_work:
+            if d.owner == UNIT and d.active and not d.fixed and not self.backlog.entry(d).in_work:
                 return d
         return None
 
@@ -326,9 +367,10 @@ class LearningSystem:
             if rate <= 0:  # no capacity now (a hospital's allocation): look again tomorrow
                 yield self.env.timeout(DAY)
                 continue
-            defect.in_work = True
+            entry = self.backlog.entry(defect)
+            entry.in_work = True
             yield self.env.timeout(defect.effort_hours / rate)
-            defect.in_work = False
+            entry.in_work = False
             self.rec.fix_attempt()
             if not defect.active or defect.fixed:
                 continue
@@ -338,9 +380,13 @@ class LearningSystem:
 
     def _fixed(self, defect: Defect) -> None:
         """A working fix (the unit's or a department's): its reporters may see it."""
-        for report in defect.open_reports:
+        entry = self.backlog.get(defect)
+        if entry is None:
+            return
+        entry.times = []  # the backlog's data on it is closed
+        for report in entry.open:
             self.reporting.answer(report, visible=self.fixing.random() < self.mech.fix_visibility)
-        defect.open_reports = []
+        entry.open = []
 
     # ------------------------------------------------------------------ costs
     def _weekly_costs(self) -> Iterator[simpy.Event]:

@@ -17,7 +17,7 @@ from careos_sim.measure.eventlog import NO_EVENT_LOG, EventLog
 from careos_sim.measure.metrics import ALL, evaluate
 from careos_sim.measure.recorder import EVENT_COLUMNS, Facts, Recorder
 from careos_sim.model.defects import DefectSystem
-from careos_sim.model.leadership import LearningSystem, Pressure, Reporting
+from careos_sim.model.leadership import Backlog, LearningSystem, Pressure, Reporting
 from careos_sim.model.mechanisms import resolve
 from careos_sim.model.nurses import NO_FLOAT_POOL, FloatCover, Staff, headcount
 from careos_sim.model.patients import PatientFlow
@@ -90,7 +90,9 @@ class CareUnit:
         self.queue = TaskQueue(env, rec, self.safety.missed, log)
         self.workforce = Workforce(env, sc.staff, headcount(sc), streams, rec)
         self.pressure = Pressure(env, sc.leadership, rec)
-        self.reporting = Reporting(env, mech, streams.stream("leadership.reporting"), rec, self.pressure, log)
+        self.backlog = Backlog()
+        self.reporting = Reporting(env, mech, streams.stream("leadership.reporting"), rec, self.pressure, self.backlog,
+                                   log)
         self.defects = DefectSystem(env, sc, mech, streams, rec, self.safety.harm, self.reporting.encounter, log,
                                     own_mandates=links.own_mandates)
         self.learning = LearningSystem(env, sc, mech, streams, rec, self.defects, self.reporting, self.pressure,

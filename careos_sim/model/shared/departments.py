@@ -48,8 +48,9 @@ class Desk(Protocol):
 
     open: int  # this unit's escalations not yet closed
 
-    def escalate(self, defect: Defect, strength: float, on_fixed: FixedFn) -> None:
-        """Escalate ``defect``; ``on_fixed(defect)`` is called when a fix of it works."""
+    def escalate(self, defect: Defect, strength: float, on_fixed: FixedFn, on_closed: FixedFn) -> None:
+        """Escalate ``defect``; ``on_fixed(defect)`` is called when a fix of it works, ``on_closed(defect)``
+        when the escalation is closed (fixed or not: it may be escalated again)."""
 
     def start(self) -> None:
         """Start working (a shared department is started by the hospital, once)."""
@@ -70,11 +71,12 @@ class DepartmentDesk:
         self.open = 0  # escalations not yet closed
         #: (strength, id, defect, on_fixed), worked strongest first
         self.taken_up: list[tuple[float, int, Defect, FixedFn]] = []
+        self._closers: dict[int, FixedFn] = {}  # each open escalation's on_closed, by defect id
         self._work = env.event()
 
-    def escalate(self, defect: Defect, strength: float, on_fixed: FixedFn) -> None:
+    def escalate(self, defect: Defect, strength: float, on_fixed: FixedFn, on_closed: FixedFn) -> None:
         """The unit escalates ``defect``; the department takes it up after its response delay."""
-        defect.escalated = True
+        self._closers[defect.id] = on_closed
         self.open += 1
         self.rec.escalated()
         delay = self.stream.exponential(self.cfg.response_days * DAY / max(strength, 1e-6))
@@ -94,8 +96,8 @@ class DepartmentDesk:
             self._work.succeed()
 
     def _close(self, defect: Defect) -> None:
-        defect.escalated = False
         self.open -= 1
+        self._closers.pop(defect.id)(defect)
 
     def _worker(self) -> Iterator[simpy.Event]:
         rate = self.fix_hours_per_week / WEEK  # hours of effort per simulated minute
@@ -133,7 +135,7 @@ class _Case:
 
     def __init__(self, key: tuple, strength: float, effort_hours: float):
         self.key, self.strength, self.effort_hours = key, strength, effort_hours
-        self.escalations: list[tuple[Defect, "UnitDesk", FixedFn]] = []
+        self.escalations: list[tuple[Defect, "UnitDesk", FixedFn, FixedFn]] = []
         self.taken_up = False
 
 
@@ -162,14 +164,15 @@ class HospitalDepartment:
         self.members.append(_Member(defects, recorder, on_fixed, desk))
         return desk
 
-    def escalate(self, desk: "UnitDesk", defect: Defect, strength: float, on_fixed: FixedFn) -> None:
+    def escalate(self, desk: "UnitDesk", defect: Defect, strength: float, on_fixed: FixedFn,
+                 on_closed: FixedFn) -> None:
         case = self.cases.get(defect.key)
         if case is None:
             case = self.cases[defect.key] = _Case(defect.key, 0.0, defect.effort_hours)
             delay = self.stream.exponential(self.cfg.response_days * DAY / max(strength, 1e-6))
             self.env.timeout(delay).callbacks.append(lambda _, c=case: self._take_up(c))
         case.strength += strength
-        case.escalations.append((defect, desk, on_fixed))
+        case.escalations.append((defect, desk, on_fixed, on_closed))
         if case.taken_up:
             self.queue.sort(key=lambda c: -c.strength)
 
@@ -194,9 +197,9 @@ class HospitalDepartment:
 
     def _close(self, case: _Case) -> None:
         del self.cases[case.key]
-        for defect, desk, _ in case.escalations:
-            defect.escalated = False
+        for defect, desk, _, on_closed in case.escalations:
             desk.open -= 1
+            on_closed(defect)
 
     def _worker(self) -> Iterator[simpy.Event]:
         rate = self.fix_hours_per_week / WEEK
@@ -230,11 +233,10 @@ class UnitDesk:
         self.rec = recorder
         self.open = 0
 
-    def escalate(self, defect: Defect, strength: float, on_fixed: FixedFn) -> None:
-        defect.escalated = True
+    def escalate(self, defect: Defect, strength: float, on_fixed: FixedFn, on_closed: FixedFn) -> None:
         self.open += 1
         self.rec.escalated()
-        self.department.escalate(self, defect, strength, on_fixed)
+        self.department.escalate(self, defect, strength, on_fixed, on_closed)
 
     def start(self) -> None:
         """The hospital starts the shared department, once."""
