@@ -339,3 +339,12 @@ def test_a_sweep_of_hospitals_runs_one_task_per_point_and_replication_anywhere(t
         assert main(["sweep", str(exp), "--out", str(tmp_path / "dask"), "--scheduler", c.scheduler_address,
                      "--quiet"]) == 0
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / "runs.parquet"), runs)
+
+
+def test_event_logs_of_a_hospital_are_refused_with_a_clear_error(tmp_path, capsys):
+    from careos_sim.cli.main import main
+
+    a, _ = _small_files(tmp_path)
+    assert main(["run", str(a), "--events", "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--events" in err and "not yet for a hospital" in err and not (tmp_path / "o").exists()
