@@ -293,6 +293,10 @@ def test_run_and_compare_take_a_hospital_and_give_its_units(tmp_path, capsys):
     assert set(doc["units"]) == {"A", "B", "float pool"}
     assert doc["units"]["A"]["metrics"]["safety.harm_per_1000_patient_days"]["unit"] == "per 1000 patient-days"
     assert (tmp_path / "run" / "units.parquet").is_file()
+    assert main(["report", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    run_report = (tmp_path / "run" / "report.md").read_text()
+    assert run_report.index("Outcomes") < run_report.index("Units side by side") and "float pool" in run_report
     assert main(["compare", str(a), str(b), "-r", "2", "--json", "--quiet", "--out", str(tmp_path / "cmp")]) == 0
     cmp = json.loads(capsys.readouterr().out)
     assert {"A", "B"} <= set(cmp["units"]) and set(cmp["units"]["A"]["metrics"]["workforce.burnout_pct"]) >= {"a", "b",
