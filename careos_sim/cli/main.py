@@ -120,7 +120,7 @@ def _build_parser() -> argparse.ArgumentParser:
     app = sub.add_parser("app", help="start the interactive app on localhost (needs careos-sim[app])")
     app.add_argument("--port", type=int, default=8501, help="port to serve on (default: 8501)")
 
-    from careos_sim.experiment.calibrate.command import add_arguments as calibrate_arguments
+    from careos_sim.cli.calibrate import add_arguments as calibrate_arguments
 
     calibrate_arguments(sub.add_parser("calibrate", help="fit free parameters to target bands: history matching "
                                                          "with Gaussian-process emulators, resumable"))
@@ -341,7 +341,8 @@ def _uncertainty(args: argparse.Namespace, a: ScenarioSpec, b: ScenarioSpec, lab
 
     from careos_sim.measure.metrics import BY_NAME
     from careos_sim.experiment.executor import dask_executor
-    from careos_sim.experiment.sweep import check_sweep_folder, say_interrupted
+    from careos_sim.cli.sweep import say_interrupted
+    from careos_sim.experiment.sweep import check_sweep_folder
     from careos_sim.experiment.uncertainty.run import load_sets, uncertainty_experiment
     from careos_sim.experiment.uncertainty.study import DEFAULT_WTP_PER_HARM, HARM, analyse_store, run_study
 
@@ -535,7 +536,7 @@ def _check_cost(scenarios: list[tuple[ScenarioSpec, str]], args: argparse.Namesp
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from careos_sim.spec.limits import cli_caps, using_caps
-    from careos_sim.experiment.sweep import cli_sweep
+    from careos_sim.cli.sweep import cli_sweep
 
     with using_caps(cli_caps(args)):  # load_experiment checks the design's cost before generating it
         return cli_sweep(args)
@@ -562,7 +563,7 @@ def _check_outputs(folder: Path, files: tuple[str, ...], folders: tuple[str, ...
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from careos_sim.experiment.analysis import cli_analyze
+    from careos_sim.cli.analyze import cli_analyze
 
     _check_outputs(Path(args.dir), (), ("analysis",), "analyze")
     return cli_analyze(args)
@@ -724,7 +725,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.argv = list(sys.argv[1:] if argv is None else argv)  # for the manifest
     except SystemExit as exc:  # usage errors (2), --help and --version (0): return, as for every other outcome
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    from careos_sim.experiment.calibrate.command import cli_calibrate
+    from careos_sim.cli.calibrate import cli_calibrate
 
     handler = {"run": _cmd_run, "compare": _cmd_compare, "validate": _cmd_validate,
                "schema": _cmd_schema, "sweep": _cmd_sweep, "analyze": _cmd_analyze, "report": _cmd_report,
