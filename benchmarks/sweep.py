@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from careos_sim.experiment.design import load_experiment  # noqa: E402
 from careos_sim.experiment.sweep import run_sweep  # noqa: E402
-from careos_sim.model.unit import run_replication  # noqa: E402
+from careos_sim.model.replication import run_replication  # noqa: E402
 
 EXPERIMENT = """\
 name: bench

@@ -10,7 +10,7 @@ from careos_sim.experiment.compare import compare
 from careos_sim.experiment.replications import RunResult, run
 from careos_sim.spec.loader import InputError, InputIssue, load_scenario
 from careos_sim.spec.scenario import ScenarioSpec
-from careos_sim.model.unit import run_replication
+from careos_sim.model.replication import run_replication
 
 __version__ = "0.1.0"
 

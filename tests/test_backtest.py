@@ -16,7 +16,7 @@ import pytest
 
 import careos_sim
 from careos_sim.experiment.replications import with_run_settings
-from careos_sim.model.unit import run_replication
+from careos_sim.model.replication import run_replication
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data" / "backtest.json"

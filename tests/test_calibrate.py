@@ -22,7 +22,7 @@ from careos_sim.experiment.calibrate.run import set_outputs
 from careos_sim.cli.main import main
 from careos_sim.spec.loader import InputError, load_scenario
 from careos_sim.experiment.sweep import load_store
-from careos_sim.model.unit import run_replication
+from careos_sim.model.replication import run_replication
 
 ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "scenarios" / "verification" / "mmc.yaml"

@@ -45,7 +45,7 @@ def _bands() -> list:
 def telling_years() -> dict[tuple[int, str], np.ndarray]:
     """Per-year metrics of the telling preset over three 52-week years, 16 replications."""
     from careos_sim.experiment.replications import with_run_settings
-    from careos_sim.model.unit import run_replication
+    from careos_sim.model.replication import run_replication
     from concurrent.futures import ProcessPoolExecutor
 
     scenario = with_run_settings(careos_sim.load_scenario(TELLING), horizon_days=364.0 * YEARS)

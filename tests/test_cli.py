@@ -181,13 +181,13 @@ def test_every_shipped_scenario_validates(capsys):
 
 def test_validate_does_not_run_the_scenario(capsys, monkeypatch):
     import careos_sim.experiment.replications
-    import careos_sim.model.unit
+    import careos_sim.model.replication
 
     def no(*args, **kwargs):
         raise AssertionError("validate ran the simulation")
 
     monkeypatch.setattr(careos_sim.experiment.replications, "run", no)
-    monkeypatch.setattr(careos_sim.model.unit, "run_replication", no)
+    monkeypatch.setattr(careos_sim.model.replication, "run_replication", no)
     assert cli(capsys, "validate", DEFAULT)[:2] == (0, f"{DEFAULT}: ok\n")
 
 

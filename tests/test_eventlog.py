@@ -15,7 +15,8 @@ import pytest
 import careos_sim
 from careos_sim.measure.eventlog import EVENT_TYPES, NO_EVENT_LOG, OBJECT_TYPES, START, EventLog, minutes_of
 from careos_sim.experiment.replications import with_run_settings
-from careos_sim.model.unit import CareUnit, run_replication
+from careos_sim.model.replication import run_replication
+from careos_sim.model.unit import CareUnit
 from cli_run import cli
 
 REPO = Path(__file__).resolve().parents[1]

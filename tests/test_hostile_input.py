@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from careos_sim.spec import loader
 from careos_sim.cli.main import main
-from careos_sim.spec.loader import (MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, InputError, load_document, load_scenario,
+from careos_sim.spec.loader import (MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, InputError, load_any, load_document, load_scenario,
                                load_yaml_text, parse_set)
+from careos_sim.spec.hospital import HospitalSpec
 from careos_sim.spec.scenario import ScenarioSpec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -235,7 +236,7 @@ def test_python_overrides_get_the_same_checks():
 
 def test_every_shipped_scenario_still_loads():
     for path in sorted(SCENARIOS.rglob("*.yaml")):
-        assert isinstance(load_scenario(path), ScenarioSpec), path
+        assert isinstance(load_any(path), (ScenarioSpec, HospitalSpec)), path
         assert path.stat().st_size < MAX_FILE_BYTES // 100
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "careos_sim"
-LAYERS = ("text", "interrupts", "spec", "measure", "model", "results", "experiment", "report", "app", "cli")
+LAYERS = ("text", "clock", "interrupts", "spec", "measure", "model", "results", "experiment", "report", "app", "cli")
 
 
 def _modules() -> dict[str, Path]:

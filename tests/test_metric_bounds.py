@@ -20,7 +20,8 @@ from careos_sim.measure.metrics import ALL, BY_NAME, METRICS, evaluate, ratio, s
 from careos_sim.measure.recorder import HARM_SOURCES, Facts
 from careos_sim.spec.scenario import ScenarioSpec
 from careos_sim.model.tasks import SWEEP_MINUTES
-from careos_sim.model.unit import CareUnit, run_replication
+from careos_sim.model.replication import run_replication
+from careos_sim.model.unit import CareUnit
 
 DEFAULT = "scenarios/default.yaml"
 MISSED_CARE = HARM_SOURCES.index("missed_care")

@@ -80,7 +80,7 @@ def test_escalations_stay_within_the_limit_per_department():
     unit = run_unit(scenario)
     for desk in unit.learning.desks.values():
         assert 0 <= desk.open <= 2
-    escalated = [d for d in unit.defects.defects if d.escalated]
+    escalated = [d for d in unit.defects.defects if (e := unit.backlog.get(d)) is not None and e.escalated]
     assert all(d.owner != UNIT for d in escalated)
 
 
@@ -100,15 +100,18 @@ def test_a_stronger_escalation_is_taken_up_sooner():
     env = simpy.Environment()
     cfg = DepartmentSpec(fix_hours_per_week=0.0, response_days=40.0)
     desk = DepartmentDesk(env, "pharmacy", cfg, Streams(3, 0).stream("departments.pharmacy"), Recorder(0.0),
-                          defects=None, on_fixed=lambda d: None, on_closed=lambda d: None)
+                          defects=None)
     taken: dict[float, list[float]] = {1.0: [], 4.0: []}
-    desk._take_up = lambda d, s: taken[s].append(env.now / 1440.0)  # record when each is taken up
+    desk._take_up = lambda d, s, f: taken[s].append(env.now / 1440.0)  # record when each is taken up
 
     class Escalated:
-        active, fixed, escalated, effort_hours = True, False, False, 1.0
+        active, fixed, effort_hours = True, False, 1.0
+
+        def __init__(self, i: int):
+            self.id = i
 
     for i in range(1000):
-        desk.escalate(Escalated(), 1.0 if i % 2 else 4.0)
+        desk.escalate(Escalated(i), 1.0 if i % 2 else 4.0, lambda d: None, lambda d: None)
     env.run()
     assert np.mean(taken[1.0]) == pytest.approx(40.0, rel=0.15)
     assert np.mean(taken[4.0]) == pytest.approx(10.0, rel=0.15)

@@ -536,7 +536,7 @@ def partial_sweep(root: Path, kind: str, stop_after: int | None, monkeypatch=Non
     exp = load_experiment(experiment_file(root, kind))
     folder = root / f"out-{kind}"
     if fail is not None:
-        import careos_sim.model.unit as unit
+        import careos_sim.model.replication as unit
 
         real = unit.run_replication
 

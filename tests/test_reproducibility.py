@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import careos_sim
-from careos_sim.model.unit import run_replication
+from careos_sim.model.replication import run_replication
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "scenarios" / "default.yaml"

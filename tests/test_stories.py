@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from careos_sim.spec.scenario import SCHEDULED_TASK_TYPES, ScenarioSpec
-from careos_sim.model.unit import CareUnit, run_replication
+from careos_sim.model.replication import run_replication
+from careos_sim.model.unit import CareUnit
 
 FIXED = {"dist": "fixed"}
 NO_ROUNDS = {kind: {"per_day": 0} for kind in SCHEDULED_TASK_TYPES}

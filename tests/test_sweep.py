@@ -166,16 +166,16 @@ def test_resume_runs_only_what_is_missing(reference, tmp_path):
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(reference, tmp_path, monkeypatch):
     exp, runs, _ = reference
-    import careos_sim.model.unit
+    import careos_sim.model.replication
 
-    real = careos_sim.model.unit.run_replication
+    real = careos_sim.model.replication.run_replication
 
     def flaky(scenario, seed, replication, event_log=False):
         if scenario.staff.nurses.ratio.day == 6 and replication == 1:
             raise RuntimeError("injected failure")
         return real(scenario, seed, replication, event_log)
 
-    monkeypatch.setattr(careos_sim.model.unit, "run_replication", flaky)
+    monkeypatch.setattr(careos_sim.model.replication, "run_replication", flaky)
     assert sweep(exp, "--out", tmp_path / "f", "--workers", "1") == 1  # finished, with failures
     stored = pd.read_parquet(tmp_path / "f" / "runs.parquet")
     failed = stored[stored["status"] == "failed"]
@@ -191,7 +191,7 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(reference, tmp_path, mo
     analysis = analyze(tmp_path / "f")
     assert any("2 run(s) failed" in n for n in analysis.notes)
     # resume retries the failed runs only, and then matches the reference
-    monkeypatch.setattr(careos_sim.model.unit, "run_replication", real)
+    monkeypatch.setattr(careos_sim.model.replication, "run_replication", real)
     again = run_sweep(load_experiment(exp), tmp_path / "f", resume=True, workers=1)
     assert (again.ran, again.failed) == (2, 0)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "f" / "runs.parquet"), runs)

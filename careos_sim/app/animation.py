@@ -26,11 +26,11 @@ import yaml
 
 from careos_sim.measure.eventlog import START, minutes_of
 from careos_sim.text import for_markdown
+from careos_sim.clock import DAY
 
 __all__ = ["DayLog", "read_log", "day_entities", "animate_day", "day_on_the_unit", "has_log", "log_path", "show",
            "MISSED_SHOWN_MINUTES"]
 
-DAY = 1440.0
 #: how long a missed task stays on the screen under "missed care"
 MISSED_SHOWN_MINUTES = 60.0
 #: minutes of the clock between two frames

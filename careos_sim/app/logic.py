@@ -384,6 +384,15 @@ def _write_new(path: Path, data: bytes) -> None:
         out.write(data)
 
 
+def _is_hospital_file(path: Path) -> bool:
+    """A shipped hospital file (``kind: hospital``), told from a unit preset by its first lines."""
+    try:
+        head = path.read_text(encoding="utf-8")[:4000]
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(line.strip() == "kind: hospital" for line in head.splitlines())
+
+
 def save_upload(name: str, data: bytes, folder: str | Path, presets: Presets | None = None) -> Path:
     """Write an uploaded scenario file into ``folder`` under its own (sanitised) name, beside
     copies of the presets, so that ``extends: default.yaml`` resolves as it does in ``scenarios/``.
@@ -404,6 +413,8 @@ def save_upload(name: str, data: bytes, folder: str | Path, presets: Presets | N
             if preset.name == safe or not preset.is_file():
                 continue
             if preset.is_symlink() and preset.resolve().parent != home:
+                continue
+            if _is_hospital_file(preset):  # not a unit's preset: a unit cannot extend a hospital
                 continue
             copies[preset.name] = preset
     for old in folder.iterdir():  # an earlier upload (or anything else) is no longer reachable

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from careos_sim.spec.loader import (InputError, InputIssue, load_scenario, overrides_from, scenario_argument,
+from careos_sim.spec.loader import (InputError, InputIssue, load_any, load_scenario, overrides_from, scenario_argument,
                                scenario_json_schema, source_files)
 from careos_sim.spec.scenario import ScenarioSpec
 from careos_sim.text import bounded, for_terminal
@@ -120,7 +120,7 @@ def _build_parser() -> argparse.ArgumentParser:
     app = sub.add_parser("app", help="start the interactive app on localhost (needs careos-sim[app])")
     app.add_argument("--port", type=int, default=8501, help="port to serve on (default: 8501)")
 
-    from careos_sim.experiment.calibrate.command import add_arguments as calibrate_arguments
+    from careos_sim.cli.calibrate import add_arguments as calibrate_arguments
 
     calibrate_arguments(sub.add_parser("calibrate", help="fit free parameters to target bands: history matching "
                                                          "with Gaussian-process emulators, resumable"))
@@ -222,12 +222,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     _check_options(args, "run")
     given, args.file = args.file, scenario_argument(args.file)  # a path, or a shipped preset's name
-    scenario = load_scenario(args.file, args.sets, extra=_run_overrides(args))
+    scenario = load_any(args.file, args.sets, extra=_run_overrides(args))
     label = str(given)
     _check_cost([(scenario, label)], args)
     from careos_sim.measure.eventlog import check_event_log_options
 
     log_days = check_event_log_options(args, replications=scenario.run.replications)
+    _no_hospital_logs(args, [scenario], log_days)
     bar = _progress(scenario.run.replications, for_terminal(scenario.name, 40), disable=args.quiet)
     try:
         result = run(scenario, workers=args.workers, progress=bar.update, event_log=args.events, ocel_days=log_days,
@@ -241,6 +242,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _say_undefined(result.undefined)
     _warn_precision(result.scenario.run.replications, result.scenario.run.horizon_days, result.summary, "")
     return 0
+
+
+def _no_hospital_logs(args: argparse.Namespace, specs: list[Any], log_days: float | None) -> None:
+    """Event logs are kept for a unit; a hospital's units would share nurse numbers in one log."""
+    if not any(getattr(s, "units", None) for s in specs):
+        return
+    for option, asked in (("--event-log", log_days is not None), ("--events", bool(getattr(args, "events", False)))):
+        if asked:
+            raise InputError([InputIssue(option, None, option.lstrip("-"), "event logs are kept for a unit scenario, "
+                                         "not yet for a hospital: run the unit alone to see its log", option)])
 
 
 def _say_undefined(undefined: dict[str, str]) -> None:
@@ -259,7 +270,7 @@ def _load_pair(args: argparse.Namespace) -> tuple[ScenarioSpec, ScenarioSpec]:
     for path, option, own in ((args.file_a, "--set-a", args.sets_a), (args.file_b, "--set-b", args.sets_b)):
         try:
             side = [*overrides_from(args.sets), *overrides_from(own, option)]  # --set first, one side's after
-            scenarios.append(load_scenario(path, extra=[*side, *_run_overrides(args)]))
+            scenarios.append(load_any(path, extra=[*side, *_run_overrides(args)]))
         except InputError as exc:
             issues += [i for i in exc.issues if str(i) not in seen and not seen.add(str(i))]
     if issues:
@@ -287,6 +298,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     log_days = check_event_log_options(args)
     a, b = _load_pair(args)
+    _no_hospital_logs(args, [a, b], log_days)
     _check_cost([(a, str(args.given[0])), (b, str(args.given[1]))], args)
     _note_run_settings(a, b)
     bar = _progress(2 * a.run.replications, f"{for_terminal(a.name, 30)} vs {for_terminal(b.name, 30)}",
@@ -329,7 +341,8 @@ def _uncertainty(args: argparse.Namespace, a: ScenarioSpec, b: ScenarioSpec, lab
 
     from careos_sim.measure.metrics import BY_NAME
     from careos_sim.experiment.executor import dask_executor
-    from careos_sim.experiment.sweep import check_sweep_folder, say_interrupted
+    from careos_sim.cli.sweep import say_interrupted
+    from careos_sim.experiment.sweep import check_sweep_folder
     from careos_sim.experiment.uncertainty.run import load_sets, uncertainty_experiment
     from careos_sim.experiment.uncertainty.study import DEFAULT_WTP_PER_HARM, HARM, analyse_store, run_study
 
@@ -496,7 +509,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     seen: set[str] = set()
     for f in args.files:
         try:
-            load_scenario(scenario_argument(f), args.sets)
+            load_any(scenario_argument(f), args.sets)
             print(f"{for_terminal(f)}: ok")
         except InputError as exc:
             for issue in exc.issues:  # a bad --set fails every file the same way: say it once
@@ -523,7 +536,7 @@ def _check_cost(scenarios: list[tuple[ScenarioSpec, str]], args: argparse.Namesp
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from careos_sim.spec.limits import cli_caps, using_caps
-    from careos_sim.experiment.sweep import cli_sweep
+    from careos_sim.cli.sweep import cli_sweep
 
     with using_caps(cli_caps(args)):  # load_experiment checks the design's cost before generating it
         return cli_sweep(args)
@@ -550,7 +563,7 @@ def _check_outputs(folder: Path, files: tuple[str, ...], folders: tuple[str, ...
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from careos_sim.experiment.analysis import cli_analyze
+    from careos_sim.cli.analyze import cli_analyze
 
     _check_outputs(Path(args.dir), (), ("analysis",), "analyze")
     return cli_analyze(args)
@@ -712,7 +725,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.argv = list(sys.argv[1:] if argv is None else argv)  # for the manifest
     except SystemExit as exc:  # usage errors (2), --help and --version (0): return, as for every other outcome
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    from careos_sim.experiment.calibrate.command import cli_calibrate
+    from careos_sim.cli.calibrate import cli_calibrate
 
     handler = {"run": _cmd_run, "compare": _cmd_compare, "validate": _cmd_validate,
                "schema": _cmd_schema, "sweep": _cmd_sweep, "analyze": _cmd_analyze, "report": _cmd_report,

@@ -50,6 +50,12 @@ class Comparison:
     #: seconds both sides' replications took (wall clock), for the manifest
     wall_seconds: float | None = None
 
+    @property
+    def units(self) -> dict[str, pd.DataFrame]:
+        """For two hospitals: the paired table of each unit they both have (in A's order)."""
+        return {name: paired_table(run, self.b.units[name]) for name, run in self.a.units.items()
+                if name in self.b.units}
+
     def save(self, out: str | Path, labels: tuple[str, str] | None = None, figures: bool = True) -> Path:
         """Write the folder ``careos-sim compare --out`` writes (same files, same checks of ``out``);
         ``labels`` name the sides (default: the scenarios' names)."""

@@ -40,7 +40,7 @@ import pandas as pd
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from careos_sim.spec.loader import (Document, InputError, InputIssue, _parse_yaml, _shown_path, apply_overrides,
-                               document_files, dotted, load_document, overrides_from, validate_model)
+                               document_files, dotted, load_document, overrides_from, validate_model, validate_spec)
 from careos_sim.spec.limits import Caps, _lift, active_caps, check_design_cost, scenario_issues
 from careos_sim.measure.metrics import BY_NAME
 from careos_sim.spec.scenario import ScenarioSpec, _Frozen
@@ -535,6 +535,7 @@ def _from_document(doc: Document, path: Path, shown: str, here: Path, sets: list
 
     # bundle levels that name scenario files
     level_docs: dict[tuple[int, str], Document] = {}
+    level_paths: dict[tuple[int, str], Path] = {}
     for i, f in enumerate(spec.factors):
         if f.kind != "bundle":
             continue
@@ -545,9 +546,10 @@ def _from_document(doc: Document, path: Path, shown: str, here: Path, sets: list
                     raise InputError([_located(doc, ("factors", i, "levels", label),
                                                f"scenario file not found: {_shown_path(p)}", bundle)])
                 level_docs[(i, label)] = load_document(p)
+                level_paths[(i, label)] = p
                 files |= document_files(level_docs[(i, label)])
 
-    base_scenario = validate_model(ScenarioSpec, base_doc)
+    base_scenario = validate_spec(base_doc, base_path)  # a unit scenario, or a hospital
     seed = spec.seed if spec.seed is not None else base_scenario.run.seed
     reps = replications or spec.replications or base_scenario.run.replications
     _check_size(doc, spec, base_scenario, reps, replications, horizon_days, sets or [], caps)
@@ -569,13 +571,13 @@ def _from_document(doc: Document, path: Path, shown: str, here: Path, sets: list
     scenarios: list[ScenarioSpec] = []
     cache: dict[str, ScenarioSpec] = {}
     for point, row in enumerate(values):
-        start = base_doc
+        start, start_path = base_doc, base_path
         items = list(common)
         for i, (f, v) in enumerate(zip(spec.factors, row)):
             if f.kind == "bundle":
                 bundle = f.levels[v]  # type: ignore[index]
                 if isinstance(bundle, str):
-                    start = level_docs[(i, v)]
+                    start, start_path = level_docs[(i, v)], level_paths[(i, v)]
                 else:
                     items += [(tuple(k.split(".")), x, f"factor:{i}:{v}:{k}") for k, x in bundle.items()]
             else:
@@ -587,7 +589,7 @@ def _from_document(doc: Document, path: Path, shown: str, here: Path, sets: list
             continue
         try:
             d = apply_overrides(Document(copy.deepcopy(start.data), dict(start.where), start.source), items)
-            scenario = validate_model(ScenarioSpec, d)
+            scenario = validate_spec(d, start_path)
         except InputError as exc:
             raise InputError(_relocate(exc, doc, spec, point, row)) from None
         cache[key] = scenario

@@ -28,7 +28,8 @@ from careos_sim.measure.statistics import mean_ci
 from careos_sim.measure.metrics import ALL, BY_NAME, undefined_reasons
 from careos_sim.measure.recorder import Facts
 from careos_sim.spec.scenario import ScenarioSpec
-from careos_sim.model.unit import ReplicationResult, run_replication
+from careos_sim.model.replication import run_replication
+from careos_sim.model.unit import ReplicationResult
 from careos_sim.experiment.executor import map_ordered
 
 __all__ = ["RunResult", "run", "summarise", "mean_ci", "with_run_settings"]
@@ -75,6 +76,9 @@ class RunResult:
     wall_seconds: float | None = None
     #: OCEL 2.0 event logs (``careos_sim.measure.eventlog.EventLog``) of the replications that kept one, by replication
     ocel: dict[int, Any] = field(default_factory=dict)
+    #: A hospital's units by name (and its float pool's facts), each as a run of its own: its
+    #: replications and summary (no weekly series); empty for a unit.
+    units: dict[str, "RunResult"] = field(default_factory=dict)
 
     def save(self, out: str | Path, label: str | None = None) -> Path:
         """Write the folder ``careos-sim run --out`` writes (same files, same checks of ``out``);
@@ -104,7 +108,7 @@ def with_run_settings(scenario: ScenarioSpec, replications: int | None = None, s
         return scenario
     data = scenario.model_dump()
     data["run"].update(updates)
-    return ScenarioSpec.model_validate(data)
+    return type(scenario).model_validate(data)
 
 
 # --------------------------------------------------------------------------- running
@@ -154,4 +158,19 @@ def _collect(scenario: ScenarioSpec, seed: int, results: list[ReplicationResult]
     for r in results:
         pooled = pooled + r.facts
     return RunResult(scenario, seed, reps, summarise(reps), weekly, events, undefined_reasons(pooled),
-                     ocel=ocel)
+                     ocel=ocel, units=_units(scenario, seed, results))
+
+
+def _units(scenario: Any, seed: int, results: list[ReplicationResult]) -> dict[str, RunResult]:
+    """Each unit of a hospital's replications as a run of its own (in the hospital's order)."""
+    names = list(results[0].units) if results else []
+    by_name = {u.name: u.scenario for u in getattr(scenario, "units", ())}
+    out = {}
+    for name in names:
+        reps = pd.DataFrame([{"replication": r.replication, "seed": r.seed, **r.units[name].metrics} for r in results])
+        pooled = Facts()
+        for r in results:
+            pooled = pooled + r.units[name].facts
+        out[name] = RunResult(by_name.get(name, scenario), seed, reps, summarise(reps), pd.DataFrame(), {},
+                              undefined_reasons(pooled))
+    return out

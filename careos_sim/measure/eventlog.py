@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from careos_sim.spec.scenario import CATEGORIES, TASK_TYPES
+from careos_sim.clock import DAY
 
 __all__ = ["NoEventLog", "EventLog", "NO_EVENT_LOG", "START", "DEFAULT_DAYS", "MAX_DAYS", "MAX_EVENTS",
            "EVENT_TYPES", "OBJECT_TYPES", "minutes_of", "check_event_log_options"]
@@ -51,7 +52,6 @@ MAX_EVENTS = 200_000
 MAX_LOGGED_REPLICATIONS = 20
 #: the time OCEL 2.0 gives attribute values that hold from the start (not changed by an event)
 _INITIAL = "1970-01-01T00:00:00Z"
-DAY = 1440.0
 ACUITY = ("low", "medium", "high")
 
 #: object types and their attributes (name, OCEL type)

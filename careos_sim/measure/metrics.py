@@ -23,6 +23,7 @@ import numpy as np
 
 from careos_sim.measure.recorder import HARM_SOURCES, Facts
 from careos_sim.spec.scenario import SCHEDULED_TASK_TYPES, TASK_TYPES
+from careos_sim.clock import DAY, MONTH, YEAR
 
 __all__ = ["Metric", "METRICS", "DIAGNOSTICS", "ALL", "BY_NAME", "evaluate", "hist_quantile", "undefined_reasons",
            "value_range"]
@@ -80,8 +81,6 @@ def hist_quantile(hist: np.ndarray, q: float) -> float:
     return k + (target - below) / hist[k]
 
 
-DAY = 1440.0
-MONTH = 30.4375 * DAY
 
 
 def _harm(i: int) -> Callable[[Facts], float]:
@@ -212,7 +211,7 @@ METRICS: tuple[Metric, ...] = (
            lambda f: share(f.exhaustion_sum, f.staff_samples, 1.0)),
     Metric("workforce.turnover_annual_pct", "%/year", "lower",
            "100 x departures / mean nurses employed x 365.25 / days",
-           lambda f: ratio(f.departures * 365.25 * DAY / f.minutes, f.staff_samples / f.samples, 100.0)
+           lambda f: ratio(f.departures * YEAR / f.minutes, f.staff_samples / f.samples, 100.0)
            if f.samples else math.nan),
     Metric("workforce.burned_out_share_of_leavers_pct", "%", "lower",
            "100 x departures of burned-out nurses / departures",
@@ -272,9 +271,9 @@ DIAGNOSTICS: tuple[Metric, ...] = (
     Metric("flow.mean_census", "patients", None, "integral of the census / minutes",
            lambda f: ratio(f.patient_minutes, f.minutes)),
     Metric("flow.admissions_per_day", "1/day", None, "admissions / days",
-           lambda f: ratio(f.admissions, f.minutes / 1440.0)),
+           lambda f: ratio(f.admissions, f.minutes / DAY)),
     Metric("flow.los_days_mean", "days", None, "sum of (discharge - admission) / discharges / 1440",
-           lambda f: ratio(f.los_minutes / 1440.0, f.discharges)),
+           lambda f: ratio(f.los_minutes / DAY, f.discharges)),
     Metric("flow.pending_tasks_mean", "tasks", None, "integral of the number of queued tasks / minutes",
            lambda f: ratio(f.pending_area, f.minutes)),
     Metric("flow.task_arrivals_per_hour", "1/h", None, "tasks entering the queue / hours",

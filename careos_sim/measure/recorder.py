@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from careos_sim.spec.scenario import CATEGORIES, SCHEDULED_TASK_TYPES, TASK_TYPES
+from careos_sim.clock import DAY, WEEK
 
 __all__ = ["Facts", "Recorder", "Level", "LATENESS_BINS", "GROUPS", "EVENT_COLUMNS"]
 
@@ -57,6 +58,8 @@ _SCALARS = (
     "discharges",
     "los_minutes",
     "discharge_delay_minutes",
+    "overflows",  # admissions sent to another unit because this one was full (counted at the home unit)
+    "transfers",  # patients moved on to another unit after their stay here
     "tasks_entered",
     "tasks_left",
     "sojourn_minutes",
@@ -98,6 +101,7 @@ _SCALARS = (
     "sick_shifts",
     "agency_shifts",
     "float_minutes",
+    "float_shifts",  # 12-hour shifts worked here by a hospital float pool's nurses
     "huddle_minutes",
     "committee_hours",
     # costs (USD)
@@ -140,6 +144,28 @@ class Facts:
                       for k in self.values})
 
     @classmethod
+    def combine(cls, parts: "list[Facts]") -> "Facts":
+        """Facts of several units over the same period: every count and integral summed (levels at
+        the end too); the period's length and the number of staff samples (the instants the staff
+        was counted, once a shift) once; leaders' pressure (a dial of each unit) as the mean over
+        the units. A hospital's metrics are the same formulas on these: its mean employed nurses
+        are the units' summed, its turnover their departures over that."""
+        parts = [p for p in parts if p.values]
+        if not parts:
+            return cls()
+        first = parts[0].values
+        out: dict[str, Any] = {}
+        for k, v in first.items():
+            total = v.copy() if isinstance(v, np.ndarray) else v
+            for p in parts[1:]:
+                total = total + p.values[k]
+            out[k] = total
+        out["minutes"] = max(p.values["minutes"] for p in parts)
+        out["samples"] = max(p.values["samples"] for p in parts)  # instants sampled, not a count to add
+        out["pressure_area"] = out["pressure_area"] / len(parts)
+        return cls(out)
+
+    @classmethod
     def zero(cls) -> "Facts":
         vals: dict[str, Any] = {k: 0.0 for k in _SCALARS}
         vals.update({k: np.zeros(N_TYPES) for k in _BY_TYPE})
@@ -178,9 +204,13 @@ class Recorder:
     """Accumulates facts for the current period; the model calls it, metrics read its output."""
 
     def __init__(self, warmup: float, event_log: bool = False,
-                 summarise: Callable[[Facts], dict[str, float]] | None = None):
+                 summarise: Callable[[Facts], dict[str, float]] | None = None,
+                 on_period: Callable[[int, Facts], None] = lambda week, facts: None):
+        """``summarise``: one weekly row of metrics from a period's facts; ``on_period(week, facts)``
+        is told of each closed period (a hospital sums its units' periods)."""
         self.warmup = warmup
         self.summarise = summarise
+        self.on_period = on_period
         self.census = Level()
         self.pending = Level()
         self.busy = Level()
@@ -193,6 +223,8 @@ class Recorder:
         self._pressure_last = 0.0
         self.missed_cum = 0.0  # running totals for the leaders' view of performance (never reset)
         self.required_cum = 0.0
+        self.harm_cum = 0.0  # harm events and workaround minutes so far (a hospital's quality team looks at them)
+        self.workaround_cum = 0.0
         self.shift_nurses = 1  # nurses on the current shift, for nominal patient assignment
         self._shift_miss_slots: set[int] = set()
         self._total = Facts()
@@ -220,7 +252,7 @@ class Recorder:
 
     def week_of(self, t: float) -> int:
         """Week index counted from the end of the warm-up (warm-up weeks are negative)."""
-        return math.floor((t - self.warmup) / 10080.0)
+        return math.floor((t - self.warmup) / WEEK)
 
     def close_period(self, now: float) -> None:
         """Freeze the facts since the last boundary (if any time passed) and start a new period."""
@@ -256,9 +288,10 @@ class Recorder:
             while len(self._years) <= year:
                 self._years.append(Facts())
             self._years[year] = self._years[year] + facts
-        day = int(now // 1440.0)
+        day = int(now // DAY)
         self._split = (day, {k for k in self._missed_pd if k[1] == day}, week)
-        row = {"week": week, "start_day": self._start / 1440.0, "days": vals["minutes"] / 1440.0}
+        self.on_period(week, facts)
+        row = {"week": week, "start_day": self._start / DAY, "days": vals["minutes"] / DAY}
         if self.summarise is not None:
             row.update(self.summarise(facts))
         self.weekly.append(row)
@@ -349,6 +382,12 @@ class Recorder:
         level.last = now
         level.level += 1
 
+    def overflowed(self) -> None:
+        self.overflows += 1
+
+    def transferred(self) -> None:
+        self.transfers += 1
+
     def task_finished(self, now: float) -> None:
         level = self.busy
         level.area += level.level * (now - level.last)
@@ -375,14 +414,14 @@ class Recorder:
                 self._years[week // WEEKS_PER_YEAR].values["required"][g] -= 1.0
         index = task.patient.index
         # the patient-day of the miss: now, or when the task began if the patient has left meanwhile
-        day = int((now if task.patient.present or began is None else began) // 1440.0)
+        day = int((now if task.patient.present or began is None else began) // DAY)
         start = self._start
         # Was the pair (patient, day) counted before this period began? Yes if the day began before it
         # with the patient on the unit; also if the day began exactly at its start but that midnight's
         # pairs were counted just before the period closed (no midnight pairs counted here yet: the
         # pairs counted here are then the admissions' own).
         if task.patient.admitted_at < start and (
-                day * 1440.0 < start or (day * 1440.0 == start and self.patient_day_pairs <= self.admissions)):
+                day * DAY < start or (day * DAY == start and self.patient_day_pairs <= self.admissions)):
             self._missed_split_day(index, day)
         else:
             self._missed_pd.add((index, day))
@@ -431,12 +470,14 @@ class Recorder:
     def harmed(self, source: int, lep: int) -> None:
         self.harm[source] += 1
         self.harm_g[lep] += 1
+        self.harm_cum += 1
 
     # ------------------------------------------------------------------ defects and learning
     def encounter(self, category: int, workaround: float, near_miss: bool) -> None:
         self.encounters += 1
         self.encounters_by_category[category] += 1
         self.workaround_minutes += workaround
+        self.workaround_cum += workaround
         if near_miss:
             self.near_misses += 1
 
@@ -460,7 +501,7 @@ class Recorder:
         self.fixes += 1
         self.active_defects.change(now, -1)
         if first_encounter is not None:
-            days = int((now - first_encounter) // 1440.0)
+            days = int((now - first_encounter) // DAY)
             self.fix_days_hist[days if days < FIX_DAYS_BINS else FIX_DAYS_BINS - 1] += 1
 
     def defect_regressed(self, now: float) -> None:

@@ -29,13 +29,13 @@ from careos_sim.model.entities import UNIT, Defect
 from careos_sim.model.mechanisms import Resolved
 from careos_sim.model.streams import Stream, Streams
 from careos_sim.spec.scenario import TASK_TYPES, ScenarioSpec
+from careos_sim.clock import DAY, MONTH, YEAR
 
 if TYPE_CHECKING:  # pragma: no cover
     from careos_sim.model.entities import Nurse, Task
 
 __all__ = ["DefectSystem"]
 
-DAY = 1440.0
 N_TYPES = len(TASK_TYPES)
 DOCUMENTATION = TASK_TYPES.index("documentation")
 
@@ -45,10 +45,11 @@ class DefectSystem:
 
     def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, mech: Resolved, streams: Streams,
                  recorder: Recorder, on_harm: Callable[..., None], on_encounter: Callable[["Nurse", Defect, float], float],
-                 event_log: NoEventLog = NO_EVENT_LOG):
+                 event_log: NoEventLog = NO_EVENT_LOG, own_mandates: bool = True):
         """``on_harm(patient, source, task, defect)``: the safety system records a harm;
         ``on_encounter(nurse, defect, now)``: the leadership system hears of an encounter (it returns
-        the minutes a report costs the nurse)."""
+        the minutes a report costs the nurse). ``own_mandates``: the unit's leaders issue its
+        mandates (a hospital's leadership issues them to every unit at once instead)."""
         self.env = env
         self.sc = scenario  # its defects block, and the mandates and near misses it implies
         self.cfg = scenario.defects
@@ -57,6 +58,8 @@ class DefectSystem:
         self.on_harm = on_harm
         self.on_encounter = on_encounter
         self.event_log = event_log
+        self.own_mandates = own_mandates
+        self._ordinals: dict[tuple[str, int], int] = {}  # defects so far by (owner, category): their keys
         # One stream per origin and per kind of timing, so that telling and listening draw the same
         # initial defects, the same k-th new defect and the same mandates (common random numbers).
         self.origins = {origin: streams.stream(f"defects.{origin}") for origin in ("initial", "complexity", "mandate")}
@@ -84,10 +87,10 @@ class DefectSystem:
             if share > 0.0 and self.prefixed.random() < min(1.0, share * (0.5 + u_rate)):
                 self.fixed_before_start(defect)
         if self.cfg.new_per_month > 0:
-            rate = self.cfg.new_per_month / (30.4375 * DAY)
+            rate = self.cfg.new_per_month / MONTH
             self.env.process(self._poisson(rate, self.arrivals["complexity"], lambda: self.add("complexity")))
-        if self.sc.leadership.mandates_per_year > 0:
-            rate = self.sc.leadership.mandates_per_year / (365.25 * DAY)
+        if self.own_mandates and self.sc.leadership.mandates_per_year > 0:
+            rate = self.sc.leadership.mandates_per_year / YEAR
             self.env.process(self._poisson(rate, self.arrivals["mandate"], self.mandate))
 
     def _stratified(self, n: int) -> list[tuple[float, float]]:
@@ -113,12 +116,19 @@ class DefectSystem:
         owner = UNIT if s.random() < cat.unit_owned_share else cat.owner
         defect = Defect(self._next_id, c, cat, rate, effort, owner)
         self._next_id += 1
+        ordinal = self._ordinals.get((owner, c), 0)
+        self._ordinals[(owner, c)] = ordinal + 1
+        defect.key = (owner, c, ordinal)
         self.defects.append(defect)
         self._dirty = True
         self.rec.defect_added(self.env.now)
         life = s.exponential(self.cfg.lifetime_days * DAY)
         self.env.timeout(life).callbacks.append(lambda _, d=defect: self.retire(d))
         return defect
+
+    def adopt(self, mech: Resolved) -> None:
+        """Another leadership system's mechanisms from now on (a mandate's defects and burden)."""
+        self.mech = mech
 
     def _poisson(self, rate_per_min: float, stream: Stream, action: Callable[[], object]) -> Iterator[simpy.Event]:
         while True:
@@ -155,7 +165,6 @@ class DefectSystem:
         """A working fix: the encounter rate falls by a drawn share; an unsustained fix decays later."""
         defect.fixed = True
         defect.rate = defect.base_rate * (1.0 - self.fix_reduction())
-        defect.report_times = []  # the backlog's data on it is closed
         self._dirty = True
         self.rec.defect_fixed(self.env.now, defect.first_encounter)
         self.event_log.defect_fixed(self.env.now, defect, sustained)
@@ -168,7 +177,6 @@ class DefectSystem:
         ones that regressed are back in the unfixed stock). Not counted as a fix of the run."""
         reduction = self.fix_reduction(self.prefixed)
         defect.fixed = True
-        defect.known = True
         defect.rate = defect.base_rate * (1.0 - reduction)
         self._dirty = True
         self.rec.active_defects.change(self.env.now, -1)

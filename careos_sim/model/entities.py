@@ -12,10 +12,10 @@ from typing import Any, Callable
 
 from careos_sim.model.streams import Stream
 from careos_sim.spec.scenario import DIMENSIONS, TASK_TYPES, DefectCategorySpec
+from careos_sim.clock import INFINITY
 
 __all__ = ["Task", "Patient", "Nurse", "Defect", "UNIT"]
 
-INFINITY = float("inf")
 #: The owner of a defect the unit can fix itself.
 UNIT = "unit"
 
@@ -104,14 +104,15 @@ class Defect:
     """One latent workflow defect."""
 
     __slots__ = ("id", "category", "cat", "rate", "base_rate", "effort_hours", "impact", "dims", "active",
-                 "fixed", "known", "first_encounter", "reports", "report_times", "open_reports", "in_work",
-                 "owner", "escalated")
+                 "fixed", "first_encounter", "owner", "key")
 
     def __init__(self, defect_id: int, category: int, cat: DefectCategorySpec, rate: float, effort_hours: float,
                  owner: str = UNIT):
         self.id = defect_id
         self.owner = owner  # UNIT, or the name of the department that owns it
-        self.escalated = False  # escalated to its department and not yet answered
+        #: the failure mode it is in the hospital: (owner, category, ordinal among this unit's defects of
+        #: that owner and category); a department's fix of one unit's defect reaches every unit's of that key
+        self.key: tuple[str, int, int] = (owner, category, defect_id)
         self.category = category
         self.cat = cat
         self.rate = rate  # per-task encounter probability now
@@ -122,9 +123,4 @@ class Defect:
         self.impact = cat.workaround_minutes + 600.0 * cat.harm_probability + 60.0 * cat.miss_probability
         self.active = True  # False once the process it lived in has changed
         self.fixed = False
-        self.known = False  # reported at least once: in the improvement backlog
         self.first_encounter: float | None = None
-        self.reports = 0
-        self.report_times: list[float] = []
-        self.open_reports: list = []
-        self.in_work = False

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 import simpy
 
@@ -34,17 +34,16 @@ from careos_sim.measure.recorder import Recorder
 from careos_sim.model.defects import DefectSystem
 from careos_sim.model.entities import UNIT, Defect
 from careos_sim.model.mechanisms import Resolved, novelty
-from careos_sim.model.shared.departments import DepartmentDesk, escalation_strength
+from careos_sim.model.shared.departments import Desk, FixedFn, escalation_strength
 from careos_sim.model.streams import Stream, Streams
 from careos_sim.spec.scenario import DIMENSIONS, LeadershipSpec, ScenarioSpec
+from careos_sim.clock import DAY, MONTH, WEEK
 
 if TYPE_CHECKING:  # pragma: no cover
     from careos_sim.model.entities import Nurse
 
-__all__ = ["LearningSystem", "Pressure", "Reporting", "Report", "propensity"]
+__all__ = ["LearningSystem", "Pressure", "Reporting", "Report", "Backlog", "Entry", "propensity"]
 
-DAY = 1440.0
-WEEK = 7 * DAY
 EFFICACY_STEP = 0.05  # weight of one report's outcome in a nurse's voice efficacy
 PROPENSITY_FLOOR = 0.35  # willingness to report of a nurse who has never seen a report answered
 REPORT_CREDIT = 0.5  # recognition for a report, relative to that for a fix the nurse sees
@@ -67,6 +66,38 @@ class Report:
         self.open = True
 
 
+class Entry:
+    """What the leadership system knows of one defect in its improvement backlog: the reports
+    behind it (their count and times, the ones still open), whether someone is fixing it, and
+    whether it is escalated to its department. A defect is known once it has an entry."""
+
+    __slots__ = ("reports", "times", "open", "in_work", "escalated")
+
+    def __init__(self) -> None:
+        self.reports = 0
+        self.times: list[float] = []
+        self.open: list[Report] = []
+        self.in_work = False
+        self.escalated = False
+
+
+class Backlog:
+    """The improvement backlog of one unit: an :class:`Entry` per known defect, by the defect's id."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, Entry] = {}
+
+    def entry(self, defect: Defect) -> Entry:
+        """The defect's entry, made known now if it was not."""
+        e = self.entries.get(defect.id)
+        if e is None:
+            e = self.entries[defect.id] = Entry()
+        return e
+
+    def get(self, defect: Defect) -> Entry | None:
+        return self.entries.get(defect.id)
+
+
 class Pressure:
     """Leaders' pressure to work harder (0-1), reviewed weekly against the missed-care goal; call
     it for its level now. Pace rises with it, and slips, exhaustion and silence with it."""
@@ -76,19 +107,28 @@ class Pressure:
         self.lead = lead
         self.rec = recorder
         self.level = 0.0  # effective pressure now, 0-1
+        self._running = False  # the weekly review runs
 
     def __call__(self) -> float:
         return self.level
 
     def start(self) -> None:
-        if self.lead.pressure_to_work_harder > 0:
+        self._running = self.lead.pressure_to_work_harder > 0
+        if self._running:
+            self.env.process(self._push())
+
+    def adopt(self, lead: LeadershipSpec) -> None:
+        """Another leadership system from now on (its pressure may start, or fade to nothing)."""
+        self.lead = lead
+        if not self._running and lead.pressure_to_work_harder > 0:
+            self._running = True
             self.env.process(self._push())
 
     def _push(self) -> Iterator[simpy.Event]:
         """Weekly: leaders push harder in proportion to how far missed care is above the goal."""
-        goal = self.lead.pressure_goal_missed_care_pct
         history: deque[tuple[float, float]] = deque(maxlen=5)
         while True:
+            goal = self.lead.pressure_goal_missed_care_pct
             history.append((self.rec.missed_cum, self.rec.required_cum))
             if len(history) > 1:
                 missed = history[-1][0] - history[0][0]
@@ -106,9 +146,10 @@ class Reporting:
     report, follows what became of her reports; recognition (valuing people) adds to it."""
 
     def __init__(self, env: simpy.Environment, mech: Resolved, stream: Stream, recorder: Recorder,
-                 pressure: Callable[[], float], event_log: NoEventLog = NO_EVENT_LOG):
+                 pressure: Callable[[], float], backlog: Backlog, event_log: NoEventLog = NO_EVENT_LOG):
         self.env = env
         self.mech = mech
+        self.backlog = backlog
         self.stream = stream  # the unit's ``leadership.reporting`` stream
         self.rec = recorder
         self.pressure = pressure
@@ -117,6 +158,10 @@ class Reporting:
 
     def start(self) -> None:
         self.env.process(self._expire_reports())
+
+    def adopt(self, mech: Resolved) -> None:
+        """Another leadership system's reporting channel and recognition from now on."""
+        self.mech = mech
 
     def encounter(self, nurse: "Nurse", defect: Defect, now: float) -> float:
         """A nurse met a defect: she may report it. Returns the minutes the report costs her."""
@@ -129,10 +174,10 @@ class Reporting:
             return 0.0
         report = Report(nurse, defect, now)
         self._celebrate(nurse, REPORT_CREDIT)
-        defect.reports += 1
-        defect.known = True
-        defect.report_times.append(now)
-        defect.open_reports.append(report)
+        entry = self.backlog.entry(defect)
+        entry.reports += 1
+        entry.times.append(now)
+        entry.open.append(report)
         self.open_reports.append(report)
         self.rec.reported(self.mech.report_minutes)
         self.event_log.defect_reported(now, defect, nurse, self.mech.report_minutes)
@@ -164,7 +209,7 @@ class Reporting:
             while self.open_reports and self.open_reports[0].time < limit:
                 report = self.open_reports.popleft()
                 if report.open:
-                    report.defect.open_reports.remove(report)
+                    self.backlog.entry(report.defect).open.remove(report)
                     self.answer(report, visible=False)
 
 
@@ -173,7 +218,12 @@ class LearningSystem:
 
     def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, mech: Resolved, streams: Streams,
                  recorder: Recorder, defects: DefectSystem, reporting: Reporting, pressure: Pressure,
-                 event_log: NoEventLog = NO_EVENT_LOG):
+                 desks: Callable[[FixedFn], Mapping[str, Desk]], event_log: NoEventLog = NO_EVENT_LOG,
+                 goal_phase: float | None = None):
+        """``desks(on_fixed)``: the departments this unit escalates to, by name (its own, or a
+        hospital's shared ones), told to call ``on_fixed`` when a fix works. ``goal_phase``: where
+        the rotating goal stands at time 0, when a hospital sets one goal for every unit (else drawn
+        from the unit's own stream)."""
         self.env = env
         self.sc = scenario  # its leadership block, and the unit's wage, LEP share and defects switch
         self.lead = scenario.leadership
@@ -181,6 +231,7 @@ class LearningSystem:
         self.rec = recorder
         self.defects = defects
         self.reporting = reporting
+        self.backlog = reporting.backlog
         self.pressure = pressure
         self.event_log = event_log
         self.fixing = streams.stream("leadership.fixing")
@@ -188,14 +239,15 @@ class LearningSystem:
         # Where the rotating goal stands at time 0: a unit run this way today is somewhere in its
         # cycle, not at its start, so each replication starts at a uniform point of the cycle
         # (the same for every scenario with the same seed: common random numbers).
-        self.goal_phase = streams.stream("leadership.goal").random() * len(DIMENSIONS)
+        phase = streams.stream("leadership.goal").random() * len(DIMENSIONS)
+        self.goal_phase = phase if goal_phase is None else goal_phase
         self.ranking: list[Defect] = []
         qt = self.lead.quality_team
-        self.fix_hours_per_week = qt.fte * qt.hours_per_fte_week * mech.fixing_share + self.lead.leader_fix_hours_per_week
-        self.desks = {name: DepartmentDesk(env, name, cfg, streams.stream(f"departments.{name}"), recorder, defects,
-                                           on_fixed=self._fixed, on_closed=lambda d: None,
-                                           capacity_factor=scenario.departments.capacity_factor)
-                      for name, cfg in scenario.departments.items()}
+        self.quality_hours = qt.fte * qt.hours_per_fte_week  # the quality team's hours a week on this unit
+        self.fix_hours_per_week = self.quality_hours * mech.fixing_share + self.lead.leader_fix_hours_per_week
+        self.desks = desks(self._fixed)
+        self._fixing = False  # the fixer process runs
+        self._launched_week = 0  # the week the leadership system now in place was adopted
 
     def start(self) -> None:
         """Start the leadership system's processes, its pressure and its reporting among them (in
@@ -205,23 +257,46 @@ class LearningSystem:
         self.pressure.start()
         if not self.sc.defects.enabled:
             return
+        for d in self.defects.defects:  # the initial stock's past fixes: those defects were known
+            if d.fixed:
+                self.backlog.entry(d)
         self.reporting.start()
         if self.fix_hours_per_week > 0:
-            self.env.process(self._fixer())
+            self._start_fixer()
         for desk in self.desks.values():
             desk.start()
+
+    def _start_fixer(self) -> None:
+        self._fixing = True
+        self.env.process(self._fixer())
+
+    def allocate(self, quality_hours: float) -> None:
+        """A hospital's quality team gives this unit ``quality_hours`` a week from now on."""
+        self.quality_hours = quality_hours
+        self._refresh_capacity()
+
+    def adopt(self, lead: LeadershipSpec, mech: Resolved, week: int) -> None:
+        """The unit adopts another leadership system now (in ``week`` of the run): its mechanisms,
+        committee or huddle, fix capacity, costs and launch (training) from now on."""
+        self.lead, self.mech, self._launched_week = lead, mech, week
+        self._refresh_capacity()
+
+    def _refresh_capacity(self) -> None:
+        self.fix_hours_per_week = self.quality_hours * self.mech.fixing_share + self.lead.leader_fix_hours_per_week
+        if self.fix_hours_per_week > 0 and not self._fixing and self.sc.defects.enabled:
+            self._start_fixer()
 
     # ------------------------------------------------------------------ prioritisation
     def goal(self, now: float) -> int:
         """The dimension of the current top-down goal (rotating through the six)."""
-        period = self.lead.goal_rotation_months * 30.4375 * DAY
+        period = self.lead.goal_rotation_months * MONTH
         return int(now / period + self.goal_phase) % len(DIMENSIONS)
 
     def _prioritise(self) -> Iterator[simpy.Event]:
-        every = self.mech.reprioritise_days * DAY
         while True:
+            every = self.mech.reprioritise_days * DAY
             self.rank()
-            hours = self.mech.committee_hours_per_month * self.mech.reprioritise_days / 30.4375
+            hours = self.mech.committee_hours_per_month * self.mech.reprioritise_days / (MONTH / DAY)
             self.rec.committee(hours)
             self.rec.cost("leadership", hours * self.sc.staff.nurses.hourly_wage)
             self.rec.implementation(hours * self.sc.staff.nurses.hourly_wage)
@@ -234,13 +309,14 @@ class LearningSystem:
         window = 30.0 * DAY
         goal = self.goal(now)
         equity_weight = 1.0 / max(self.sc.patients.lep_share, 0.05)
-        known = [d for d in self.defects.defects if d.known and not d.fixed]
+        entries = self.backlog.entries
+        known = [(d, entries[d.id]) for d in self.defects.defects if d.id in entries and not d.fixed]
         scored = []
-        for d in known:
-            times = d.report_times
+        for d, entry in known:
+            times = entry.times
             cut = now - lag - window - DAY
             if times and times[0] < cut:
-                d.report_times = times = [t for t in times if t >= cut]
+                entry.times = times = [t for t in times if t >= cut]
             count = sum(1 for t in times if now - lag - window <= t < now - lag)
             noise = self.noise.lognormal(1.0, self.mech.data_noise_cv) if self.mech.data_noise_cv > 0 else 1.0
             seen = count * noise
@@ -260,34 +336,41 @@ class LearningSystem:
         limit = self.lead.escalation_limit
         cost = self.lead.escalation_hours * self.lead.leader_hourly_cost
         for d in self.ranking:
-            if d.owner == UNIT or d.escalated or d.fixed or not d.active:
+            entry = self.backlog.entry(d)
+            if d.owner == UNIT or entry.escalated or d.fixed or not d.active:
                 continue
             desk = self.desks[d.owner]
             if desk.open >= limit:
                 continue
-            desk.escalate(d, escalation_strength(d.reports, self.mech.escalation_clarity))
+            entry.escalated = True
+            desk.escalate(d, escalation_strength(entry.reports, self.mech.escalation_clarity), self._fixed,
+                          lambda defect, e=entry: setattr(e, "escalated", False))
             self.rec.cost("leadership", cost)
             self.rec.implementation(cost)
 
     def _next_defect(self) -> Defect | None:
         """The top-ranked defect the unit owns and can fix itself."""
         for d in self.ranking:
-            if d.owner == UNIT and d.active and not d.fixed and not d.in_work:
+            if d.owner == UNIT and d.active and not d.fixed and not self.backlog.entry(d).in_work:
                 return d
         return None
 
     # ------------------------------------------------------------------ fixing
     def _fixer(self) -> Iterator[simpy.Event]:
         """Fix capacity spent on the top-ranked defect, one at a time."""
-        rate = self.fix_hours_per_week / WEEK  # hours of effort per simulated minute
         while True:
+            rate = self.fix_hours_per_week / WEEK  # hours of effort per simulated minute
             defect = self._next_defect()
             if defect is None:
                 yield self.env.timeout(DAY)
                 continue
-            defect.in_work = True
+            if rate <= 0:  # no capacity now (a hospital's allocation): look again tomorrow
+                yield self.env.timeout(DAY)
+                continue
+            entry = self.backlog.entry(defect)
+            entry.in_work = True
             yield self.env.timeout(defect.effort_hours / rate)
-            defect.in_work = False
+            entry.in_work = False
             self.rec.fix_attempt()
             if not defect.active or defect.fixed:
                 continue
@@ -297,25 +380,30 @@ class LearningSystem:
 
     def _fixed(self, defect: Defect) -> None:
         """A working fix (the unit's or a department's): its reporters may see it."""
-        for report in defect.open_reports:
+        entry = self.backlog.get(defect)
+        if entry is None:
+            return
+        entry.times = []  # the backlog's data on it is closed
+        for report in entry.open:
             self.reporting.answer(report, visible=self.fixing.random() < self.mech.fix_visibility)
-        defect.open_reports = []
+        entry.open = []
 
     # ------------------------------------------------------------------ costs
     def _weekly_costs(self) -> Iterator[simpy.Event]:
-        """Leader and quality-team time, charged week by week; training during the launch."""
-        qt = self.lead.quality_team
-        leader_hours = self.lead.leader_fix_hours_per_week + self.mech.leader_rounding_hours_per_week
-        leaders = leader_hours * self.lead.leader_hourly_cost
-        per_week = qt.fte * qt.hours_per_fte_week * qt.hourly_cost + leaders
-        launch_weeks = int(math.ceil(self.lead.launch_weeks))
-        training_per_week = (self.lead.training_hours_per_nurse * novelty(self.lead)
-                             / max(self.lead.launch_weeks, 1.0))
+        """Leader and quality-team time, charged week by week; training during the launch (counted
+        from the week the leadership system now in place was adopted)."""
         week = 0
         while True:
+            lead, mech = self.lead, self.mech
+            qt = lead.quality_team
+            leader_hours = lead.leader_fix_hours_per_week + mech.leader_rounding_hours_per_week
+            leaders = leader_hours * lead.leader_hourly_cost
+            per_week = self.quality_hours * qt.hourly_cost + leaders
+            launch_weeks = int(math.ceil(lead.launch_weeks))
+            training_per_week = lead.training_hours_per_nurse * novelty(lead) / max(lead.launch_weeks, 1.0)
             self.rec.cost("leadership", per_week)
             self.rec.implementation(leaders)
-            if week < launch_weeks and training_per_week > 0:
+            if week - self._launched_week < launch_weeks and training_per_week > 0:
                 hours = training_per_week * self.rec.positions.level  # nurses on the establishment
                 usd = hours * self.sc.staff.nurses.hourly_wage
                 self.rec.training_hours += hours
@@ -323,4 +411,3 @@ class LearningSystem:
                 self.rec.implementation(usd)
             week += 1
             yield self.env.timeout(WEEK)
-

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from careos_sim.spec.scenario import LeadershipSpec
+from careos_sim.clock import WEEK
 
 __all__ = ["MAPPING", "Mapping", "Resolved", "resolve", "novelty", "launch_factor"]
 
-WEEK = 7 * 1440.0
 
 
 @dataclass(frozen=True)

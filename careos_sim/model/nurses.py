@@ -22,7 +22,7 @@ workarounds from the hooks), repeat; wait idle when the queue is empty.
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 import simpy
 
@@ -33,16 +33,12 @@ from careos_sim.model.mechanisms import launch_factor
 from careos_sim.model.safety import Safety
 from careos_sim.model.tasks import TaskQueue
 from careos_sim.model.workforce import Workforce
-from careos_sim.spec.scenario import ScenarioSpec
+from careos_sim.spec.scenario import LeadershipSpec, ScenarioSpec, StaffSpec
+from careos_sim.clock import DAY, HOUR, INFINITY, SHIFT, WEEK
 
-__all__ = ["Staff", "shift_sizes", "headcount"]
+__all__ = ["Staff", "shift_sizes", "headcount", "roster_from", "FloatCover", "NO_FLOAT_POOL"]
 
-HOUR = 60.0
-SHIFT = 12 * HOUR
-DAY = 1440.0
-INFINITY = float("inf")
 FLOAT_BLOCK = 4 * HOUR
-WEEK = 7 * DAY
 
 #: Extra minutes a nurse spends on a task, from subsystems that hook in (defects).
 TaskHook = Callable[["Nurse", Task, float], float]
@@ -63,16 +59,63 @@ def headcount(scenario: ScenarioSpec) -> int:
     return math.ceil(7 * (day + night) / scenario.staff.nurses.shifts_per_week - 1e-9)
 
 
+def roster_from(workforce: Workforce, spec: StaffSpec, size: int, now: float, recorder: Recorder) -> list[Nurse]:
+    """Up to ``size`` of ``workforce``'s nurses for a shift starting now: those rested at least
+    ``min_rest_hours`` and under their weekly shifts, who have rested longest first, less those who
+    call in sick (recorded in ``recorder``)."""
+    rest = spec.shifts.min_rest_hours * HOUR
+    cap = math.ceil(spec.nurses.shifts_per_week - 1e-9)
+    week_ago = now - 7 * DAY
+    free = []
+    for n in workforce.nurses:
+        n.recent_starts = [t for t in n.recent_starts if t > week_ago]
+        if not n.on_duty and now - n.last_end >= rest and len(n.recent_starts) < cap:
+            free.append(n)
+    free.sort(key=lambda n: (n.last_end, n.id))
+    chosen: list[Nurse] = []
+    for nurse in free:
+        if len(chosen) == size:
+            break
+        if workforce.calls_in_sick(nurse):
+            nurse.last_end = now  # a day off, of a kind
+            recorder.sick_shifts += 1
+            continue
+        chosen.append(nurse)
+        nurse.recent_starts.append(now)
+    return chosen
+
+
+class FloatCover(Protocol):
+    """Who covers a unit's open slots before agency: a hospital's float pool, or nobody."""
+
+    covers_first: bool
+
+    def request(self, staff: "Staff", open_slots: int) -> None:
+        """``staff``'s shift starting now has ``open_slots`` open; answer with ``staff.cover``."""
+
+
+class _NoFloatPool:
+    covers_first = False
+
+    def request(self, staff: "Staff", open_slots: int) -> None:  # pragma: no cover - never asked
+        staff.cover((), staff.workforce, open_slots)
+
+
+NO_FLOAT_POOL: FloatCover = _NoFloatPool()
+
+
 class Staff:
     """The nursing staff of one unit and the processes that put them to work."""
 
     def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, queue: TaskQueue, workforce: Workforce,
                  safety: Safety, pressure: Callable[[], float], hooks: Sequence[TaskHook], recorder: Recorder,
-                 huddle_minutes: float = 0.0, float_nurses: int = 0, event_log: NoEventLog = NO_EVENT_LOG):
+                 huddle_minutes: float = 0.0, float_nurses: int = 0, event_log: NoEventLog = NO_EVENT_LOG,
+                 float_pool: "FloatCover" = NO_FLOAT_POOL):
         """``workforce``: the employed nurses (who is rostered, sick, how tired); ``safety``: slips and
         failed tasks; ``pressure()``: leaders' pressure now; ``hooks``: extra minutes a task takes
         (defects); ``huddle_minutes`` a shift and ``float_nurses`` on call come from the leadership
-        system's mechanisms."""
+        system's mechanisms. ``float_pool``: a hospital's pool of float nurses, asked to cover the
+        slots left open before agency is called (a unit alone has none)."""
         self.env = env
         self.sc = scenario  # its staff and leadership blocks
         self.queue = queue
@@ -84,14 +127,19 @@ class Staff:
         self.huddle_minutes = huddle_minutes
         self.float_nurses = float_nurses
         self.event_log = event_log
+        self.float_pool = float_pool
+        self.lead = scenario.leadership  # the leadership system now (a rollout changes it: adopt)
+        self.launched_at = 0.0  # when it was adopted (its launch's longer huddles count from then)
         self.shift_size = 0  # nurses rostered on the current shift
+        self.shift_end = 0.0  # end of the current shift, and its handoff minutes
+        self.shift_handoff = 0.0
         self._floats_out = 0
         self._agency_ids = -1
 
     def start(self) -> None:
         if self.sc.staff.roster == "continuous":
             for nurse in self.workforce.nurses:
-                self.env.process(self._shift(nurse, INFINITY, handoff=0.0))
+                self.env.process(self._shift(nurse, INFINITY, 0.0, False, self.workforce))
         else:
             self.env.process(self._roster())
             if self.float_nurses > 0:
@@ -115,39 +163,31 @@ class Staff:
                 self.queue.release(nurse)  # idle nurses of the last shift go home
             self.rec.shift_change(size)
             self.workforce.sample()
+            first = env.now == 0 and start < 0  # the shift on at time 0 is already past its handoff
+            self.shift_end, self.shift_handoff = end, 0.0 if first else shifts.handoff_minutes
             on = self._staff_shift(size)
             self.event_log.shift_rostered(env.now, start, end, is_day, size, on)
-            first = env.now == 0 and start < 0  # the shift on at time 0 is already past its handoff
             for nurse in on:
-                self.env.process(self._shift(nurse, end, 0.0 if first else shifts.handoff_minutes))
+                self.env.process(self._shift(nurse, end, self.shift_handoff, False, self.workforce))
             yield env.timeout(end - env.now)
             start = end
 
     def _staff_shift(self, size: int) -> list[Nurse]:
         """The nurses for the next shift: rested staff, less sick calls, plus agency for open slots."""
+        chosen = roster_from(self.workforce, self.sc.staff, size, self.env.now, self.rec)
+        if self.float_pool.covers_first:
+            self.float_pool.request(self, size - len(chosen))  # it covers what it can, then calls agency_for
+            return chosen
+        self.agency_for(size - len(chosen), chosen)
+        return chosen
+
+    def agency_for(self, slots: int, chosen: list[Nurse]) -> None:
+        """Agency nurses for ``slots`` open slots of the shift starting now, each filled with
+        ``agency.fill_probability`` (appended to ``chosen``); the shift's shortfall is recorded."""
         now = self.env.now
-        rest = self.sc.staff.shifts.min_rest_hours * HOUR
-        cap = math.ceil(self.sc.staff.nurses.shifts_per_week - 1e-9)
-        week_ago = now - 7 * DAY
-        free = []
-        for n in self.workforce.nurses:
-            n.recent_starts = [t for t in n.recent_starts if t > week_ago]
-            if not n.on_duty and now - n.last_end >= rest and len(n.recent_starts) < cap:
-                free.append(n)
-        free.sort(key=lambda n: (n.last_end, n.id))
-        chosen: list[Nurse] = []
-        for nurse in free:
-            if len(chosen) == size:
-                break
-            if self.workforce.calls_in_sick(nurse):
-                nurse.last_end = now  # a day off, of a kind
-                self.rec.sick_shifts += 1
-                continue
-            chosen.append(nurse)
-            nurse.recent_starts.append(now)
         agency = self.sc.staff.agency
         short = 0
-        for _ in range(size - len(chosen)):
+        for _ in range(slots):
             if self.workforce.absence.random() < agency.fill_probability:
                 chosen.append(self._agency_nurse())
                 self.rec.agency_shifts += 1
@@ -155,7 +195,27 @@ class Staff:
             else:
                 short += 1
         self.rec.shift_started(now, short)
-        return chosen
+
+    def cover(self, nurses: Sequence[Nurse], workforce: Workforce, open_slots: int) -> None:
+        """A float pool's ``nurses`` (of ``workforce``) join the shift that starts now; agency is
+        called for the ``open_slots - len(nurses)`` slots still open."""
+        extra: list[Nurse] = []
+        self.agency_for(max(0, open_slots - len(nurses)), extra)
+        for nurse in nurses:
+            self.rec.float_shifts += 1
+            self.env.process(self._shift(nurse, self.shift_end, self.shift_handoff, False, workforce))
+        for nurse in extra:
+            self.env.process(self._shift(nurse, self.shift_end, self.shift_handoff, False, self.workforce))
+
+    def adopt(self, lead: LeadershipSpec, huddle_minutes: float, float_nurses: int) -> None:
+        """The unit adopts another leadership system now (a hospital's rollout)."""
+        self.lead = lead
+        self.launched_at = self.env.now
+        self.huddle_minutes = huddle_minutes
+        started = self.float_nurses > 0
+        self.float_nurses = float_nurses
+        if not started and float_nurses > 0 and self.sc.staff.roster == "shifts":
+            self.env.process(self._float_pool())
 
     def _agency_nurse(self) -> Nurse:
         nurse = Nurse(self._agency_ids, agency=True)
@@ -166,11 +226,11 @@ class Staff:
     def _float_pool(self) -> Iterator[simpy.Event]:
         """Every 15 minutes: call a float nurse for four hours when the backlog surges, within a weekly
         budget of float hours."""
-        lead = self.sc.leadership
-        blocks_per_week = int(lead.float_hours_per_week * HOUR // FLOAT_BLOCK)
         used: list[float] = []  # start times of float blocks in the last week
         while True:
             yield self.env.timeout(15.0)
+            lead = self.lead
+            blocks_per_week = int(lead.float_hours_per_week * HOUR // FLOAT_BLOCK)
             surge = len(self.queue) > lead.float_trigger_tasks_per_nurse * max(1, self.shift_size)
             if not surge or self._floats_out >= self.float_nurses:
                 continue
@@ -184,21 +244,23 @@ class Staff:
                 self.env.process(self._float_shift(nurse))
 
     def _float_shift(self, nurse: Nurse) -> Iterator[simpy.Event]:
-        yield from self._shift(nurse, self.env.now + FLOAT_BLOCK, handoff=0.0, floating=True)
+        yield from self._shift(nurse, self.env.now + FLOAT_BLOCK, 0.0, True, self.workforce)
         self._floats_out -= 1
 
     # ------------------------------------------------------------------ a shift
-    def _shift(self, nurse: Nurse, end: float, handoff: float, floating: bool = False) -> Iterator[simpy.Event]:
-        """One nurse's shift: handoff and huddle, the work loop, then overtime or go home."""
+    def _shift(self, nurse: Nurse, end: float, handoff: float, floating: bool,
+               workforce: Workforce) -> Iterator[simpy.Event]:
+        """One nurse's shift: handoff and huddle, the work loop, then overtime or go home. ``floating``:
+        a four-hour float block (paid by the hour it was called for); ``workforce``: the nurse's
+        employer (the unit's, or a hospital float pool's), told how the shift went."""
         env = self.env
         rec = self.rec
         log = self.event_log
         queue = self.queue
         hooks = self.hooks
         safety = self.safety
-        workforce = self.workforce
         overtime = self.sc.staff.overtime
-        pace_gain = self.sc.leadership.pressure_pace_gain
+        pace_gain = self.lead.pressure_pace_gain
         ot_cap = end + overtime.max_minutes
         began = env.now
         missed_before = rec.missed_cum
@@ -217,7 +279,7 @@ class Staff:
         if logging:
             rec.log(env.now, "on", nurse=nurse.id, value=end)
         log.nurse_on(env.now, nurse, end, floating)
-        huddle = self.huddle_minutes * launch_factor(self.sc.leadership, env.now) if handoff > 0 else 0.0
+        huddle = self.huddle_minutes * launch_factor(self.lead, env.now - self.launched_at) if handoff > 0 else 0.0
         lead_in = handoff + huddle
         if lead_in > 0:
             rec.handoff(env.now, handoff, True)

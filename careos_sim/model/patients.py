@@ -18,15 +18,15 @@ import simpy
 from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
 from careos_sim.measure.recorder import Recorder
 from careos_sim.model.entities import Patient, Task
+from careos_sim.model.shared.flow import FLAT_DEMAND, NO_ROUTING, Demand, Routing
 from careos_sim.model.streams import Stream, Streams
 from careos_sim.model.tasks import TYPE_INDEX, TaskQueue
 from careos_sim.spec.scenario import (DurationSpec, EventTaskSpec, ScenarioSpec, ScheduledTaskSpec,
                                      SCHEDULED_TASK_TYPES, TASK_TYPES)
+from careos_sim.clock import DAY, INFINITY
 
 __all__ = ["PatientFlow", "TaskKind", "draw_minutes"]
 
-DAY = 1440.0
-INFINITY = float("inf")
 #: Task types whose minutes are longer for an LEP patient (the encounter goes through an interpreter).
 INTERPRETED = frozenset({"communication", "admission"})
 
@@ -81,13 +81,22 @@ class PatientFlow:
     """Arrivals, beds, boarding and diversion, stays, and the care each patient needs."""
 
     def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, streams: Streams, queue: TaskQueue,
-                 recorder: Recorder, event_log: NoEventLog = NO_EVENT_LOG):
+                 recorder: Recorder, event_log: NoEventLog = NO_EVENT_LOG, routing: Routing = NO_ROUTING,
+                 demand: Demand = FLAT_DEMAND, index_offset: int = 0):
+        """``routing``: where a patient goes when the unit is full (overflow) and after discharge
+        (transfer to another unit); a unit alone boards its patients and discharges them home.
+        ``demand``: admissions over time as a multiple of the unit's own (weekday, season, surges).
+        ``index_offset``: added to the patients' indices, so that they are unique in a hospital
+        (their random streams stay keyed by the unit's own count)."""
         self.env = env
         self.sc = scenario  # its unit, patients and tasks blocks
         self.streams = streams
         self.queue = queue
         self.rec = recorder
         self.event_log = event_log
+        self.routing = routing
+        self.demand = demand
+        self.index_offset = index_offset
         self.free_beds = scenario.unit.beds
         self.boarding: deque[tuple[Patient, float]] = deque()
         self.present: dict[int, Patient] = {}
@@ -106,6 +115,7 @@ class PatientFlow:
         """Create the next patient, drawing its attributes from its own streams."""
         i = self._next_index
         self._next_index += 1
+        index = self.index_offset + i
         care = self.streams.stream("patient.care", i, block=64)
         calls = self.streams.stream("patient.calls", i, block=64)
         defects = self.streams.stream("patient.defects", i, block=64)
@@ -113,7 +123,7 @@ class PatientFlow:
         level = self._acuity[a][1]
         lep = 1 if care.random() < self.sc.patients.lep_share else 0
         los = care.lognormal(level.los_days_mean * DAY, self.sc.patients.los_cv)
-        patient = Patient(i, a, level.demand_factor, lep, los, calls, care, defects)
+        patient = Patient(index, a, level.demand_factor, lep, los, calls, care, defects)
         patient.harm_factor = level.harm_factor
         return patient
 
@@ -163,11 +173,12 @@ class PatientFlow:
         mean_w = sum(profile) / 24.0
         per_min = self.sc.admissions_per_day() / DAY
         rates = [per_min * w / mean_w for w in profile]
-        peak = max(rates)
+        demand = self.demand
+        peak = max(rates) * demand.peak
         while True:
             yield env.timeout(stream.exponential(1.0 / peak))
             hour = int(env.now // 60.0) % 24
-            if stream.random() * peak < rates[hour]:
+            if stream.random() * peak < rates[hour] * demand.factor(env.now):
                 self.arrive(self.new_patient())
 
     def arrive(self, patient: Patient) -> None:
@@ -178,6 +189,37 @@ class PatientFlow:
         if self.free_beds > 0 and not self.boarding:
             self._occupy(patient, boarded=0.0, stay=True)
             return
+        if self.routing.overflow(self, patient):
+            return
+        self.board(patient)
+
+    def has_bed(self) -> bool:
+        """A bed is free and nobody is waiting for one."""
+        return self.free_beds > 0 and not self.boarding
+
+    def accept(self, patient: Patient, off_service: bool, minutes_factor: float = 1.0,
+               harm_factor: float = 1.0, transfer: bool = False) -> None:
+        """A patient from another unit (an overflow admission, or a transfer): a bed if one is free,
+        else board here. Off-service patients get less familiar care: their tasks take
+        ``minutes_factor`` longer and every harm is ``harm_factor`` likelier. A transfer is an
+        admission request here (an overflow's request was counted at its own unit)."""
+        if transfer:
+            self.rec.admission_request(self.env.now)
+        if off_service:
+            patient.demand *= minutes_factor
+            patient.harm_factor *= harm_factor
+        patient.present = False
+        patient.ready_at = INFINITY
+        patient.extra_minutes = 0.0
+        patient.los_extended = False
+        if self.has_bed():
+            self._occupy(patient, boarded=0.0, stay=True)
+        else:
+            self.board(patient)
+
+    def board(self, patient: Patient) -> None:
+        """Wait for a bed here, up to the boarding limit; then the patient is diverted."""
+        now = self.env.now
         self.boarding.append((patient, now))
         self.event_log.patient_boarded(now, patient)
         limit = self.sc.patients.boarding.max_hours * 60.0
@@ -243,6 +285,7 @@ class PatientFlow:
         self.rec.log(now, "discharge", patient=patient.index, value=now - patient.admitted_at)
         self.event_log.patient_discharged(now, patient)
         self._free_bed()
+        self.routing.discharged(self, patient)
 
     def _midnights(self) -> Iterator[simpy.Event]:
         """Every midnight, each patient on the unit starts a new calendar patient-day."""

@@ -17,10 +17,10 @@ from careos_sim.measure.recorder import HARM_SOURCES, Recorder
 from careos_sim.model.streams import Stream
 from careos_sim.model.tasks import TYPE_INDEX
 from careos_sim.spec.scenario import SafetySpec
+from careos_sim.clock import DAY
 
 __all__ = ["Safety"]
 
-DAY = 1440.0
 SOURCE = {name: i for i, name in enumerate(HARM_SOURCES)}
 
 
@@ -37,6 +37,10 @@ class Safety:
         self.event_log = event_log
         self._missed = {TYPE_INDEX["medication"]: self.cfg.missed_medication_harm,
                         TYPE_INDEX["assessment"]: self.cfg.missed_assessment_harm}
+
+    def adopt(self, pressure_slip_factor: float) -> None:
+        """Another leadership system from now on: how much its pressure raises slips."""
+        self.pressure_slip = pressure_slip_factor
 
     def harm(self, patient: Any, source: str, task: Any = None, defect: Any = None) -> None:
         """One harm event to ``patient``: counted, and the stay lengthened. ``task`` and ``defect``:

@@ -98,13 +98,18 @@ class Stream:
 class Streams:
     """Factory of the named streams of one replication."""
 
-    def __init__(self, seed: int, replication: int):
+    def __init__(self, seed: int, replication: int, scope: str = ""):
+        """``scope``: a prefix of every stream's name (a hospital names each unit's streams by the
+        unit, ``unit:NAME/arrivals``, so that adding a unit never shifts another's draws); a unit
+        alone has none."""
         self.seed = int(seed)
         self.replication = int(replication)
+        self.scope = scope
 
     def generator(self, name: str, *index: int) -> np.random.Generator:
         """A NumPy generator keyed by (seed, replication, name, *index)."""
-        seq = np.random.SeedSequence(self.seed, spawn_key=(self.replication, stream_key(name), *index))
+        full = f"{self.scope}/{name}" if self.scope else name
+        seq = np.random.SeedSequence(self.seed, spawn_key=(self.replication, stream_key(full), *index))
         return np.random.Generator(np.random.PCG64(seq))
 
     def stream(self, name: str, *index: int, block: int = 256) -> Stream:

@@ -33,12 +33,11 @@ from careos_sim.model.entities import Nurse
 from careos_sim.model.leadership import propensity
 from careos_sim.model.streams import Streams
 from careos_sim.spec.scenario import StaffSpec
+from careos_sim.clock import DAY, SHIFT
 
 
 __all__ = ["Workforce", "logistic", "overload"]
 
-DAY = 1440.0
-SHIFT = 720.0
 
 
 #: Minutes of care a missed task stands for when counting the work a shift demanded (about the

@@ -23,6 +23,7 @@ from careos_sim.report.common import (DIMENSIONS, dimension_of, fmt, folder_issu
 from careos_sim.measure.labels import label
 from careos_sim.report.explain import Evidence, why_not_moved
 from careos_sim.report.uncertainty import uncertainty_blocks, uncertainty_section
+from careos_sim.report.units import compare_units_blocks
 from careos_sim.report.document import (
     NAME_LIMIT, Block, Bullets, Heading, Image, Note, Para, Table, blocks_markdown, code, for_plot, literal, png_bytes,
 )
@@ -987,6 +988,7 @@ def comparison_blocks(data: CompareFolder) -> tuple[str, list[Block]]:
                            + "; ".join(data.problems) + "."))
     blocks += _brief_blocks(data, card)
     blocks += _scorecard_blocks(data, card, figures.get("scorecard"))
+    blocks += compare_units_blocks(data.folder)
     blocks += _time_series_blocks(data, figures.get("time_series"))
     blocks += _equity_blocks(data, figures.get("equity"))
     blocks += uncertainty_section(data.folder)

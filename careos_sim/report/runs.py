@@ -16,6 +16,7 @@ import pandas as pd
 from careos_sim.results.figures import COLOURS, TIME_SERIES, new_figure, weekly_band
 from careos_sim.report.common import (DIMENSIONS, dimension_of, fmt, folder_issue, interval, plain, reproducibility_blocks)
 from careos_sim.measure.labels import label
+from careos_sim.report.units import run_units_blocks
 from careos_sim.report.document import (NAME_LIMIT, Block, Bullets, Heading, Image, Note, Para, Table, code, for_plot,
                                         literal, png_bytes)
 
@@ -107,6 +108,7 @@ def run_blocks(folder: Path, manifest: dict[str, Any]) -> tuple[str, list[Block]
         classes += [None] * len(g)
     blocks += [Heading(2, "Outcomes", "outcomes"),
                Table(["outcome", "unit", "mean", "95% CI"], rows, classes, numeric={2, 3})]
+    blocks += run_units_blocks(folder)
     if weekly is not None:
         fig = run_series_figure(weekly, dict(zip(summary["metric"], summary["unit"])), plot_name, int(n or 0))
         if fig is not None:

@@ -22,24 +22,30 @@ if TYPE_CHECKING:  # pragma: no cover
     from careos_sim.experiment.compare import Comparison
     from careos_sim.experiment.replications import RunResult
 
-__all__ = ["summary_document", "comparison_document", "write_run", "write_comparison"]
+__all__ = ["summary_document", "comparison_document", "write_run", "write_comparison", "unit_replications",
+           "unit_paired"]
+
+
+def _metrics_block(result: RunResult, metrics) -> dict[str, Any]:
+    rows = result.summary.set_index("metric")
+    return {
+        m.name: {
+            "mean": rows.at[m.name, "mean"],
+            "ci_low": rows.at[m.name, "ci_low"],
+            "ci_high": rows.at[m.name, "ci_high"],
+            "unit": m.unit,
+            **({"direction": m.direction} if m.direction else {}),
+        }
+        for m in metrics
+    }
 
 
 def summary_document(result: RunResult, scenario_label: str) -> dict[str, Any]:
-    """The ``--json`` document: scenario, replications, seed, horizon and every metric."""
-    rows = result.summary.set_index("metric")
+    """The ``--json`` document: scenario, replications, seed, horizon and every metric; for a
+    hospital, the hospital's metrics and ``units: {NAME: {"metrics": ...}}`` beside them."""
 
     def block(metrics):
-        return {
-            m.name: {
-                "mean": rows.at[m.name, "mean"],
-                "ci_low": rows.at[m.name, "ci_low"],
-                "ci_high": rows.at[m.name, "ci_high"],
-                "unit": m.unit,
-                **({"direction": m.direction} if m.direction else {}),
-            }
-            for m in metrics
-        }
+        return _metrics_block(result, metrics)
 
     run = result.scenario.run
     return json_safe({
@@ -51,19 +57,28 @@ def summary_document(result: RunResult, scenario_label: str) -> dict[str, Any]:
         "metrics": block(METRICS),
         "diagnostics": block(DIAGNOSTICS),
         "undefined": dict(result.undefined),
+        **({"units": {name: {"metrics": _metrics_block(unit, METRICS)} for name, unit in result.units.items()}}
+           if result.units else {}),
     })
 
 
-def comparison_document(comparison: Comparison, label_a: str, label_b: str) -> dict[str, Any]:
-    """The ``compare --json`` document: both scenarios, run settings, and per metric A, B, B - A, better side."""
+def _paired_block(paired: pd.DataFrame) -> dict[str, Any]:
     metrics = {}
-    for row in comparison.paired.to_dict("records"):
+    for row in paired.to_dict("records"):
         metrics[row["metric"]] = {
             **{side: {k: row[f"{side}_{k}"] for k in ("mean", "ci_low", "ci_high")} for side in ("a", "b", "diff")},
             "better": row["better"],
             "unit": row["unit"],
             "direction": row["direction"],
         }
+    return metrics
+
+
+def comparison_document(comparison: Comparison, label_a: str, label_b: str) -> dict[str, Any]:
+    """The ``compare --json`` document: both scenarios, run settings, and per metric A, B, B - A, better
+    side; for two hospitals, ``units: {NAME: {"metrics": ...}}`` for each unit both have."""
+    metrics = _paired_block(comparison.paired)
+    units = comparison.units
     return json_safe({
         "a": label_a,
         "b": label_b,
@@ -72,6 +87,7 @@ def comparison_document(comparison: Comparison, label_a: str, label_b: str) -> d
         "seed": comparison.seed,
         "horizon_days": comparison.horizon_days,
         "metrics": metrics,
+        **({"units": {name: {"metrics": _paired_block(p)} for name, p in units.items()}} if units else {}),
     })
 
 
@@ -93,6 +109,8 @@ def write_run(result: RunResult, out: str | Path, scenario_label: str, command: 
         result.summary.to_csv(tmp / "summary.csv", index=False)
         (tmp / "summary.json").write_text(json.dumps(summary_document(result, scenario_label), indent=2) + "\n")
         (tmp / "scenario.yaml").write_text(_scenario_yaml(result))
+        if result.units:
+            unit_replications(result).to_parquet(tmp / "units.parquet", index=False)
         for rep, frame in result.events.items():
             frame.to_parquet(tmp / f"events-{rep:04d}.parquet", index=False)
         logs = _write_event_logs(tmp, {(f"events-{rep:04d}.ocel.json" if rep else "events.ocel.json"): log
@@ -114,6 +132,18 @@ def write_run(result: RunResult, out: str | Path, scenario_label: str, command: 
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return out
+
+
+def unit_replications(result: RunResult) -> pd.DataFrame:
+    """A hospital's units' replications in one table: a ``unit`` column, then as replications.parquet."""
+    return pd.concat([u.replications.assign(unit=name)[["unit", *u.replications.columns]]
+                      for name, u in result.units.items()], ignore_index=True)
+
+
+def unit_paired(comparison: Comparison) -> pd.DataFrame:
+    """Each unit's paired table (as comparison.csv), with a leading ``unit`` column."""
+    return pd.concat([p.assign(unit=name)[["unit", *p.columns]] for name, p in comparison.units.items()],
+                     ignore_index=True)
 
 
 def _write_event_logs(folder: Path, logs: dict[str, Any]) -> dict[str, Any]:
@@ -143,6 +173,9 @@ def write_comparison(comparison: Comparison, out: str | Path, labels: tuple[str,
         _sided({k: r.replications for k, r in sides.items()}).to_parquet(tmp / "replications.parquet", index=False)
         _sided({k: r.weekly for k, r in sides.items()}).to_parquet(tmp / "weekly.parquet", index=False)
         comparison.paired.to_csv(tmp / "comparison.csv", index=False)
+        if comparison.a.units and comparison.b.units:
+            _sided({k: unit_replications(r) for k, r in sides.items()}).to_parquet(tmp / "units.parquet", index=False)
+            unit_paired(comparison).to_csv(tmp / "units-comparison.csv", index=False)
         doc = comparison_document(comparison, *labels)
         (tmp / "comparison.json").write_text(json.dumps(doc, indent=2) + "\n")
         for side, result in sides.items():

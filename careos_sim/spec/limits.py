@@ -177,10 +177,25 @@ def expected_tasks(scenario: Any, days: float | None = None) -> float:
     return beds * d * _task_rate(scenario) + 2.0 * _admissions_per_day(scenario) * d
 
 
+def _hospital_units(scenario: Any) -> list[Any]:
+    """A hospital's unit scenarios (each with the hospital's run days); empty for a unit."""
+    units = getattr(scenario, "units", None)
+    if not isinstance(units, tuple):
+        return []
+    run = getattr(scenario, "run", None)
+    return [u.scenario.model_copy(update={"run": run}) if run is not None else u.scenario for u in units]
+
+
 def estimate(scenario: Any, replications: int | None = None, *, sides: int = 1) -> Cost:
-    """The cost of running ``scenario`` with ``replications`` (default: its own), ``sides`` times over."""
+    """The cost of running ``scenario`` (a unit, or a hospital: its units summed, and its float pool)
+    with ``replications`` (default: its own), ``sides`` times over."""
     reps = int(replications if replications is not None else _get(scenario, "run.replications", 1))
     runs = reps * sides
+    units = _hospital_units(scenario)
+    if units:
+        nurses = sum(headcount(u) for u in units) + int(_get(scenario, "float_pool.nurses", 0) or 0)
+        tasks = sum(expected_tasks(u) for u in units)
+        return Cost(runs=runs, nurses=nurses, expected_tasks=tasks, replication_days=_days(scenario) * runs)
     return Cost(runs=runs, nurses=headcount(scenario), expected_tasks=expected_tasks(scenario),
                 replication_days=_days(scenario) * runs)
 
@@ -202,6 +217,8 @@ def _rule(what: str, value: float, cap: str, limit: float) -> str:
 
 def _nurse_driver(scenario: Any) -> str:
     """The path that most inflates the headcount, compared with the default unit's (30 beds, 1:5, 1:6, 3 shifts)."""
+    if _hospital_units(scenario):
+        return "units"
     if _get(scenario, "staff.roster") == "continuous":
         return "staff.nurses.on_duty"
     ratios = {
@@ -215,6 +232,8 @@ def _nurse_driver(scenario: Any) -> str:
 
 def _task_driver(scenario: Any, caps: Caps) -> str:
     """The path that most inflates the expected tasks: warm-up if the run would fit without it."""
+    if _hospital_units(scenario):
+        return "units"
     warm = float(_get(scenario, "run.warmup_days", 0.0))
     if warm > 0 and caps.max_expected_tasks is not None and \
             expected_tasks(scenario, _days(scenario) - warm) <= caps.max_expected_tasks:
@@ -241,6 +260,9 @@ def _days_driver(scenario: Any, runs: int, caps: Caps) -> str:
 
 
 def _value(scenario: Any, path: str, fallback: Any) -> Any:
+    if path == "units":
+        units = _hospital_units(scenario)
+        return f"{len(units)} units, {sum(int(_get(u, 'unit.beds', 0)) for u in units)} beds"
     if path == "tasks":
         return _task_rate(scenario)
     v = _get(scenario, path)

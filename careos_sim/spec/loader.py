@@ -56,11 +56,19 @@ names (this bounds alias expansion), an alias may not name the collection that c
 a file is at most :data:`MAX_FILE_BYTES`, and an ``extends`` chain at most :data:`MAX_EXTENDS`
 files. The same reader (and caps) reads ``--set`` values. Reading is pure Python: a file at
 the size cap packed with values is refused at the value cap after about 3 s.
+
+Hospitals. A hospital file (``kind: hospital``, :mod:`careos_sim.spec.hospital`) is read by
+:func:`load_hospital` (or :func:`load_any`, which reads either kind) with the same reader and
+located errors; each unit's ``extends`` and ``system`` are read like a scenario's ``extends``,
+and the caps hold for the hospital as a whole: at most :data:`MAX_EXTENDS` distinct files
+reached by all its units (a file many units name is read once and counted once) and at most
+:data:`MAX_NODES` values summed over the hospital file and every unit's resolved document.
 """
 
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import difflib
 import errno
 import json
@@ -70,19 +78,21 @@ import re
 import stat
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from careos_sim.spec.scenario import ScenarioSpec
+from careos_sim.spec.hospital import HospitalFileSpec, HospitalSpec, HospitalUnitSpec, is_hospital_document
+from careos_sim.spec.scenario import LeadershipSpec, ScenarioSpec, deep_merge
 
 __all__ = [
     "InputIssue", "InputError", "load_scenario", "load_document", "parse_set", "overrides_from",
     "apply_overrides", "validate_model", "scenario_json_schema", "document_files", "source_files", "load_yaml_text",
     "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_NODES", "MAX_EXTENDS", "preset_path", "preset_folders", "installed_folders", "scenario_argument",
+    "load_hospital", "load_any", "hospital_json_schema",
 ]
 
 #: largest scenario or experiment file read, in bytes (the shipped ones are under 10 KiB)
@@ -543,7 +553,8 @@ def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
 
 
 def load_document(path: str | Path, _chain: tuple[Path, ...] = (), *,
-                  allowed_roots: Sequence[Path] | None = None, _budget: list[int] | None = None) -> Document:
+                  allowed_roots: Sequence[Path] | None = None, _budget: list[int] | None = None,
+                  _cache: dict[Path, Document] | None = None) -> Document:
     """Read a YAML file and resolve ``extends`` (relative to the file), recursively.
 
     ``extends`` names one file or a list of them (applied in order, later ones over earlier, then
@@ -554,6 +565,10 @@ def load_document(path: str | Path, _chain: tuple[Path, ...] = (), *,
     symlinks) inside one of these folders; any other is an :class:`InputError` at the ``extends``
     line that echoes only the string written there, and that file is never opened. The file
     ``path`` itself is not checked (the caller chose it).
+
+    ``_cache`` (used by :func:`load_hospital`) keeps every file reached, by resolved path, so that
+    a file many units extend is read once and counts once against :data:`MAX_EXTENDS`. Its
+    documents are shared: nothing may change them in place (:func:`_merge` never does).
     """
     path = Path(path)
     resolved = _resolve(path) or Path(os.path.abspath(path))  # a loop: _parse_yaml reports it
@@ -573,14 +588,15 @@ def load_document(path: str | Path, _chain: tuple[Path, ...] = (), *,
     budget = _budget if _budget is not None else [0]
     base: Document | None = None
     for item, item_line, where in items:
-        loaded = _load_base(item, item_line, where, shown, resolved, _chain, allowed_roots, budget)
+        loaded = _load_base(item, item_line, where, shown, resolved, _chain, allowed_roots, budget, _cache)
         base = loaded if base is None else _merge(base, loaded)
     doc.where = {p: w for p, w in doc.where.items() if p and p[0] != "extends"}
     return _merge(base, doc)  # type: ignore[arg-type]
 
 
 def _load_base(parent: Any, line: int, where: str, shown: str, resolved: Path, _chain: tuple[Path, ...],
-               allowed_roots: Sequence[Path] | None, budget: list[int]) -> Document:
+               allowed_roots: Sequence[Path] | None, budget: list[int],
+               cache: dict[Path, Document] | None = None) -> Document:
     """One file named by ``extends`` (``where`` is ``extends`` or ``extends[i]``), loaded with
     every guard: a path relative to the file, else a shipped preset's name (:func:`preset_path`)."""
     if not isinstance(parent, str) or not parent.strip():
@@ -607,6 +623,8 @@ def _load_base(parent: Any, line: int, where: str, shown: str, resolved: Path, _
     if len(chain) > MAX_EXTENDS:
         raise InputError([InputIssue(shown, line, where,
                                      f"extends chain is longer than {MAX_EXTENDS} files", parent)])
+    if cache is not None and parent_path in cache:  # read once for the whole hospital
+        return cache[parent_path]
     budget[0] += 1
     if budget[0] > MAX_EXTENDS:  # lists of lists: bound every file reached, not only the depth
         raise InputError([InputIssue(shown, line, where,
@@ -616,7 +634,10 @@ def _load_base(parent: Any, line: int, where: str, shown: str, resolved: Path, _
         message = (f"file not found: {_shown_path(parent_path)}" if problem == "file not found"
                    else f"{_shown_path(parent_path)}: {problem}")
         raise InputError([InputIssue(shown, line, where, message, parent)])
-    return load_document(parent_path, chain, allowed_roots=allowed_roots, _budget=budget)
+    loaded = load_document(parent_path, chain, allowed_roots=allowed_roots, _budget=budget, _cache=cache)
+    if cache is not None:
+        cache[parent_path] = loaded
+    return loaded
 
 
 _PRESET_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -812,11 +833,24 @@ def _known_keys(model: type[BaseModel], loc: Path_) -> list[str]:
     for part in loc:
         if isinstance(part, int):
             continue
-        field = getattr(cls, "model_fields", {}).get(part)
+        field = _keyed_fields(cls).get(part)
         if field is None:
             return []
-        cls = field.annotation
-    return sorted(getattr(cls, "model_fields", {}))
+        cls = _model_in(field.annotation)
+    return sorted(_keyed_fields(cls))
+
+
+def _keyed_fields(cls: Any) -> dict[str, Any]:
+    """A model's fields by the key a file writes (the alias where there is one, as ``from``)."""
+    return {f.alias or name: f for name, f in getattr(cls, "model_fields", {}).items()}
+
+
+def _model_in(annotation: Any) -> Any:
+    """The model a field holds, directly or as the items of a list (a hospital's units); else the annotation."""
+    kind, arg = _field_kind(annotation)
+    if kind == "items" and not isinstance(arg, tuple):
+        kind, arg = _field_kind(arg)
+    return arg if kind == "model" else annotation
 
 
 def _value_at(data: Any, loc: Path_) -> tuple[bool, Any]:
@@ -984,3 +1018,305 @@ def scenario_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "careos-sim scenario"
     return schema
+
+
+# --------------------------------------------------------------------------- hospitals
+
+
+@dataclass
+class _HospitalRead:
+    """What the units of one hospital share while it is read: the hospital's document, the
+    files already read (by resolved path), the distinct files reached (against
+    :data:`MAX_EXTENDS`) and the values resolved so far (against :data:`MAX_NODES`)."""
+
+    doc: Document
+    path: Path
+    allowed_roots: Sequence[Path] | None
+    files: list[int]
+    cache: dict[Path, Document] = dataclasses.field(default_factory=dict)
+    values: int = 0
+
+    def capped(self) -> bool:
+        """Whether a hospital-wide cap is exceeded (every further unit would only repeat it)."""
+        return self.files[0] > MAX_EXTENDS or self.values > MAX_NODES
+
+
+def load_hospital(
+    path: str | Path,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    *,
+    allowed_roots: Sequence[Path] | None = None,
+) -> HospitalSpec:
+    """Load, resolve and validate a hospital file (``kind: hospital``).
+
+    Each unit is its ``extends`` (a preset name, or a file relative to the file that lists the
+    unit), then its ``system``'s leadership block merged over it, then its ``set`` overrides,
+    with the hospital's ``run`` block; it is validated as a unit scenario, and its problems are
+    reported under ``units[i].``. Each rollout step's ``system`` (a preset or a file) gives the
+    leadership block merged over each named unit's from its ``from_day``.
+
+    ``overrides`` (a mapping ``{"float_pool.nurses": 12}`` or strings ``["run.horizon_days=30"]``)
+    are dotted paths into the hospital file, applied before validation. Any path through mappings
+    works (``run.*``, ``float_pool.*``, ``quality_team.*``, ``leadership.*``, ``flow.overflow``,
+    ``flow.off_service_*``, ``demand.*``, ``departments.*``, ``name``), and a whole list can be
+    replaced (``flow.transfers=[]``, ``demand.weekday=[...]``, ``rollout=[...]``, ``units=[...]``);
+    a path through a list item (``units[2].set.unit.beds``) is not supported. ``allowed_roots``
+    confines every file reached, as in :func:`load_document`. Raises :class:`InputError`.
+    """
+    files = [0]
+    doc = load_document(path, allowed_roots=allowed_roots, _budget=files)
+    return _hospital(doc, Path(path), overrides, allowed_roots, files)
+
+
+def load_any(
+    path: str | Path,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    *,
+    extra: Iterable[Override] = (),
+    allowed_roots: Sequence[Path] | None = None,
+) -> ScenarioSpec | HospitalSpec:
+    """A hospital (:func:`load_hospital`) if the file says ``kind: hospital``, else a unit
+    scenario, read exactly as :func:`load_scenario` reads it. The file is read once. ``extra``:
+    (path, value, label) triples as :func:`load_scenario` takes them (``--horizon-days``)."""
+    files = [0]
+    doc = load_document(path, allowed_roots=allowed_roots, _budget=files)
+    if is_hospital_document(doc.data):
+        return _hospital(doc, Path(path), overrides, allowed_roots, files, extra)
+    items = [*overrides_from(overrides), *extra]
+    return validate_model(ScenarioSpec, apply_overrides(doc, items) if items else doc)
+
+
+def validate_spec(doc: Document, path: str | Path) -> ScenarioSpec | HospitalSpec:
+    """A read document (``path``: the file it came from, for a hospital's relative ``extends``)
+    validated as what it is: a hospital (``kind: hospital``) or a unit scenario."""
+    if is_hospital_document(doc.data):
+        return _hospital(doc, Path(path), None, None, [0])
+    return validate_model(ScenarioSpec, doc)
+
+
+def hospital_json_schema() -> dict[str, Any]:
+    """JSON Schema of hospital files (the model's schema plus ``extends``)."""
+    schema = HospitalFileSpec.model_json_schema()
+    schema["properties"] = {
+        "extends": {
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+            "description": "Path (relative to this file) of a hospital file to start from, or a list of them "
+                           "applied in order (later over earlier, this file over all); lists such as units are "
+                           "replaced, not merged.",
+        },
+        **schema["properties"],
+    }
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "careos-sim hospital"
+    return schema
+
+
+def _hospital(doc: Document, path: Path, overrides: Mapping[str, Any] | Iterable[str] | None,
+              allowed_roots: Sequence[Path] | None, files: list[int], extra: Iterable[Override] = ()) -> HospitalSpec:
+    """The hospital of a read document: kind, overrides, the file's rules, then units and rollout."""
+    _check_kind(doc)
+    items = [*overrides_from(overrides), *extra]
+    if items:
+        doc = apply_overrides(doc, items)
+    read = _HospitalRead(doc, path, allowed_roots, files)
+    _charge(read, doc.data, (), None)
+    spec = validate_model(HospitalFileSpec, doc)
+    scenarios = _resolve_units(read, spec)
+    rollouts = _resolve_rollouts(read, spec, scenarios)
+    units = tuple(HospitalUnitSpec(name=e.name, specialty=e.specialty, scenario=s, rollout=r)
+                  for e, s, r in zip(spec.units, scenarios, rollouts))
+    return HospitalSpec(name=spec.name, description=spec.description, units=units, departments=spec.departments,
+                        float_pool=spec.float_pool, quality_team=spec.quality_team, leadership=spec.leadership,
+                        flow=spec.flow, demand=spec.demand, run=spec.run)
+
+
+def _check_kind(doc: Document) -> None:
+    """One clear issue for a file that is not a hospital (rather than one per unknown key)."""
+    if is_hospital_document(doc.data):
+        return
+    source, line = doc.locate(("kind",))
+    if "kind" not in doc.data:
+        raise InputError([InputIssue(source, line, "kind", "required key is missing: a hospital file says "
+                                     "kind: hospital (a unit scenario is read by load_scenario)", has_value=False)])
+    raise InputError([InputIssue(source, line, "kind", "must be 'hospital' in a hospital file", doc.data["kind"])])
+
+
+def _count_values(data: Any, limit: int) -> int:
+    """Values in ``data`` as the reader counts them (each mapping, list, key and scalar; an
+    object reached twice counts twice), counting no further than just past ``limit``."""
+    count, stack = 0, [data]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            count += len(item)
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return count
+
+
+def _charge(read: _HospitalRead, data: Any, loc: Path_, name: str | None) -> None:
+    """Count ``data`` against the hospital's :data:`MAX_NODES`; past it, an issue at ``loc``."""
+    read.values += _count_values(data, MAX_NODES - read.values)
+    if read.values > MAX_NODES:
+        source, line = read.doc.locate(loc)
+        raise InputError([InputIssue(source, line, dotted(loc), f"the hospital holds more than {MAX_NODES} values "
+                                     "in all (each unit counts every value of the files it extends)", name,
+                                     name is not None)])
+
+
+def _resolve_units(read: _HospitalRead, spec: HospitalFileSpec) -> list[ScenarioSpec]:
+    """Every unit's scenario; the problems of all units at once (until a hospital-wide cap)."""
+    scenarios: list[ScenarioSpec] = []
+    issues: list[InputIssue] = []
+    for i in range(len(spec.units)):
+        try:
+            scenarios.append(_unit_scenario(read, spec, i))
+        except InputError as exc:
+            issues.extend(_hospital_wide(exc.issues))
+            if read.capped():
+                break
+    if issues:
+        raise InputError(issues)
+    return scenarios
+
+
+def _hospital_wide(issues: Iterable[InputIssue]) -> list[InputIssue]:
+    """The files cap says that it counts the whole hospital's distinct files, not one unit's."""
+    prefix = f"extends reaches more than {MAX_EXTENDS} files"
+    message = (f"the hospital's units reach more than {MAX_EXTENDS} distinct files through extends and system "
+               "(each file counted once)")
+    return [replace(i, message=message) if i.message == prefix else i for i in issues]
+
+
+def _unit_scenario(read: _HospitalRead, spec: HospitalFileSpec, i: int) -> ScenarioSpec:
+    """Unit ``i`` resolved and validated as a scenario; its issues' paths start ``units[i].``."""
+    doc = _unit_document(read, spec, i)
+    _charge(read, doc.data, ("units", i), spec.units[i].name)
+    try:
+        return validate_model(ScenarioSpec, doc)
+    except InputError as exc:
+        raise InputError([_prefixed(issue, f"units[{i}]") for issue in exc.issues]) from None
+
+
+def _prefixed(issue: InputIssue, prefix: str) -> InputIssue:
+    """``issue`` with its path under ``prefix`` (``units[3]``): whose value it is, in the hospital."""
+    return replace(issue, path=prefix if issue.path == "<document>" else f"{prefix}.{issue.path}")
+
+
+def _unit_document(read: _HospitalRead, spec: HospitalFileSpec, i: int) -> Document:
+    """extends, then the system's leadership block, then set; the run is the hospital's. A value
+    is located where it is written (a base file's line, or the hospital file's), anything else at
+    the unit's entry."""
+    entry = spec.units[i]
+    doc = _merge(_bases(read, ("units", i, "extends"), entry.extends),
+                 _leadership_of(read, ("units", i, "system"), entry.system))
+    for key, value in entry.set.items():
+        doc = _set_located(doc, tuple(key.split(".")), value, read.doc, ("units", i, "set", key))
+    doc.data["run"] = spec.run.model_dump()
+    doc.where = {p: w for p, w in doc.where.items() if p[:1] != ("run",)}
+    doc.where[("run",)] = read.doc.locate(("run",))
+    doc.where[()] = read.doc.locate(("units", i))
+    doc.source = read.doc.locate(("units", i))[0]
+    return doc
+
+
+def _written_in(read: _HospitalRead, loc: Path_) -> tuple[str, int | None, Path]:
+    """Where the value at ``loc`` of the hospital file is written: the file shown, the line, and
+    the resolved file that relative names are read against (the hospital file for a ``--set``)."""
+    source, line = read.doc.locate(loc)
+    file = read.path if source.startswith("--") else Path(source)
+    return source, line, _resolve(file) or Path(os.path.abspath(file))
+
+
+def _bases(read: _HospitalRead, loc: Path_, extends: str | tuple[str, ...]) -> Document:
+    """The unit scenario(s) a unit extends, merged in order, each read as a scenario's extends."""
+    items = [(extends, loc)] if isinstance(extends, str) else [(e, (*loc, j)) for j, e in enumerate(extends)]
+    base: Document | None = None
+    for item, at in items:
+        shown, line, resolved = _written_in(read, at)
+        loaded = _load_base(item, line, dotted(at), shown, resolved, (), read.allowed_roots, read.files, read.cache)
+        if is_hospital_document(loaded.data):
+            raise InputError([InputIssue(shown, line, dotted(at), "names a hospital file, not a unit scenario", item)])
+        base = loaded if base is None else _merge(base, loaded)
+    return base  # type: ignore[return-value]
+
+
+def _leadership_of(read: _HospitalRead, loc: Path_, name: str) -> Document:
+    """The leadership block of a system (a preset or a file), as a document ``{leadership: ...}``."""
+    shown, line, resolved = _written_in(read, loc)
+    system = _load_base(name, line, dotted(loc), shown, resolved, (), read.allowed_roots, read.files, read.cache)
+    block = system.data.get("leadership")
+    if is_hospital_document(system.data) or not isinstance(block, dict):
+        what = "a hospital file" if is_hospital_document(system.data) else "a file without a leadership block"
+        raise InputError([InputIssue(shown, line, dotted(loc), f"names {what}; a system is a preset (telling, "
+                                     "listening) or a file with a leadership block", name)])
+    where = {p: w for p, w in system.where.items() if p[:1] == ("leadership",)}
+    return Document({"leadership": block}, where, system.source)
+
+
+def _set_located(doc: Document, path: Path_, value: Any, hospital: Document, loc: Path_) -> Document:
+    """:func:`apply_overrides` for one ``set`` item, located at its line in the hospital file."""
+    label = "--hospital-set"  # a placeholder source, replaced below by the item's place
+    at = hospital.locate(loc)
+    try:
+        out = apply_overrides(_private_path(doc, path), [(path, value, label)])
+    except InputError as exc:
+        raise InputError([replace(i, source=at[0], line=at[1], path=dotted(loc), message=f"{i.path} {i.message}")
+                          if i.source == label else i for i in exc.issues]) from None
+    out.where = {p: (at if w[0] == label else w) for p, w in out.where.items()}
+    return out
+
+
+def _private_path(doc: Document, path: Path_) -> Document:
+    """``doc`` with the mappings along ``path`` copied, so that :func:`apply_overrides` setting a
+    value there changes no document they are shared with (the files read, the hospital file)."""
+    data = node = dict(doc.data)
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            break
+        node[part] = node = dict(child)
+    return Document(data, doc.where, doc.source, doc.line_of_root)
+
+
+def _resolve_rollouts(read: _HospitalRead, spec: HospitalFileSpec,
+                      scenarios: list[ScenarioSpec]) -> list[tuple[tuple[float, LeadershipSpec], ...]]:
+    """Per unit, its (from_day, leadership) switches in day order: each rollout step's system
+    block merged over the unit's own leadership."""
+    index = {e.name: i for i, e in enumerate(spec.units)}
+    steps: list[list[tuple[float, LeadershipSpec]]] = [[] for _ in spec.units]
+    issues: list[InputIssue] = []
+    for k, step in enumerate(spec.rollout):
+        try:
+            block = _rollout_block(read, k, step.system)
+        except InputError as exc:
+            issues.extend(_hospital_wide(exc.issues))
+            if read.capped():
+                break
+            continue
+        for name in (list(index) if step.units == "all" else step.units):
+            i = index[name]
+            steps[i].append((step.from_day, _laid_over(scenarios[i].leadership, block, k)))
+    if issues:
+        raise InputError(issues)
+    return [tuple(sorted(s, key=lambda item: item[0])) for s in steps]
+
+
+def _rollout_block(read: _HospitalRead, k: int, system: str) -> Document:
+    """Rollout step ``k``'s leadership block, checked once on its own (its problems do not depend
+    on the unit it is laid over); paths start ``rollout[k].leadership``."""
+    doc = _leadership_of(read, ("rollout", k, "system"), system)
+    block = Document(doc.data["leadership"], {p[1:]: w for p, w in doc.where.items()}, doc.source)
+    _laid_over(LeadershipSpec(), block, k)
+    return block
+
+
+def _laid_over(base: LeadershipSpec, block: Document, k: int) -> LeadershipSpec:
+    """``block`` merged over ``base`` and validated; problems located in the system's file."""
+    merged = Document(deep_merge(base.model_dump(), block.data), block.where, block.source)
+    try:
+        return validate_model(LeadershipSpec, merged)
+    except InputError as exc:
+        raise InputError([_prefixed(issue, f"rollout[{k}].leadership") for issue in exc.issues]) from None

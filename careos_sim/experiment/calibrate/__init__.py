@@ -6,19 +6,17 @@ box inconsistent with the target bands; the plausible sets are the simulated one
 band, and the chosen point (closest to the bands' centres) is confirmed with more replications.
 
 Public API: :func:`load_targets` (read and validate a targets file; checks the budget),
-:func:`calibrate` (run or resume one into a folder), :class:`CalibrationResult`,
-:func:`add_arguments` and :func:`cli_calibrate` (the command). Modules: ``spec`` (the file
-format), ``method`` (history matching), ``run`` (waves, stores, outputs), ``command``.
+:func:`calibrate` (run or resume one into a folder), :class:`CalibrationResult`.
+Modules: ``spec`` (the file format), ``method`` (history matching), ``run`` (waves, stores,
+outputs); the command is :mod:`careos_sim.cli.calibrate`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from careos_sim.experiment.calibrate.command import add_arguments, cli_calibrate
-
 __all__ = ["load_targets", "calibrate", "Calibration", "CalibrationResult", "WaveRecord", "Parameter", "Target",
-           "TargetsSpec", "run_with_years", "set_outputs", "add_arguments", "cli_calibrate"]
+           "TargetsSpec", "run_with_years", "set_outputs"]
 
 _LAZY = {"load_targets": "spec", "Calibration": "spec", "Parameter": "spec", "Target": "spec", "TargetsSpec": "spec",
          "calibrate": "run", "CalibrationResult": "run", "WaveRecord": "run", "run_with_years": "run",
