@@ -352,3 +352,14 @@ def test_event_logs_of_a_hospital_are_refused_with_a_clear_error(tmp_path, capsy
     assert main(["run", str(a), "--events", "--out", str(tmp_path / "o"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "--events" in err and "not yet for a hospital" in err and not (tmp_path / "o").exists()
+
+
+def test_run_settings_change_a_hospital_and_nothing_else():
+    """compare and precision set A's run settings on both sides: a hospital survives the round trip."""
+    from careos_sim.experiment.replications import with_run_settings
+
+    spec = load_hospital(ROOT / "scenarios" / "hospital-listening.yaml")
+    changed = with_run_settings(spec, replications=3, seed=9, horizon_days=5)
+    assert (changed.run.replications, changed.run.seed, changed.run.horizon_days) == (3, 9, 5)
+    assert changed == spec.model_copy(update={"run": changed.run})
+    assert changed.flow.transfers and changed.units[0].rollout

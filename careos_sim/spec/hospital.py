@@ -22,7 +22,7 @@ import math
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from careos_sim.spec.scenario import (DepartmentsSpec, LeadershipSpec, RunSettingsSpec, ScenarioSpec, _f, _Frozen,
@@ -231,6 +231,9 @@ class RolloutSpec(_Frozen):
 
 class TransferSpec(_Frozen):
     """Patients leaving one specialty's units who move to another's instead of going home."""
+
+    # written ``from`` in a file; a dumped spec (``model_dump``) says ``from_`` and reads back too
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, populate_by_name=True)
 
     from_: Specialty = _f(..., "Specialty the patients leave.", alias="from")
     to: Specialty = _f(..., "Specialty the patients move to.")
