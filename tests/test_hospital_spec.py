@@ -92,7 +92,9 @@ def test_the_default_hospital_shares_a_small_pool_departments_flow_and_a_winter_
     nurses = sum(headcount(u.scenario) for u in h.units)
     assert h.float_pool.nurses == round(0.02 * nurses) == 14
     assert (h.quality_team.allocation, h.quality_team_fte(), h.float_pool_hourly_wage()) == ("own", 21.0, 50.0)
-    assert h.departments == ScenarioSpec().departments and h.leadership.shared_departments
+    # the default departments, with a capacity factor for the whole hospital (a free parameter)
+    assert h.departments == ScenarioSpec().departments.model_copy(update={"capacity_factor": 3.3})
+    assert h.leadership.shared_departments
     assert h.flow.overflow and [(t.from_, t.to, t.share) for t in h.flow.transfers] == [
         ("icu", "step_down", 0.7), ("step_down", "med_surg", 0.4)]
     assert h.demand.weekday == (1.0,) * 7 and h.demand.seasonal_amplitude == 0
