@@ -6,6 +6,7 @@ mechanism it checks and compares runs on common random numbers where it can.
 
 from __future__ import annotations
 
+import json
 import math
 import textwrap
 from pathlib import Path
@@ -345,13 +346,85 @@ def test_a_sweep_of_hospitals_runs_one_task_per_point_and_replication_anywhere(t
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / "runs.parquet"), runs)
 
 
-def test_event_logs_of_a_hospital_are_refused_with_a_clear_error(tmp_path, capsys):
+def test_a_hospitals_event_logs_tell_its_units_nurses_apart_and_change_no_number(tmp_path):
+    """Both logs of a hospital: every event names its unit, each unit's nurses, shifts and defects
+    are objects of their own (the numbers restart on every unit), the float pool's nurses are one
+    object wherever they work, patients and tasks are the hospital's; and keeping them changes nothing."""
+    from careos_sim.model.shared.float_pool import POOL_NURSE_IDS
+
+    spec = hospital(tmp_path, """
+        - {name: 3 East, specialty: med_surg, extends: default, set: {unit.beds: 12, staff.absence.base_probability: 0.15}}
+        - {name: 3 West, specialty: med_surg, extends: default, set: {unit.beds: 12, staff.absence.base_probability: 0.15}}
+    """, "float_pool: {nurses: 4}\nflow: {overflow: true}\n", days=7)
+    quiet = run_hospital(spec, 4, 0)
+    logged = run_hospital(spec, 4, 0, event_log=True, ocel_days=3.0)
+    assert logged.metrics == pytest.approx(quiet.metrics, nan_ok=True)
+    assert logged.units.keys() == quiet.units.keys()
+    for name, unit in logged.units.items():
+        assert unit.metrics == pytest.approx(quiet.units[name].metrics, nan_ok=True), name
+
+    flat = logged.events_frame()
+    assert list(flat.columns)[-1] == "unit" and set(flat["unit"]) == {"3 East", "3 West"}
+    assert flat["time_min"].is_monotonic_increasing
+    started = flat[flat["event"] == "start"]
+    for unit in ("3 East", "3 West"):  # each unit's own nurses are numbered from 0
+        own = started.loc[(started["unit"] == unit) & started["nurse"].between(0, POOL_NURSE_IDS - 1), "nurse"]
+        assert own.min() == 0
+    pooled = started[started["nurse"] >= POOL_NURSE_IDS]
+    assert len(pooled) > 0, "the pool's nurses worked (short-staffed units call them)"
+
+    doc = logged.ocel.to_ocel()
+    objects = {o["id"]: o for o in doc["objects"]}
+    assert {o["id"] for o in doc["objects"] if o["type"] == "unit"} == {"unit-3-east", "unit-3-west"}
+    assert "unit" in {t["name"] for t in doc["objectTypes"]}
+    assert {"3-east/nurse-0", "3-west/nurse-0"} <= set(objects)  # the same number, two nurses
+    nurses = [o for o in doc["objects"] if o["type"] == "nurse"]
+    assert any(o["id"].startswith("float-pool/nurse-") for o in nurses)
+    assert all(o["id"].split("/")[0] in ("3-east", "3-west", "float-pool") for o in nurses)
+    units_of_pool_nurse: dict[str, set[str]] = {}
+    for e in doc["events"]:
+        ids = [r["objectId"] for r in e["relationships"]]
+        assert all(i in objects for i in ids), e
+        unit = [i for i in ids if objects[i]["type"] == "unit"]
+        assert len(unit) == 1, e  # every event happened on one unit
+        for i in ids:
+            if objects[i]["type"] in ("shift", "defect") or (objects[i]["type"] == "nurse"
+                                                              and not i.startswith("float-pool/")):
+                assert i.startswith(unit[0].removeprefix("unit-") + "/"), (i, unit)
+            if i.startswith("float-pool/"):
+                units_of_pool_nurse.setdefault(i, set()).add(unit[0])
+    assert units_of_pool_nurse
+    tasks = [o["id"] for o in doc["objects"] if o["type"] == "task"]
+    assert len(tasks) == len(set(tasks)) and all(t.startswith("task-") for t in tasks)
+
+
+def test_unit_names_that_differ_in_punctuation_get_ids_of_their_own():
+    from careos_sim.measure.eventlog import EventLog, unit_slug
+
+    assert unit_slug("3 East (Cardiac)") == "3-east-cardiac" and unit_slug("***") == "unit"
+    log = EventLog(1.0)
+    a, b = log.for_unit("3 East", "med_surg"), log.for_unit("3-east", "med_surg")
+    assert (a._unit, b._unit) == ("unit-3-east", "unit-3-east-2")
+
+
+def test_run_and_compare_keep_a_hospitals_event_logs(tmp_path, capsys):
+    import pandas as pd
+
     from careos_sim.cli.main import main
 
-    a, _ = _small_files(tmp_path)
-    assert main(["run", str(a), "--events", "--out", str(tmp_path / "o"), "--quiet"]) == 2
-    err = capsys.readouterr().err
-    assert "--events" in err and "not yet for a hospital" in err and not (tmp_path / "o").exists()
+    a, b = _small_files(tmp_path)
+    assert main(["run", str(a), "--events", "--event-log", "--event-log-days", "2", "--out", str(tmp_path / "o"),
+                 "--quiet"]) == 0
+    events = pd.read_parquet(tmp_path / "o" / "events-0000.parquet")
+    assert set(events["unit"]) == {"A", "B"}
+    log = json.loads((tmp_path / "o" / "events.ocel.json").read_text())
+    assert {o["id"] for o in log["objects"] if o["type"] == "unit"} == {"unit-a", "unit-b"}
+    assert main(["compare", str(a), str(b), "-r", "2", "--event-log", "--event-log-days", "1",
+                 "--out", str(tmp_path / "c"), "--quiet"]) == 0
+    capsys.readouterr()
+    for side in "ab":
+        doc = json.loads((tmp_path / "c" / f"events-{side}.ocel.json").read_text())
+        assert any(o["id"].startswith("b/nurse-") for o in doc["objects"])
 
 
 def test_run_settings_change_a_hospital_and_nothing_else():

@@ -228,7 +228,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from careos_sim.measure.eventlog import check_event_log_options
 
     log_days = check_event_log_options(args, replications=scenario.run.replications)
-    _no_hospital_logs(args, [scenario], log_days)
     bar = _progress(scenario.run.replications, for_terminal(scenario.name, 40), disable=args.quiet)
     try:
         result = run(scenario, workers=args.workers, progress=bar.update, event_log=args.events, ocel_days=log_days,
@@ -242,16 +241,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _say_undefined(result.undefined)
     _warn_precision(result.scenario.run.replications, result.scenario.run.horizon_days, result.summary, "")
     return 0
-
-
-def _no_hospital_logs(args: argparse.Namespace, specs: list[Any], log_days: float | None) -> None:
-    """Event logs are kept for a unit; a hospital's units would share nurse numbers in one log."""
-    if not any(getattr(s, "units", None) for s in specs):
-        return
-    for option, asked in (("--event-log", log_days is not None), ("--events", bool(getattr(args, "events", False)))):
-        if asked:
-            raise InputError([InputIssue(option, None, option.lstrip("-"), "event logs are kept for a unit scenario, "
-                                         "not yet for a hospital: run the unit alone to see its log", option)])
 
 
 def _say_undefined(undefined: dict[str, str]) -> None:
@@ -298,7 +287,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     log_days = check_event_log_options(args)
     a, b = _load_pair(args)
-    _no_hospital_logs(args, [a, b], log_days)
     _check_cost([(a, str(args.given[0])), (b, str(args.given[1]))], args)
     _note_run_settings(a, b)
     bar = _progress(2 * a.run.replications, f"{for_terminal(a.name, 30)} vs {for_terminal(b.name, 30)}",

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -39,7 +40,7 @@ from careos_sim.spec.scenario import CATEGORIES, TASK_TYPES
 from careos_sim.clock import DAY
 
 __all__ = ["NoEventLog", "EventLog", "NO_EVENT_LOG", "START", "DEFAULT_DAYS", "MAX_DAYS", "MAX_EVENTS",
-           "EVENT_TYPES", "OBJECT_TYPES", "minutes_of", "check_event_log_options"]
+           "EVENT_TYPES", "OBJECT_TYPES", "minutes_of", "unit_slug", "check_event_log_options"]
 
 #: minute 0 of the simulation clock, as written in the log
 START = datetime(2025, 1, 6, tzinfo=timezone.utc)
@@ -63,6 +64,7 @@ OBJECT_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
     "defect": (("category", "string"), ("owner", "string"), ("encounter_rate", "float")),
     "shift": (("kind", "string"), ("start", "time"), ("end", "time"), ("rostered", "integer"),
               ("short", "integer")),
+    "unit": (("name", "string"), ("specialty", "string")),
 }
 
 #: event types and their attributes (name, OCEL type), in the order the recorder stores them
@@ -183,7 +185,7 @@ class EventLog(NoEventLog):
     """
 
     __slots__ = ("days", "max_events", "events", "objects", "links", "truncated", "_stop", "_tasks", "_shift",
-                 "_shifts", "_on_shift", "_floats", "_known")
+                 "_shifts", "_on_shift", "_floats", "_known", "_root", "_prefix", "_unit", "_pool_ids")
 
     recording = True
 
@@ -208,6 +210,35 @@ class EventLog(NoEventLog):
         self._floats = 0
         self._on_shift: dict[str, str] = {}  # nurse object id -> the shift she is on
         self._known: set[int] = set()  # ids of defects with an object already
+        # A unit's view of a hospital's log (:meth:`for_unit`) shares the events, objects, links, task
+        # numbers and the cap with the hospital's log, its root; the log of a unit alone is its own root.
+        self._root: EventLog = self
+        self._prefix = ""  # put before the ids of the unit's own objects (nurses, shifts, defects)
+        self._unit: str | None = None  # the unit's object id, related to every event of the view
+        self._pool_ids: int | None = None  # nurses with ids from this one up are a float pool's
+
+    def for_unit(self, name: str, specialty: str, pool_ids_from: int | None = None) -> "EventLog":
+        """The view of this (a hospital's) log that one unit records into.
+
+        Its events go into this log, each related to a ``unit`` object for the unit, and the ids
+        of the unit's own nurses, shifts and defects are qualified by the unit's name (the
+        numbers restart on every unit). Patients and tasks keep hospital-wide ids: a patient is
+        one object wherever she is cared for (patients' numbers are the hospital's, and a patient
+        moved to another unit is the same patient), and tasks are numbered across the log.
+        Nurses with ids from ``pool_ids_from`` up belong to the hospital's float pool and are
+        one object (``float-pool/nurse-K``) on whichever unit they work."""
+        view = EventLog(self.days, self.max_events)
+        view.events, view.objects, view.links, view._root = self.events, self.objects, self.links, self
+        slug = base = unit_slug(name)
+        k = 1
+        while f"unit-{slug}" in self.objects:  # names that differ only in case or punctuation
+            k += 1
+            slug = f"{base}-{k}"
+        view._prefix = f"{slug}/"
+        view._unit = f"unit-{slug}"
+        view._pool_ids = pool_ids_from
+        self.objects[view._unit] = ("unit", name, specialty)
+        return view
 
     # ------------------------------------------------------------------ recording
     # An event is one flat tuple, (minute, type, "object ids", *attribute values), and an object one
@@ -215,9 +246,15 @@ class EventLog(NoEventLog):
     # garbage collector's work, and none that refer to the model.
 
     def _add(self, event: tuple) -> None:
+        root = self._root
+        if root.truncated:  # another unit's view reached the cap
+            self._stop = -math.inf
+            return
+        if self._unit is not None:
+            event = (event[0], event[1], f"{event[2]} {self._unit}", *event[3:])
         self.events.append(event)
         if len(self.events) >= self.max_events:
-            self.truncated = True
+            root.truncated = True
             self._stop = -math.inf
 
     def _patient(self, patient: Any, initial: bool = False) -> str:
@@ -228,10 +265,13 @@ class EventLog(NoEventLog):
 
     def _nurse(self, nurse: Any, floating: bool = False) -> str:
         if not nurse.agency:
-            oid, role = f"nurse-{nurse.id}", "staff"
+            if self._pool_ids is not None and nurse.id >= self._pool_ids:
+                oid, role = f"float-pool/nurse-{nurse.id - self._pool_ids}", "float pool"
+            else:
+                oid, role = f"{self._prefix}nurse-{nurse.id}", "staff"
         else:
             role = "float" if floating else "agency"
-            oid = f"{role}-{-nurse.id}"
+            oid = f"{self._prefix}{role}-{-nurse.id}"
         if oid not in self.objects:
             self.objects[oid] = ("nurse", role)
         return oid
@@ -241,13 +281,13 @@ class EventLog(NoEventLog):
         if not nurse.agency:
             return self._nurse(nurse)
         for role in ("agency", "float"):
-            oid = f"{role}-{-nurse.id}"
+            oid = f"{self._prefix}{role}-{-nurse.id}"
             if oid in self.objects:
                 return oid
         return self._nurse(nurse)
 
     def _defect(self, defect: Any) -> str:
-        oid = f"defect-{defect.id}"
+        oid = f"{self._prefix}defect-{defect.id}"
         if defect.id not in self._known:
             self._known.add(defect.id)
             self.objects[oid] = ("defect", CATEGORIES[defect.category], defect.owner, defect.base_rate)
@@ -278,8 +318,9 @@ class EventLog(NoEventLog):
     def task_created(self, now, task):
         if now >= self._stop:
             return
-        self._tasks += 1
-        oid = task.oid = f"task-{self._tasks}"
+        root = self._root
+        root._tasks += 1
+        oid = task.oid = f"task-{root._tasks}"
         kind = TASK_TYPES[task.type_index]
         patient = self._patient(task.patient)
         self.objects[oid] = ("task", kind, task.priority, task.due, task.deadline, task.minutes)
@@ -318,7 +359,7 @@ class EventLog(NoEventLog):
     def shift_rostered(self, now, start, end, day, size, nurses):
         if now >= self._stop:
             return
-        oid = f"shift-{self._shifts}"
+        oid = f"{self._prefix}shift-{self._shifts}"
         self._shifts += 1
         self.objects[oid] = ("shift", "day" if day else "night", start, end, int(size), int(size - len(nurses)))
         self._shift = oid
@@ -328,15 +369,15 @@ class EventLog(NoEventLog):
             return
         nid = self._nurse(nurse, floating)
         if floating:
-            shift = f"float-block-{self._floats}"
+            shift = f"{self._prefix}float-block-{self._floats}"
             self._floats += 1
             self.objects[shift] = ("shift", "float", now, end, 1, 0)
         elif math.isinf(end):  # the continuous roster: one shift, always on
-            shift = "shift-continuous"
+            shift = f"{self._prefix}shift-continuous"
             rostered = self.objects[shift][4] if shift in self.objects else 0
             self.objects[shift] = ("shift", "continuous", 0.0, None, rostered + 1, 0)
         else:
-            shift = self._shift or "shift-0"
+            shift = self._shift or f"{self._prefix}shift-0"
             if shift not in self.objects:
                 self.objects[shift] = ("shift", None, None, end, None, None)
         self.links.append((shift, nid, "staffed by"))
@@ -440,6 +481,13 @@ class EventLog(NoEventLog):
             for piece in self.iter_json():
                 f.write(piece)
         return path
+
+
+def unit_slug(name: str) -> str:
+    """A unit's name as it stands in object ids: lower case, runs of anything but letters and
+    digits as one hyphen ("3 East" -> "3-east"); ids are separated by spaces in the log."""
+    slug = re.sub(r"[^0-9a-z]+", "-", name.lower()).strip("-")
+    return slug or "unit"
 
 
 def _plain(value: Any) -> Any:

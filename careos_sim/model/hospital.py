@@ -35,7 +35,7 @@ from careos_sim.measure.metrics import ALL, evaluate
 from careos_sim.measure.recorder import Facts, Recorder
 from careos_sim.model.nurses import NO_FLOAT_POOL, FloatCover
 from careos_sim.model.shared.departments import HospitalDepartment
-from careos_sim.model.shared.float_pool import FloatPool
+from careos_sim.model.shared.float_pool import POOL_NURSE_IDS, FloatPool
 from careos_sim.model.shared.flow import Demand, HospitalRouting, Surge
 from careos_sim.model.shared.quality_team import QualityTeam
 from careos_sim.model.streams import Streams
@@ -102,8 +102,9 @@ class Hospital:
             links = unit_links(u.name, routing=self.routing, demand=self.demand, float_pool=cover,
                                departments=self.departments, own_mandates=not lead.shared_mandates,
                                goal_phase=goal, on_period=self._collect)
+            view = ocel.for_unit(u.name, u.specialty, POOL_NURSE_IDS) if ocel is not None else None
             unit = CareUnit(_scenario_at_start(u, spec.run), seed, replication, event_log=event_log, env=env,
-                            ocel=ocel, links=links)
+                            ocel=view, links=links)
             self.units[u.name] = unit
             flows[u.name] = unit.patients
         qt = spec.quality_team
@@ -215,7 +216,8 @@ def run_hospital(spec: HospitalSpec, seed: int, replication: int, event_log: boo
         pool = hospital.pool_recorder.total()
         units[FLOAT_POOL] = UnitResult(evaluate(pool, ALL), pool, [])
     events = None
-    if event_log:
-        events = sorted((e for u in hospital.units.values() for e in (u.recorder.events or [])), key=lambda e: e[0])
+    if event_log:  # every unit's, in time order (a unit's own order kept at a tie), with the unit's name
+        events = sorted(((*e, name) for name, u in hospital.units.items() for e in (u.recorder.events or [])),
+                        key=lambda e: e[0])
     return ReplicationResult(replication, seed, evaluate(total, ALL), hospital.weekly, total, events,
                              _yearly(hospital.years()), log, units=units)

@@ -182,12 +182,16 @@ class ReplicationResult:
     units: dict[str, Any] = field(default_factory=dict)
 
     def events_frame(self) -> pd.DataFrame:
-        """The event log as a typed table (nullable integers where a field does not apply)."""
-        frame = pd.DataFrame(self.events or [], columns=list(EVENT_COLUMNS))
+        """The event log as a typed table (nullable integers where a field does not apply); a
+        hospital's has a last column, ``unit``, the unit where the event happened (nurse numbers are
+        each unit's own; a float pool's nurses are numbered from
+        :data:`~careos_sim.model.shared.float_pool.POOL_NURSE_IDS`; patient numbers are the hospital's)."""
+        columns = [*EVENT_COLUMNS, "unit"] if self.units else list(EVENT_COLUMNS)
+        frame = pd.DataFrame(self.events or [], columns=columns)
         for col in ("patient", "nurse", "acuity", "lep"):
             frame[col] = frame[col].astype("Int64")
         frame["value"] = frame["value"].astype(float)
-        return frame.astype({"event": "string", "task": "string"})
+        return frame.astype({"event": "string", "task": "string", **({"unit": "string"} if self.units else {})})
 
 
 def run_unit(scenario: ScenarioSpec, seed: int, replication: int, event_log: bool = False,

@@ -62,10 +62,12 @@ def overload(demanded: float) -> float:
 class Workforce:
     """The employed nurses of one unit (or of a float pool) as people: exhaustion, absence,
     turnover and hiring. ``positions`` nurses are employed at the start; under a shift roster each
-    starts from the staff's steady state (a continuous roster, for verification, has none)."""
+    starts from the staff's steady state (a continuous roster, for verification, has none).
+    ``first_id``: the id of its first nurse (a hospital's float pool numbers its nurses apart from
+    the units', so that an event log tells them apart)."""
 
     def __init__(self, env: simpy.Environment, spec: StaffSpec, positions: int, streams: Streams,
-                 recorder: Recorder):
+                 recorder: Recorder, first_id: int = 0):
         self.env = env
         self.spec = spec
         self.ex = spec.exhaustion
@@ -73,7 +75,7 @@ class Workforce:
         self.rec = recorder
         self.enabled = spec.dynamics
         self.nurses: list[Nurse] = []  # employed now
-        self._next_id = 0
+        self._next_id = first_id
         self.people = streams.stream("workforce.people")  # vulnerability and starting E of each nurse
         self.absence = streams.stream("workforce.absence")
         self.leaving = streams.stream("workforce.turnover")

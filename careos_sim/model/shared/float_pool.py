@@ -32,9 +32,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from careos_sim.model.entities import Nurse
     from careos_sim.model.nurses import Staff
 
-__all__ = ["FloatPool", "DISPATCH_RULES"]
+__all__ = ["FloatPool", "DISPATCH_RULES", "POOL_NURSE_IDS"]
 
 DISPATCH_RULES = ("open_slots_then_load", "open_slots", "load")
+#: the id of the pool's first nurse: the units number theirs from 0, so in an event log a nurse id
+#: from this one up is the float pool's (the order of ids within the pool, all that the roster
+#: reads of them, is the same)
+POOL_NURSE_IDS = 100_000
 
 
 class FloatPool:
@@ -50,7 +54,7 @@ class FloatPool:
         self.dispatch = dispatch
         self.staff_spec = staff
         self.rec = recorder
-        self.workforce = Workforce(env, staff, positions, streams, recorder)
+        self.workforce = Workforce(env, staff, positions, streams, recorder, first_id=POOL_NURSE_IDS)
         self._requests: list[tuple["Staff", int]] = []
         self._pending = False
 
