@@ -29,7 +29,7 @@ def scenarios_markdown() -> str:
         "# Scenario reference",
         "",
         "Every key of a scenario file, with its unit, default and allowed range. Generated from",
-        "`careos_sim/scenario.py` by `python -m careos_sim.report.docgen`; do not edit by hand.",
+        "`careos_sim/spec/scenario.py` by `python -m careos_sim.report.docgen`; do not edit by hand.",
         "",
         "A scenario file is YAML. It may start with `extends: other.yaml` (a path relative to the",
         "file) and give only what differs; a partial block keeps the defaults of the keys it does",
