@@ -31,7 +31,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import pandas as pd
 
-from careos_sim.spec.loader import InputError, InputIssue, load_scenario, source_files
+from careos_sim.spec.hospital import HospitalSpec
+from careos_sim.spec.loader import InputError, InputIssue, load_hospital, load_scenario, source_files
 from careos_sim.measure.metrics import BY_NAME
 from careos_sim.spec.scenario import ScenarioSpec
 from careos_sim.text import ECHO_LIMIT, bounded, for_markdown
@@ -49,6 +50,9 @@ __all__ = [
     "key_findings", "findings_table", "scorecard_view", "paired_of", "artefacts", "Artefacts", "workers_for", "estimate_seconds", "RUN_GATE",
     "find_ranges", "check_uncertainty", "uncertainty_key", "run_uncertainty", "UncertaintyView", "uncertainty_view",
     "MIN_UNCERTAINTY_SETS", "MAX_UNCERTAINTY_SETS",
+    "HOSPITAL_DEFAULTS", "hospital_presets", "build_hospital", "hospital_summary", "check_hospital_limits",
+    "unit_days", "estimate_hospital_seconds", "hospital_workers", "UNITS_TABLE_METRICS", "units_table",
+    "units_downloads", "HOSPITAL_SECONDS_PER_DAY",
 ]
 
 log = logging.getLogger("careos_sim.app")
@@ -162,6 +166,7 @@ _ENV = {
     "max_nurses": "CAREOS_APP_MAX_NURSES",
     "max_beds": "CAREOS_APP_MAX_BEDS",
     "max_upload_bytes": "CAREOS_APP_MAX_UPLOAD_BYTES",
+    "max_unit_days": "CAREOS_APP_MAX_UNIT_DAYS",
 }
 _INTEGER_LIMITS = ("max_replications", "max_nurses", "max_beds", "max_upload_bytes")
 
@@ -179,6 +184,14 @@ class Limits:
     ``max_nurses`` caps a side's nursing headcount and ``max_beds`` its beds (the presets: 26
     nurses, 30 beds), since the work of a simulated day grows with both. ``max_upload_bytes``
     caps an uploaded scenario file.
+
+    ``max_unit_days`` caps, for a hospital, replications x (warm-up + horizon) x its units, for
+    each side, since a hospital's day costs about one unit's day per unit. The default, 7,700, is
+    the 21-unit default hospital at 2 replications of 182 days (7,644): half a year, about four
+    minutes on one core (0.3 s a replication-day of that hospital, measured) or two on two; the
+    unit limit allows about as many simulated unit-days (7,300). A hospital's beds and headcount
+    are limited per unit by ``max_beds`` and ``max_nurses`` (the default hospital has 574 beds in
+    all, none of its units more than 32).
     """
 
     max_horizon_days: float = 730.0
@@ -187,6 +200,7 @@ class Limits:
     max_nurses: int = 150
     max_beds: int = 120
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    max_unit_days: float = 7700.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> tuple["Limits", list[str]]:
@@ -268,14 +282,17 @@ def check_scenario_limits(scenario: ScenarioSpec, limits: Limits, side: str = ""
     return hits
 
 
-def check_run(scenarios: Iterable[ScenarioSpec], limits: Limits) -> list[LimitHit]:
+def check_run(scenarios: Iterable[ScenarioSpec | HospitalSpec], limits: Limits) -> list[LimitHit]:
     """Every limit a comparison of these scenarios goes over, checked on the server before anything is
     built or run: horizon, replications and replications x (warm-up + horizon) (:func:`check_limits`,
     with the longest warm-up of the sides), each side's beds and headcount
-    (:func:`check_scenario_limits`) and, where it is installed, :func:`careos_sim.spec.limits.check_run_cost`."""
+    (:func:`check_scenario_limits`) and, where it is installed, :func:`careos_sim.spec.limits.check_run_cost`.
+    Two hospitals are checked by :func:`check_hospital_limits`."""
     scenarios = list(scenarios)
     if not scenarios:
         return []
+    if any(isinstance(s, HospitalSpec) for s in scenarios):
+        return check_hospital_limits(scenarios, limits)  # type: ignore[arg-type]
     hits = check_limits(max(s.run.horizon_days for s in scenarios), max(s.run.replications for s in scenarios),
                         limits, max(s.run.warmup_days for s in scenarios))
     for side, scenario in zip("ab", scenarios):
@@ -305,6 +322,67 @@ def _shared_cost_limits(scenario: ScenarioSpec, side: str) -> list[LimitHit]:
     return []
 
 
+_HOSPITAL_CLI = ("For longer studies use the command line, e.g. `careos-sim compare scenarios/hospital.yaml "
+                 "scenarios/hospital-listening.yaml --horizon-days 365 --replications 4`.")
+
+
+def unit_days(hospital: HospitalSpec) -> float:
+    """What a hospital's run costs in units' days: replications x (warm-up + horizon) x units."""
+    run = hospital.run
+    return run.replications * (max(0.0, float(run.warmup_days or 0.0)) + run.horizon_days) * len(hospital.units)
+
+
+def check_hospital_limits(hospitals: Iterable[HospitalSpec], limits: Limits) -> list[LimitHit]:
+    """Every limit a comparison of two hospitals goes over, checked on the server before anything is
+    run: horizon, replications and replications x (warm-up + horizon) as for units
+    (:func:`check_limits`); replications x (warm-up + horizon) x units against ``max_unit_days``
+    for each side, since a hospital's day costs about one unit's day per unit; each unit's beds and
+    headcount (:func:`check_scenario_limits`, named ``units[i].unit.beds``); and, where it is
+    installed, :func:`careos_sim.spec.limits.check_run_cost` on each hospital as a whole."""
+    hospitals = list(hospitals)
+    if not hospitals:
+        return []
+    if not all(isinstance(h, HospitalSpec) for h in hospitals):
+        return [LimitHit("kind", "A hospital can only be compared with another hospital, and a unit with a unit.")]
+
+    def hospital_words(hit: LimitHit, prefix: str = "", setting: str | None = None) -> LimitHit:
+        return LimitHit(setting or hit.setting, prefix + hit.message.replace(_CLI, _HOSPITAL_CLI))
+
+    horizon = max(h.run.horizon_days for h in hospitals)
+    warmup = max(h.run.warmup_days for h in hospitals)
+    hits = [hospital_words(h) for h in check_limits(horizon, max(h.run.replications for h in hospitals), limits,
+                                                    warmup)]
+    within = not hits  # the units' days are counted once horizon and replications are within their limits
+    for side, hospital in zip("ab", hospitals):
+        who = f"Side {side.upper()}"
+        run, units, days = hospital.run, len(hospital.units), unit_days(hospital)
+        if within and days > limits.max_unit_days:
+            per_day = run.replications * units
+            spelled = (f"{run.horizon_days:g} days" if not run.warmup_days
+                       else f"({run.warmup_days:g} days warm-up + {run.horizon_days:g} days)")
+            fit = int(limits.max_unit_days // per_day - run.warmup_days)
+            advice = (f"at {run.replications} replications a horizon of {fit} days fits" if fit >= 1 else
+                      "even one day does not fit at these replications")
+            hits.append(LimitHit("run.replications", (
+                f"{who}: {run.replications} replications x {spelled} x {units} units = {days:,.0f} simulated "
+                f"unit-days, above this app's limit of {limits.max_unit_days:,.0f} for a hospital (environment "
+                f"variable {_ENV['max_unit_days']}), {_WHY}: a hospital's day costs about one unit's day per unit. "
+                f"Use fewer replications or a shorter horizon: {advice}. {_HOSPITAL_CLI}")))
+        over: dict[str, list[tuple[int, LimitHit]]] = {}  # each unit's beds and headcount, by setting
+        for i, unit in enumerate(hospital.units):
+            for hit in check_scenario_limits(unit.scenario, limits):
+                over.setdefault(hit.setting, []).append((i, hit))
+        for setting, found in over.items():  # one message a side and setting, naming every unit over it
+            i, first = found[0]
+            names = [for_markdown(" ".join(hospital.units[j].name.split()), MAX_LABEL_CHARS) for j, _ in found]
+            more = (f" So {'is' if len(found) == 2 else 'are'} {len(found) - 1} more of its units: "
+                    f"{', '.join(names[1:11])}{', ...' if len(found) > 11 else ''}." if len(found) > 1 else "")
+            hit = hospital_words(first, f"{who}, unit {names[0]} (units[{i}]): ", f"units[{i}].{setting}")
+            hits.append(LimitHit(hit.setting, hit.message + more))
+        hits += [hospital_words(h) for h in _shared_cost_limits(hospital, side)]
+    return hits
+
+
 class LimitError(InputError):
     """A run that goes over the app's limits (raised by :func:`run_comparison` on the server side)."""
 
@@ -313,13 +391,31 @@ class LimitError(InputError):
         super().__init__([InputIssue("limits", None, h.setting, h.message, has_value=False) for h in hits])
 
 
-#: seconds one simulated day of one replication takes, measured and updated as runs finish
-_SPEED = {"seconds_per_replication_day": 0.007}
+#: seconds one simulated day of one replication of the 21-unit default hospital took on one core,
+#: measured once (``compare`` of scenarios/hospital.yaml and hospital-listening.yaml, 14 days, one
+#: replication each: 8.7 s for 28 replication-days on a shared two-core machine)
+HOSPITAL_SECONDS_PER_DAY = 0.31
+
+#: seconds one simulated day of one replication takes (of a unit; and of one unit of a hospital,
+#: the measurement above over its 21 units), measured and updated as runs finish
+_SPEED = {"seconds_per_replication_day": 0.007, "seconds_per_unit_day": HOSPITAL_SECONDS_PER_DAY / 21}
 
 
 def estimate_seconds(horizon_days: float, replications: int, workers: int = 1) -> float:
     """Rough wall time of a comparison (both sides) on this machine."""
     return 2 * replications * horizon_days * _SPEED["seconds_per_replication_day"] / max(1, workers)
+
+
+def estimate_hospital_seconds(hospitals: Iterable[HospitalSpec], workers: int = 1) -> float:
+    """Rough wall time of a comparison of hospitals (every side's :func:`unit_days`) on this machine."""
+    return sum(unit_days(h) for h in hospitals) * _SPEED["seconds_per_unit_day"] / max(1, workers)
+
+
+def hospital_workers(hospitals: Iterable[HospitalSpec], env: Mapping[str, str] | None = None) -> int:
+    """Processes for a comparison of hospitals: as :func:`workers_for`, a day counted once per unit."""
+    hospitals = list(hospitals)
+    units = max((len(h.units) for h in hospitals), default=1)
+    return workers_for(hospitals[0].run.horizon_days * units, hospitals[0].run.replications, env)
 
 
 def workers_for(horizon_days: float, replications: int, env: Mapping[str, str] | None = None) -> int:
@@ -393,35 +489,66 @@ def _is_hospital_file(path: Path) -> bool:
     return any(line.strip() == "kind: hospital" for line in head.splitlines())
 
 
-def save_upload(name: str, data: bytes, folder: str | Path, presets: Presets | None = None) -> Path:
+#: the folder of unit presets beside the top-level presets (``scenarios/units/``) that hospitals extend
+UNITS_FOLDER = "units"
+
+
+def _preset_copies(presets: Presets, safe: str, hospital: bool) -> tuple[dict[str, Path], dict[str, Path]]:
+    """The presets an upload may reach, by the name of their copy: the top-level files (not the
+    hospitals, unless the upload is a hospital: a unit cannot extend a hospital) and, for a hospital,
+    the files of ``units/``. Only regular files, or links that stay inside the presets folder."""
+    home = presets.folder.resolve()
+
+    def fits(path: Path, within: Path) -> bool:
+        return path.is_file() and (not path.is_symlink() or path.resolve().parent == within)
+
+    top: dict[str, Path] = {}
+    for preset in sorted(presets.folder.glob("*.yaml")):
+        if preset.name == safe or not fits(preset, home):
+            continue
+        if not hospital and _is_hospital_file(preset):  # not a unit's preset: a unit cannot extend a hospital
+            continue
+        top[preset.name] = preset
+    units: dict[str, Path] = {}
+    sub = presets.folder / UNITS_FOLDER
+    if hospital and sub.is_dir() and not sub.is_symlink():
+        for preset in sorted(sub.glob("*.yaml")):
+            if fits(preset, home / UNITS_FOLDER) and not _is_hospital_file(preset):
+                units[preset.name] = preset
+    return top, units
+
+
+def save_upload(name: str, data: bytes, folder: str | Path, presets: Presets | None = None,
+                hospital: bool = False) -> Path:
     """Write an uploaded scenario file into ``folder`` under its own (sanitised) name, beside
     copies of the presets, so that ``extends: default.yaml`` resolves as it does in ``scenarios/``.
 
     The folder then holds only the presets (regular files, copied: a link in the presets folder
     pointing elsewhere is not copied) and the upload: any other file in it, such as an earlier
-    upload, is removed. No file is written through a symbolic link."""
+    upload, is removed. No file is written through a symbolic link. A ``hospital`` upload has the
+    hospital presets beside it too, and a copy of ``units/`` (its regular files only), so that its
+    units may extend ``units/icu.yaml``; a unit upload has neither."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if folder.is_symlink():
         raise InputError([InputIssue("upload", None, "<folder>", "the upload folder is a symbolic link",
                                      has_value=False)])
     safe = safe_upload_name(name)
-    copies: dict[str, Path] = {}
-    if presets is not None:
-        home = presets.folder.resolve()
-        for preset in sorted(presets.folder.glob("*.yaml")):
-            if preset.name == safe or not preset.is_file():
-                continue
-            if preset.is_symlink() and preset.resolve().parent != home:
-                continue
-            if _is_hospital_file(preset):  # not a unit's preset: a unit cannot extend a hospital
-                continue
-            copies[preset.name] = preset
+    copies, unit_copies = _preset_copies(presets, safe, hospital) if presets is not None else ({}, {})
     for old in folder.iterdir():  # an earlier upload (or anything else) is no longer reachable
         if old.name not in copies and old.name != safe and (old.is_symlink() or not old.is_dir()):
             old.unlink()
+    units = folder / UNITS_FOLDER
+    if units.is_symlink() or units.is_file():
+        units.unlink()
+    elif units.is_dir():  # copied afresh (rmtree removes links inside it, never what they point to)
+        shutil.rmtree(units)
     for file_name, preset in copies.items():
         _write_new(folder / file_name, preset.read_bytes())
+    if unit_copies:
+        units.mkdir()
+        for file_name, preset in unit_copies.items():
+            _write_new(units / file_name, preset.read_bytes())
     path = folder / safe
     _write_new(path, data)
     return path
@@ -530,9 +657,54 @@ def _extends_of(text: str) -> tuple[Any, int] | None:
     return data["extends"], line
 
 
+def _hospital_refs(text: str) -> list[tuple[Any, int | None, str]]:
+    """The files a hospital file names besides its ``extends``, each with its line and key: every
+    unit's ``extends`` (one file or a list) and ``system``, and every rollout step's ``system``
+    ([] for a file without units or rollout, or YAML the loader will report)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return []
+    if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
+        return []
+
+    def child(node: Any, key: str) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+        return None
+
+    def line_of(node: Any, key: str, fallback: Any) -> int | None:
+        if isinstance(node, yaml.MappingNode):
+            for k, _ in node.value:
+                if getattr(k, "value", None) == key:
+                    return k.start_mark.line + 1
+        return fallback.start_mark.line + 1 if fallback is not None else None
+
+    refs: list[tuple[Any, int | None, str]] = []
+    for block, keys in (("units", ("extends", "system")), ("rollout", ("system",))):
+        entries, nodes = data.get(block), child(root, block)
+        if not isinstance(entries, list) or not isinstance(nodes, yaml.SequenceNode):
+            continue
+        for i, (entry, node) in enumerate(zip(entries, nodes.value)):
+            if not isinstance(entry, dict):
+                continue
+            for key in keys:
+                value = entry.get(key)
+                line = line_of(node, key, node)
+                if isinstance(value, str):
+                    refs.append((value, line, f"{block}[{i}].{key}"))
+                elif isinstance(value, list):
+                    refs += [(v, line, f"{block}[{i}].{key}[{j}]") for j, v in enumerate(value)]
+    return refs
+
+
 def guard_file(path: str | Path, root: str | Path, shown: str | None = None) -> None:
     """Check a scenario file and its ``extends`` chain stay inside ``root`` before the loader reads
-    them; raise :class:`InputError` otherwise.
+    them; raise :class:`InputError` otherwise. In a hospital file, every file its units name
+    (``units[i].extends``, ``units[i].system``) and its rollout's ``system`` are checked the same way.
 
     Every file of the chain must be a regular file in ``root`` (its real path too: a symbolic link
     is refused) and may not be costly to read (:func:`_yaml_size_issue`). A target that is refused
@@ -564,13 +736,14 @@ def guard_file(path: str | Path, root: str | Path, shown: str | None = None) -> 
         if issue is not None:
             raise InputError([issue])
         found = _extends_of(text)
-        if found is None:
-            continue  # no extends, or YAML the loader reports
-        value, line = found
-        # one file or a list of them; an entry that is not a name is the loader's to report
-        parents = [(value, "extends")] if isinstance(value, str) else \
-            [(v, f"extends[{i}]") for i, v in enumerate(value)] if isinstance(value, list) else []
-        for parent, where in reversed(parents):
+        parents: list[tuple[Any, int | None, str]] = []
+        if found is not None:  # else no extends, or YAML the loader reports
+            value, line = found
+            # one file or a list of them; an entry that is not a name is the loader's to report
+            parents = [(value, line, "extends")] if isinstance(value, str) else \
+                [(v, line, f"extends[{i}]") for i, v in enumerate(value)] if isinstance(value, list) else []
+        parents += _hospital_refs(text)
+        for parent, line, where in reversed(parents):
             if not isinstance(parent, str) or not parent.strip():
                 continue
             target = Path(os.path.normpath(os.path.join(current.parent, parent)))
@@ -579,8 +752,11 @@ def guard_file(path: str | Path, root: str | Path, shown: str | None = None) -> 
             why = ("a file name cannot hold a NUL character" if "\x00" in parent
                    else _outside(target, root_abs, root_real))
             if why is not None:
-                names = ", ".join(sorted(p.name for p in root_abs.glob("*.yaml")
-                                         if p != first and p.is_file() and not p.is_symlink()))
+                names = ", ".join([*sorted(p.name for p in root_abs.glob("*.yaml")
+                                           if p != first and p.is_file() and not p.is_symlink()),
+                                   *sorted(f"{UNITS_FOLDER}/{p.name}" for p in root_abs.glob(f"{UNITS_FOLDER}/*.yaml")
+                                           if not (root_abs / UNITS_FOLDER).is_symlink() and p.is_file()
+                                           and not p.is_symlink())])
                 raise InputError([InputIssue(shown, line, where, (
                     f"may name only a preset beside the upload ({names}): {why}"), bounded(parent, ECHO_LIMIT))])
             todo.append((target, target.name))
@@ -621,13 +797,26 @@ def _load(path: str | Path, overrides: Mapping[str, Any] | None = None, root: st
     return load_scenario(path, overrides, allowed_roots=[Path(root).resolve()])
 
 
+def _load_hospital(path: str | Path, overrides: Mapping[str, Any] | None = None, root: str | Path | None = None,
+                   shown: str | None = None) -> HospitalSpec:
+    """:func:`careos_sim.spec.loader.load_hospital` confined to ``root``, as :func:`_load` is: every file
+    the hospital and its units reach is checked here first (:func:`guard_file`), and by the loader."""
+    if root is None:
+        return load_hospital(path, overrides)
+    guard_file(path, root, shown)
+    return load_hospital(path, overrides, allowed_roots=[Path(root).resolve()])
+
+
 def load_upload(name: str, data: bytes, folder: str | Path, presets: Presets | None = None,
-                max_bytes: int | None = None) -> tuple[Path | None, ScenarioSpec | None, list[str]]:
+                max_bytes: int | None = None, hospital: bool = False
+                ) -> tuple[Path | None, ScenarioSpec | HospitalSpec | None, list[str]]:
     """Save and validate an uploaded scenario: (path, scenario, []) or (path or None, None, error lines).
 
     The upload may be at most ``max_bytes`` (default: :class:`Limits` from the environment,
     :data:`MAX_UPLOAD_BYTES`), and it and its ``extends`` chain may reach only the copies of the
-    presets beside it (:func:`guard_file`)."""
+    presets beside it (:func:`guard_file`). A ``hospital`` upload is read as a hospital file
+    (``kind: hospital``); it and every file its units name may reach only the copies of the presets
+    and of ``units/`` beside it (:func:`save_upload`)."""
     if max_bytes is None:
         max_bytes = Limits.from_env()[0].max_upload_bytes
     shown = safe_upload_name(name)
@@ -636,12 +825,15 @@ def load_upload(name: str, data: bytes, folder: str | Path, presets: Presets | N
                             f"(environment variable {_ENV['max_upload_bytes']}); a scenario file is a few kB "
                             f"(got {len(data):,} bytes)"]
     try:
-        path = save_upload(name, data, folder, presets)
+        path = save_upload(name, data, folder, presets, hospital=hospital)
     except (OSError, InputError):
         return None, None, [f"{shown}: <file>: could not be saved on the server"]
     try:
-        return path, _load(path, root=path.parent), []
+        return path, (_load_hospital if hospital else _load)(path, root=path.parent), []
     except InputError as exc:
+        if hospital and [i.path for i in exc.issues] == ["kind"] and not exc.issues[0].has_value:
+            return path, None, [f"{shown}: kind: is not a hospital file (a hospital file says kind: hospital); "
+                                "compare unit scenarios in the Compare mode"]
         return path, None, issue_lines(exc, folder)
 
 
@@ -660,6 +852,130 @@ def scenario_files(path: str | Path, root: str | Path | None = None) -> list[Pat
         return source_files(path, allowed_roots=[Path(root).resolve()])
     except InputError:
         return [Path(path)]
+
+
+# --------------------------------------------------------------------------- hospitals
+
+#: the hospital presets each side starts from when the presets folder has them
+HOSPITAL_DEFAULTS = ("hospital", "hospital-listening")
+
+
+def hospital_presets(presets: Presets | None = None) -> list[str]:
+    """The hospital presets (every ``kind: hospital`` file in the presets folder, by name), sorted;
+    a link is listed only where it stays in the folder. Empty for the built-in stand-ins."""
+    presets = presets or find_presets()
+    home = presets.folder.resolve()
+    return [p.stem for p in sorted(presets.folder.glob("*.yaml"), key=lambda p: p.stem)
+            if p.is_file() and (not p.is_symlink() or p.resolve().parent == home) and _is_hospital_file(p)]
+
+
+def build_hospital(source: str | Path, values: Mapping[str, Any], name: str | None = None,
+                   root: str | Path | None = None) -> HospitalSpec:
+    """The hospital in ``source`` with each ``run`` value (``run.horizon_days``, ...) set and renamed,
+    validated as ``careos-sim compare --set`` does; with a ``root``, confined to it (:func:`guard_file`:
+    the file, what it extends and every file its units and rollout name). Raises :class:`InputError`."""
+    overrides: dict[str, Any] = {path: _clean(v) for path, v in values.items()}
+    if name is not None:
+        overrides["name"] = name
+    return _load_hospital(source, overrides, root)
+
+
+#: how a specialty is written on the page
+SPECIALTY_NAMES = {"med_surg": "medical-surgical", "step_down": "step-down", "icu": "ICU", "oncology": "oncology"}
+
+
+def hospital_summary(hospital: HospitalSpec) -> str:
+    """One line on what a hospital is: its units by specialty, beds, float pool and rollout (Markdown,
+    the hospital's own words escaped)."""
+    from collections import Counter
+
+    counts = Counter(u.specialty for u in hospital.units)
+    kinds = ", ".join(f"{n} {SPECIALTY_NAMES.get(k, k)}" for k, n in counts.items())
+    units = len(hospital.units)
+    # the system in force from the first day (a rollout step on day 0 included), and the switches after it
+    listening = sum(1 for u in hospital.units if u.leadership_on(0.0).listening >= 0.5)
+    later = sum(1 for u in hospital.units if any(day > 0 for day, _ in u.rollout))
+    systems = ("every unit on a listening system from day 0" if listening == units else
+               "every unit on a telling system" if listening == 0 else
+               f"{listening} of its units on a listening system from day 0")
+    if later:
+        systems += f", and {later} unit{'s' if later != 1 else ''} switching system later in the run (rollout)"
+    pool = hospital.float_pool.nurses
+    return (f"{units} unit{'s' if units != 1 else ''} ({kinds}), {hospital.beds:,} beds, "
+            f"{'a float pool of ' + str(pool) + ' nurses' if pool else 'no float pool'}; {systems}.")
+
+
+#: the outcomes the units' table shows for each unit, with the short name of its columns (the table
+#: has four columns an outcome, so that it reads on a 1366-pixel screen)
+UNITS_TABLE_METRICS: tuple[str, ...] = ("safety.harm_per_1000_patient_days", "effectiveness.missed_care_pct",
+                                        "workforce.burnout_pct")
+UNITS_TABLE_NAMES: dict[str, str] = {"safety.harm_per_1000_patient_days": "Harm",
+                                     "effectiveness.missed_care_pct": "Missed care %",
+                                     "workforce.burnout_pct": "Burnout %"}
+
+
+def _unit_specialties(folder: Path) -> dict[str, str]:
+    """Each unit's specialty, from the resolved hospital of side A (``scenario-a.yaml``) the results
+    folder holds; {} where it has none or it cannot be read."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load((folder / "scenario-a.yaml").read_text(encoding="utf-8"))
+        return {str(u["name"]): SPECIALTY_NAMES.get(str(u["specialty"]), str(u["specialty"]))
+                for u in doc.get("units", []) if isinstance(u, dict) and "name" in u and "specialty" in u}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, TypeError):
+        return {}
+
+
+def units_table(folder: str | Path, metrics: Iterable[str] = UNITS_TABLE_METRICS,
+                labels: tuple[str, str] | None = None) -> pd.DataFrame:
+    """One row per unit of a comparison of two hospitals (``units-comparison.csv``, in A's order): the
+    unit's name, its specialty, and for each outcome (columns named ``"<outcome>: A"``, ``": B"``,
+    ``": B - A [95% CI]"``, ``": better"``; the outcome as :data:`UNITS_TABLE_NAMES` shortens it) A's
+    mean, B's, B - A with its 95% CI, and the better side: ``"A"`` or ``"B"`` (or the sides' ``labels``,
+    where given) only where the interval excludes 0, else ``"neither"`` (``"-"`` for a diagnostic),
+    formatted as in the report. Empty for a folder without units (a comparison of units)."""
+    from careos_sim.measure.labels import label
+    from careos_sim.report.common import fmt, interval, signed
+
+    folder = Path(folder)
+    path = folder / "units-comparison.csv"
+    if not path.is_file():
+        return pd.DataFrame()
+    paired = pd.read_csv(path)
+    specialties = _unit_specialties(folder)
+    metrics = list(metrics)
+    rows = []
+    for name, group in paired.groupby("unit", sort=False):
+        by = group.set_index("metric")
+        row: dict[str, Any] = {"unit": str(name), "specialty": specialties.get(str(name), "")}
+        for metric in metrics:
+            if metric not in by.index:
+                continue
+            r = by.loc[metric]
+            unit = BY_NAME[metric].unit if metric in BY_NAME else ""
+            head = UNITS_TABLE_NAMES.get(metric) or (label(metric) + (" %" if unit == "%" else ""))
+            suffix = " pp" if unit == "%" else ""
+            row[f"{head}: A"] = fmt(r["a_mean"])
+            row[f"{head}: B"] = fmt(r["b_mean"])
+            row[f"{head}: B - A [95% CI]"] = (f"{signed(r['diff_mean'])}{suffix} "
+                                             f"{interval(r['diff_ci_low'], r['diff_ci_high'], sign=True)}")
+            row[f"{head}: better"] = (dict(zip("ab", labels or ("A", "B"))).get(r["better"], "neither")
+                                      if isinstance(r["direction"], str) else "-")
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if not table.empty and not table["specialty"].astype(bool).any():
+        table = table.drop(columns="specialty")
+    return table
+
+
+def units_downloads(folder: str | Path) -> dict[str, tuple[bytes, str, str]]:
+    """The units' files of a comparison of hospitals, to download: label -> (data, file name, MIME type)."""
+    folder = Path(folder)
+    files = {"Units, paired (CSV)": ("units-comparison.csv", "text/csv"),
+             "Units' replications (Parquet)": ("units.parquet", "application/vnd.apache.parquet")}
+    return {label: ((folder / name).read_bytes(), name, mime) for label, (name, mime) in files.items()
+            if (folder / name).is_file()}
 
 
 # --------------------------------------------------------------------------- demonstrations
@@ -1064,7 +1380,8 @@ class ResultCache:
         return len(self._entries)
 
 
-def run_comparison(a: ScenarioSpec, b: ScenarioSpec, labels: tuple[str, str], cache: ResultCache,
+def run_comparison(a: ScenarioSpec | HospitalSpec, b: ScenarioSpec | HospitalSpec, labels: tuple[str, str],
+                   cache: ResultCache,
                    progress: Callable[[int, int], None] | None = None,
                    sources: tuple[Path | None, Path | None] = (None, None),
                    workers: int | None = None, limits: Limits | None = None) -> CachedRun:
@@ -1073,7 +1390,8 @@ def run_comparison(a: ScenarioSpec, b: ScenarioSpec, labels: tuple[str, str], ca
     ``progress(done, total)`` is called as each of the 2 x replications finishes. ``sources``
     are the scenario files the sides came from (hashed into the manifest; only files in a
     source's own folder are read). With ``limits``, a run over them raises :class:`LimitError`
-    before anything is built or run.
+    before anything is built or run. Two hospitals (:class:`HospitalSpec`) run without an event log
+    (a unit's first day is kept for the page's animation; a hospital has none).
     """
     from careos_sim.results.documents import write_comparison
 
@@ -1086,7 +1404,8 @@ def run_comparison(a: ScenarioSpec, b: ScenarioSpec, labels: tuple[str, str], ca
         if hits:
             raise LimitError(hits)
     n, horizon = a.run.replications, a.run.horizon_days
-    comparison, seconds = _run_pair(a, b, progress, workers, ocel_days=1.0)  # a day's event log, animated
+    # a unit's first day as an event log, animated on the page; a hospital has no animation
+    comparison, seconds = _run_pair(a, b, progress, workers, ocel_days=None if isinstance(a, HospitalSpec) else 1.0)
     folder = cache.folder_for(key)
     files = tuple(scenario_files(s, Path(s).parent) if s is not None else [] for s in sources)
     write_comparison(comparison, folder, source_names(sources), ["careos-sim", "app"],  # type: ignore[arg-type]
@@ -1110,7 +1429,9 @@ def _run_pair(a: ScenarioSpec, b: ScenarioSpec, progress: Callable[[int, int], N
         if progress is not None:
             progress(done[0], total)
 
-    workers = workers if workers is not None else workers_for(horizon, n)
+    hospitals = isinstance(a, HospitalSpec)
+    if workers is None:
+        workers = hospital_workers((a, b)) if hospitals else workers_for(horizon, n)
     started = time.perf_counter()
     executor = None
     if workers > 1:  # spawn: forking a threaded server process is unsafe
@@ -1126,7 +1447,10 @@ def _run_pair(a: ScenarioSpec, b: ScenarioSpec, progress: Callable[[int, int], N
             with _POOLS_LOCK:
                 _POOLS.discard(executor)
     seconds = time.perf_counter() - started
-    _SPEED["seconds_per_replication_day"] = seconds * workers / max(1.0, 2 * n * horizon)
+    if hospitals:
+        _SPEED["seconds_per_unit_day"] = seconds * workers / max(1.0, unit_days(a) + unit_days(b))
+    else:
+        _SPEED["seconds_per_replication_day"] = seconds * workers / max(1.0, 2 * n * horizon)
     return comparison, seconds
 
 

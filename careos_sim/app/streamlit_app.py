@@ -1,6 +1,6 @@
-"""careos-sim's interactive app (a Streamlit script): compare two leadership systems, or teach with
-three prepared demonstrations. Start it with ``careos-sim app``; the logic lives in
-:mod:`careos_sim.app.logic`."""
+"""careos-sim's interactive app (a Streamlit script): compare two leadership systems, teach with
+three prepared demonstrations, or compare two hospitals unit by unit. Start it with ``careos-sim
+app``; the logic lives in :mod:`careos_sim.app.logic`."""
 
 from __future__ import annotations
 
@@ -17,13 +17,14 @@ import streamlit as st
 
 from careos_sim.app import logic
 from careos_sim.app import error_details_off
+from careos_sim.spec.hospital import HospitalSpec
 from careos_sim.spec.loader import InputError
 from careos_sim.spec.scenario import ScenarioSpec
 from careos_sim.text import for_markdown
 
 log = logging.getLogger("careos_sim.app")
 
-COMPARE, TEACH = "Compare two systems", "Teaching mode"
+COMPARE, TEACH, HOSPITAL = "Compare two systems", "Teaching mode", "Hospital"
 SOURCES = {"telling": "Telling preset", "listening": "Listening preset", "upload": "A scenario file I upload"}
 
 
@@ -506,6 +507,153 @@ def preparing(demo: logic.Demo, root: str) -> None:
             f"replications of {demo.horizon_days:g} days), then its figures. It is kept afterwards."))
 
 
+# --------------------------------------------------------------------------- hospital mode
+
+
+class HospitalPick(NamedTuple):
+    """One hospital as chosen on the page."""
+
+    label: str  # its name in tables and legends
+    path: Path  # the hospital file it starts from
+    base: HospitalSpec  # the hospital file as it stands
+
+
+def hospital_side(side: str, default: str, presets: logic.Presets, limits: logic.Limits) -> HospitalPick | None:
+    """One side's hospital: a hospital preset or an uploaded hospital file; None when it cannot run."""
+    st.subheader(f"{side.upper()}")
+    options = [*logic.hospital_presets(presets), "upload"]
+    choice = st.selectbox(
+        "Start from", options, index=options.index(default) if default in options else 0,
+        format_func=lambda k: "A hospital file I upload" if k == "upload" else f"{k} preset",
+        key=f"hospital.{side}.source",
+        help="A hospital preset from scenarios/ (a file that says kind: hospital), or your own hospital file. Its "
+             "units may extend the unit presets by name (extends: default) or the files of scenarios/units/ "
+             "(extends: units/icu.yaml), and it may extend a hospital preset (extends: hospital.yaml).")
+    if choice == "upload":
+        upload = st.file_uploader("Hospital file (YAML)", type=["yaml", "yml"], key=f"hospital.{side}.upload",
+                                  help=f"At most {logic.size_text(limits.max_upload_bytes)}; it and its units may "
+                                       "name only the presets and units/*.yaml, nothing else.",
+                                  **_upload_size(limits))
+        if upload is None:
+            st.info("Upload a hospital file to use it on this side.")
+            return None
+        path, base, errors = logic.load_upload(upload.name, upload.getvalue(), session_folder() / f"hospital-{side}",
+                                               presets, max_bytes=limits.max_upload_bytes, hospital=True)
+        if errors:
+            show_problems(f"**{for_markdown(upload.name, logic.MAX_NAME_CHARS)}** is not a valid hospital, so "
+                          "nothing can run:", errors)
+            return None
+    else:
+        path = presets.path(choice)
+        try:
+            base = logic.build_hospital(path, {}, root=presets.folder)
+        except InputError as exc:
+            show_problems("The preset is not a valid hospital:", logic.issue_lines(exc, presets.folder))
+            return None
+    st.caption(f"**{for_markdown(logic.side_label(base.name, {}, {}))}**: {logic.hospital_summary(base)}")
+    return HospitalPick(logic.side_label(base.name, {}, {}), path, base)
+
+
+def hospital_mode(presets: logic.Presets, limits: logic.Limits) -> None:
+    st.title("Telling or listening: compare two hospitals")
+    st.markdown("Each side is a whole hospital: its units, each a unit scenario, share a float pool, departments, "
+                "a quality team and the flow of patients between them. Both run on common random numbers (each "
+                "unit's patients, nurses and defects are the same on both sides), so what differs is the system. "
+                "The results show the hospital first, then its units side by side.")
+    if not logic.hospital_presets(presets):
+        st.info("No hospital presets were found beside this installation (files in scenarios/ that say "
+                "kind: hospital); upload a hospital file on each side.")
+    columns = st.columns(2, gap="large")
+    picks: dict[str, HospitalPick | None] = {}
+    for side, col, default in (("a", columns[0], logic.HOSPITAL_DEFAULTS[0]),
+                               ("b", columns[1], logic.HOSPITAL_DEFAULTS[1])):
+        with col:
+            picks[side] = hospital_side(side, default, presets, limits)
+
+    st.subheader("Run")
+    cost = logic.HOSPITAL_SECONDS_PER_DAY
+    st.caption(f"Both hospitals run with these settings, paired replication by replication. A hospital costs "
+               f"about one unit's day per unit for every simulated day: a replication of the 21-unit default "
+               f"hospital takes roughly {cost:.1f} s per simulated day on one core, so the app starts at 91 days "
+               f"and 2 replications for a first answer in a minute or two. For a year or more, or more "
+               f"replications, use the command line.")
+    run_settings = {s.path: s for s in logic.RUN_SETTINGS}
+    seed0 = picks["a"].base.run.seed if picks["a"] else 20261125
+    defaults = {"run.horizon_days": 91, "run.replications": 2, "run.seed": min(seed0, run_settings["run.seed"].high)}
+    run_values = {}
+    for col, (path, setting) in zip(st.columns(3), run_settings.items()):
+        with col:
+            run_values[path] = int(st.number_input(setting.label, int(setting.low), int(setting.high),
+                                                   int(defaults[path]), 1, help=setting.help,
+                                                   key=f"hospital.{path}"))
+    horizon, replications = run_values["run.horizon_days"], run_values["run.replications"]
+    warmup = max((p.base.run.warmup_days for p in picks.values() if p), default=0.0)
+    hits = logic.check_limits(horizon, replications, limits, warmup)
+
+    hospitals, labels, problems = None, None, []
+    if picks["a"] and picks["b"] and not hits:
+        labels = logic.distinct_labels(picks["a"].label, picks["b"].label)
+        built = []
+        for pick, label in zip((picks["a"], picks["b"]), labels):
+            try:
+                built.append(logic.build_hospital(pick.path, run_values, label, root=pick.path.parent))
+            except InputError as exc:
+                problems += logic.issue_lines(exc, pick.path.parent)
+        if problems:
+            show_problems("These settings are not valid:", problems)
+        else:
+            hospitals = tuple(built)
+            hits = logic.check_run(hospitals, limits)  # units x days, and every unit's beds and headcount
+    show_limits(hits)
+    ready = hospitals is not None and not hits
+    if ready:
+        workers = logic.hospital_workers(hospitals)
+        seconds = logic.estimate_hospital_seconds(hospitals, workers)
+        units = " and ".join(str(len(h.units)) for h in hospitals)
+        st.caption(f"{replications} paired replications of {horizon:g} days of hospitals of {units} units "
+                   f"({sum(logic.unit_days(h) for h in hospitals):,.0f} simulated unit-days in all, on {workers} "
+                   f"process{'es' if workers > 1 else ''}); roughly {max(1, round(seconds))} s on this machine. "
+                   f"Changing a setting while it runs stops the run.")
+    clicked = st.button("Run comparison", type="primary", disabled=not ready, key="hospital.run")
+    if clicked and ready:
+        entry = run(*hospitals, labels, limits, sources=(picks["a"].path, picks["b"].path))
+        if entry is not None:
+            st.session_state.hospital_result = entry.key
+    current = logic.settings_key(*hospitals, labels) if ready else None
+    shown = result_cache().get(current) if current else None
+    if shown is None and st.session_state.get("hospital_result"):
+        shown = result_cache().get(st.session_state.hospital_result)
+        if shown is not None:
+            st.info("The results below are from the previous settings; press **Run comparison** to update them.")
+    if shown is not None:
+        show_results(shown, heading="The hospital")
+        show_units(shown)
+
+
+def show_units(entry: logic.CachedRun) -> None:
+    """The units of the two hospitals side by side (``units-comparison.csv``), and their files."""
+    if "units_table" not in entry.extras:
+        entry.extras["units_table"] = logic.units_table(entry.folder, logic.UNITS_TABLE_METRICS)
+    table = entry.extras["units_table"]
+    st.header("Units side by side")
+    if table.empty:
+        st.info("This comparison has no units' table.")
+        return
+    a, b = (for_markdown(x) for x in entry.labels)
+    st.caption(f"The hospital above is its units together; here each unit alone, paired by replication on common "
+               f"random numbers: the mean of A (**{a}**) and of B (**{b}**), B - A with its 95% CI, and the better "
+               "side, A or B, only where that interval excludes 0 (else neither). Harm: harm events per 1,000 "
+               "patient-days; missed care: % of care tasks missed; burnout: % of nurses burned out (a difference "
+               "of percentages in percentage points, pp). Every outcome of every unit is in the units' paired "
+               "table (CSV) below, and in the report.")
+    show_table(table)
+    downloads = logic.units_downloads(entry.folder)
+    for col, (label, (data, name, mime)) in zip(st.columns(len(downloads) or 1), downloads.items()):
+        with col:
+            st.download_button(label, data, file_name=name, mime=mime, on_click="ignore",
+                               key=f"download.{entry.key}.{name}")
+
+
 # --------------------------------------------------------------------------- page
 
 
@@ -526,19 +674,23 @@ def page() -> None:
     limits, limit_problems = logic.Limits.from_env()
     with st.sidebar:
         st.markdown("## careos-sim")
-        mode = st.radio("Mode", [COMPARE, TEACH], key="mode")
-        st.markdown("A discrete-event simulation of one inpatient unit under a *telling* leadership system "
-                    "or a *listening* care operating system.")
+        mode = st.radio("Mode", [COMPARE, TEACH, HOSPITAL], key="mode")
+        st.markdown("A discrete-event simulation of one inpatient unit, or of a hospital of such units, under a "
+                    "*telling* leadership system or a *listening* care operating system.")
         st.caption(f"Limits of this app: horizon up to {limits.max_horizon_days:g} days, up to "
                    f"{limits.max_replications} replications, at most {limits.max_replication_days:,.0f} "
                    f"simulated days a side (replications x (warm-up + horizon)), {limits.max_beds} beds and "
-                   f"{limits.max_nurses} nurses a side, and uploads of {logic.size_text(limits.max_upload_bytes)}.")
+                   f"{limits.max_nurses} nurses a side (for a hospital: a unit), at most "
+                   f"{limits.max_unit_days:,.0f} simulated unit-days a hospital (replications x (warm-up + "
+                   f"horizon) x units), and uploads of {logic.size_text(limits.max_upload_bytes)}.")
     for problem in limit_problems:
         st.warning(problem)
     if presets.fallback:
         st.warning(presets.fallback)
     if mode == TEACH:
         teaching_mode(presets, limits)
+    elif mode == HOSPITAL:
+        hospital_mode(presets, limits)
     else:
         compare_mode(presets, limits)
 
