@@ -302,6 +302,14 @@ def test_run_and_compare_take_a_hospital_and_give_its_units(tmp_path, capsys):
     cmp = json.loads(capsys.readouterr().out)
     assert {"A", "B"} <= set(cmp["units"]) and set(cmp["units"]["A"]["metrics"]["workforce.burnout_pct"]) >= {"a", "b",
                                                                                                            "diff"}
+    import pandas as pd
+
+    paired = pd.read_csv(tmp_path / "cmp" / "units-comparison.csv")
+    assert list(paired.columns[:2]) == ["unit", "metric"] and paired.columns.is_unique
+    assert set(paired["unit"]) == {"A", "B"}
+    harm = paired[paired["metric"] == "safety.harm_per_1000_patient_days"]
+    assert len(harm) == 2  # one row a unit
+    assert "%" in set(paired.loc[paired["metric"] == "effectiveness.missed_care_pct", "metric_unit"])
     assert main(["report", str(tmp_path / "cmp")]) == 0
     capsys.readouterr()
     text = (tmp_path / "cmp" / "report.md").read_text()

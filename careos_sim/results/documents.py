@@ -141,9 +141,11 @@ def unit_replications(result: RunResult) -> pd.DataFrame:
 
 
 def unit_paired(comparison: Comparison) -> pd.DataFrame:
-    """Each unit's paired table (as comparison.csv), with a leading ``unit`` column."""
-    return pd.concat([p.assign(unit=name)[["unit", *p.columns]] for name, p in comparison.units.items()],
-                     ignore_index=True)
+    """Each unit's paired table (as comparison.csv) with a leading ``unit`` column, the unit's name;
+    the outcome's unit of measurement (comparison.csv's ``unit``) is ``metric_unit`` here."""
+    return pd.concat([p.rename(columns={"unit": "metric_unit"}).assign(unit=name)
+                      [["unit", *(c if c != "unit" else "metric_unit" for c in p.columns)]]
+                      for name, p in comparison.units.items()], ignore_index=True)
 
 
 def _write_event_logs(folder: Path, logs: dict[str, Any]) -> dict[str, Any]:
