@@ -306,9 +306,9 @@ def test_run_and_compare_take_a_hospital_and_give_its_units(tmp_path, capsys):
 
     paired = pd.read_csv(tmp_path / "cmp" / "units-comparison.csv")
     assert list(paired.columns[:2]) == ["unit", "metric"] and paired.columns.is_unique
-    assert set(paired["unit"]) == {"A", "B"}
+    assert set(paired["unit"]) == {"A", "B", "float pool"}  # the pool's own facts as a row
     harm = paired[paired["metric"] == "safety.harm_per_1000_patient_days"]
-    assert len(harm) == 2  # one row a unit
+    assert len(harm) == 3  # one row a unit and the pool
     assert "%" in set(paired.loc[paired["metric"] == "effectiveness.missed_care_pct", "metric_unit"])
     assert main(["report", str(tmp_path / "cmp")]) == 0
     capsys.readouterr()
