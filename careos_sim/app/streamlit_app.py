@@ -106,6 +106,25 @@ def run(a, b, labels: tuple[str, str], limits: logic.Limits, sources=(None, None
     return entry
 
 
+def run_button(sides, labels, limits: logic.Limits, picks, mode: str) -> logic.CachedRun | None:
+    """The "Run comparison" button of a mode ("compare" or "hospital") and the results to show: those
+    of the current settings (``sides``, None while they cannot run), run when the button is pressed
+    or found in the cache, else the mode's previous results, said to be so."""
+    clicked = st.button("Run comparison", type="primary", disabled=sides is None,
+                        key="run.compare" if mode == "compare" else f"{mode}.run")
+    state = f"{mode}_result"
+    if clicked and sides is not None:
+        entry = run(*sides, labels, limits, sources=(picks["a"].path, picks["b"].path))
+        if entry is not None:
+            st.session_state[state] = entry.key
+    shown = result_cache().get(logic.settings_key(*sides, labels)) if sides is not None else None
+    if shown is None and st.session_state.get(state):
+        shown = result_cache().get(st.session_state[state])
+        if shown is not None:
+            st.info("The results below are from the previous settings; press **Run comparison** to update them.")
+    return shown
+
+
 def _metric_options() -> dict[str, Any]:
     """A framed big number, where this Streamlit frames them."""
     return {"border": True} if "border" in inspect.signature(st.metric).parameters else {}
@@ -308,17 +327,7 @@ def compare_mode(presets: logic.Presets, limits: logic.Limits) -> None:
         st.caption(f"{replications} paired replications of {horizon:g} days (each side runs once per "
                    f"replication); roughly {max(1, round(seconds))} s on this machine. Changing a setting while it "
                    f"runs stops the run.")
-    clicked = st.button("Run comparison", type="primary", disabled=not ready, key="run.compare")
-    if clicked and ready:
-        entry = run(*scenarios, labels, limits, sources=(picks["a"].path, picks["b"].path))
-        if entry is not None:
-            st.session_state.compare_result = entry.key
-    current = logic.settings_key(*scenarios, labels) if ready else None
-    shown = result_cache().get(current) if current else None
-    if shown is None and st.session_state.get("compare_result"):
-        shown = result_cache().get(st.session_state.compare_result)
-        if shown is not None:
-            st.info("The results below are from the previous settings; press **Run comparison** to update them.")
+    shown = run_button(scenarios if ready else None, labels, limits, picks, "compare")
     if shown is not None:
         show_results(shown)
     if ready:
@@ -614,17 +623,7 @@ def hospital_mode(presets: logic.Presets, limits: logic.Limits) -> None:
                    f"({sum(logic.unit_days(h) for h in hospitals):,.0f} simulated unit-days in all, on {workers} "
                    f"process{'es' if workers > 1 else ''}); roughly {max(1, round(seconds))} s on this machine. "
                    f"Changing a setting while it runs stops the run.")
-    clicked = st.button("Run comparison", type="primary", disabled=not ready, key="hospital.run")
-    if clicked and ready:
-        entry = run(*hospitals, labels, limits, sources=(picks["a"].path, picks["b"].path))
-        if entry is not None:
-            st.session_state.hospital_result = entry.key
-    current = logic.settings_key(*hospitals, labels) if ready else None
-    shown = result_cache().get(current) if current else None
-    if shown is None and st.session_state.get("hospital_result"):
-        shown = result_cache().get(st.session_state.hospital_result)
-        if shown is not None:
-            st.info("The results below are from the previous settings; press **Run comparison** to update them.")
+    shown = run_button(hospitals if ready else None, labels, limits, picks, "hospital")
     if shown is not None:
         show_results(shown, heading="The hospital")
         show_units(shown)
