@@ -27,6 +27,7 @@ from careos_sim.spec.limits import headcount
 from careos_sim.spec.loader import (MAX_EXTENDS, MAX_NODES, InputError, hospital_json_schema, load_any,
                                     load_hospital, load_scenario)
 from careos_sim.spec.scenario import LeadershipSpec, ScenarioSpec
+from scenario_files import in_tmp, issue_lines, raised, write  # noqa: F401 (in_tmp: autouse)
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -35,26 +36,9 @@ ONE_UNIT = SCENARIOS / "hospital-one-unit.yaml"
 UNIT_TYPES = ("step-down", "icu", "oncology")
 
 
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path, monkeypatch):
-    """Run every test in its own folder, so files are shown by short relative names."""
-    monkeypatch.chdir(tmp_path)
-
-
-def write(name: str, text: str) -> Path:
-    path = Path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
-
-
 def errors(path, overrides=None, **kw) -> list[str]:
     """The printed lines of the InputError that loading the hospital ``path`` must raise."""
-    with pytest.raises(InputError) as info:
-        load_hospital(path, overrides, **kw)
-    lines = [str(issue) for issue in info.value.issues]
-    assert str(info.value) == "\n".join(lines)
-    return lines
+    return issue_lines(raised(load_hospital, path, overrides, **kw))
 
 
 def hospital(units: str, rest: str = "") -> Path:

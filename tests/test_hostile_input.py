@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import textwrap
 import time
 from pathlib import Path
 
@@ -23,30 +22,17 @@ from careos_sim.spec.loader import (MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, InputE
                                load_yaml_text, parse_set)
 from careos_sim.spec.hospital import HospitalSpec
 from careos_sim.spec.scenario import ScenarioSpec
+from scenario_files import in_tmp, raised, write  # noqa: F401 (in_tmp: autouse)
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
 DEFAULT = SCENARIOS / "default.yaml"
 
 
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path, monkeypatch):
-    """Run every test in its own folder, so files are shown by short relative names."""
-    monkeypatch.chdir(tmp_path)
-
-
-def write(name: str, text: str) -> Path:
-    path = Path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
-
-
 def errors(path, overrides=None, **kw) -> list[str]:
     """The printed lines of the InputError that loading ``path`` must raise (within 5 s)."""
-    with pytest.raises(InputError) as info, no_hang():
-        load_scenario(path, overrides, **kw)
-    return str(info.value).splitlines()
+    with no_hang():
+        return str(raised(load_scenario, path, overrides, **kw)).splitlines()
 
 
 class no_hang:

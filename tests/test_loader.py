@@ -6,7 +6,6 @@ The messages are part of the interface: each test pins the exact text.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pydantic
@@ -15,32 +14,16 @@ import pytest
 import careos_sim
 from careos_sim.spec.loader import InputError, InputIssue, load_document, load_scenario, parse_set
 from careos_sim.spec.scenario import ScenarioSpec
+from scenario_files import in_tmp, issue_lines, raised, write  # noqa: F401 (in_tmp: autouse)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO / "scenarios" / "default.yaml"
 MMC = REPO / "scenarios" / "verification" / "mmc.yaml"
 
 
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path, monkeypatch):
-    """Run every test in its own folder, so files are shown by short relative names."""
-    monkeypatch.chdir(tmp_path)
-
-
-def write(name: str, text: str) -> Path:
-    path = Path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
-
-
 def errors(path, overrides=None) -> list[str]:
     """The printed lines of the InputError that loading ``path`` must raise."""
-    with pytest.raises(InputError) as info:
-        load_scenario(path, overrides)
-    lines = [str(issue) for issue in info.value.issues]
-    assert str(info.value) == "\n".join(lines)
-    return lines
+    return issue_lines(raised(load_scenario, path, overrides))
 
 
 # --------------------------------------------------------------------------- good input
