@@ -295,7 +295,7 @@ def test_a_prepared_demonstration_is_kept_on_disk_under_the_version_and_its_sett
     # opened again (a new server: nothing in memory), it is read, not run, and shows what the page needs
     started = time.perf_counter()
     again = logic.prepare_demo(demo, root=root, progress=lambda d, n: pytest.fail("ran again"))
-    assert time.perf_counter() - started < 3
+    assert time.perf_counter() - started < 30  # read, not run (the progress callback fails the test if it runs)
     art = logic.artefacts(again)
     assert set(art.figures) == {"scorecard", "time_series", "equity"}
     assert all(png.startswith(b"\x89PNG") for png in art.figures.values())

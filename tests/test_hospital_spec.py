@@ -560,7 +560,7 @@ def test_many_units_each_extending_its_own_deep_chain_stay_within_the_file_cap(m
     assert errors("h.yaml") == [
         f"h.yaml:4: units[1].extends: the hospital's units reach more than {MAX_EXTENDS} distinct files through "
         "extends and system (each file counted once) (got 'c1_0.yaml')"]
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 60  # a guard against a hang (a bomb unchecked takes hours), not a speed claim
     assert seen.count <= MAX_EXTENDS + 1  # the hospital file and at most MAX_EXTENDS others, each once
 
 
@@ -582,7 +582,7 @@ def test_units_that_each_extend_a_large_file_stay_within_the_value_cap(monkeypat
     seen = parses(monkeypatch)
     started = time.perf_counter()
     lines = errors("h.yaml")
-    assert time.perf_counter() - started < 10
+    assert time.perf_counter() - started < 60  # a guard against a hang, not a speed claim
     assert lines[-1] == (f"h.yaml:5: units[2]: the hospital holds more than {MAX_NODES} values in all (each unit "
                          "counts every value of the files it extends) (got 'u2')")
     assert [line.split(" unknown key")[0] for line in lines[:-1]] == ["big.yaml:2: units[0].pad:",
@@ -596,7 +596,7 @@ def test_huge_lists_are_refused_before_any_unit_is_read(monkeypatch):
     seen = parses(monkeypatch)
     started = time.perf_counter()
     lines = errors("h.yaml")
-    assert time.perf_counter() - started < 5 and seen.count == 1
+    assert time.perf_counter() - started < 60 and seen.count == 1  # read once; the time only guards a hang
     assert [line.split(" (got")[0] for line in lines] == ["h.yaml:2: units: must have at most 60 items",
                                                           "h.yaml:5003: rollout: must have at most 100 items"]
 
@@ -621,7 +621,7 @@ def test_an_alias_bomb_in_a_unit_is_refused_by_the_reader():
     write("h.yaml", "\n".join(lines) + "\n")
     started = time.perf_counter()
     [line] = errors("h.yaml")
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 60  # a guard against a hang (a bomb unchecked takes hours), not a speed claim
     assert line.startswith("h.yaml:") and f"more than {MAX_NODES} values" in line
 
 
