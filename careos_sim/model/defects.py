@@ -229,7 +229,8 @@ class DefectSystem:
         if total <= 0.0:
             return extra
         stream: Stream = patient.defects
-        u = stream.random()
+        u = stream.uniforms  # the next uniform from the buffer (Stream: same as random())
+        u = u.pop() if u else stream.random()
         if u < none:  # no encounter: exp(-total), the chance of none, kept with the table
             return extra
         for _ in range(self._poisson_count(total, u)):

@@ -67,7 +67,9 @@ class TaskKind:
              on_done: Callable[[Task, float], None] | None = None) -> Task:
         """A task of this kind for ``patient``, due at ``due``, its minutes drawn from ``stream``."""
         if self.lognormal:
-            minutes = self.mean * math.exp(self.sigma * stream.normal() - self.half) * patient.demand
+            z = stream.normals  # the next normal from the stream's buffer (Stream: same as normal())
+            z = z.pop() if z else stream.normal()
+            minutes = self.mean * math.exp(self.sigma * z - self.half) * patient.demand
         else:
             minutes = draw_minutes(self.spec.minutes, stream) * patient.demand
         if patient.lep and self.interpreter is not None:
@@ -318,7 +320,8 @@ class PatientFlow:
             now = env.now
             for patient in list(self.present.values()):
                 care = patient.care
-                offset = care.random() * spread
+                u = care.uniforms  # the next uniform from the buffer (Stream: same as random())
+                offset = (u.pop() if u else care.random()) * spread
                 task = make(patient, now + offset, care)
                 if offset > 0:
                     push_at(now + offset, task)  # the queue enters it when it comes due

@@ -37,6 +37,10 @@ class Safety:
         self.event_log = event_log
         self._missed = {TYPE_INDEX["medication"]: self.cfg.missed_medication_harm,
                         TYPE_INDEX["assessment"]: self.cfg.missed_assessment_harm}
+        # read once: a slip is decided for every task, and a spec's fields are slower to read
+        self._slip_probability = spec.slip_probability
+        self._slip_exhaustion = spec.slip_exhaustion_factor
+        self._uniforms = stream.uniforms  # the stream's buffer (Stream: the same draw as random())
 
     def adopt(self, pressure_slip_factor: float) -> None:
         """Another leadership system from now on: how much its pressure raises slips."""
@@ -58,8 +62,8 @@ class Safety:
 
     def slip(self, task: Any, exhaustion: float, pressure: float) -> None:
         """A task may end in a harmful slip: more likely when tired and pushed."""
-        cfg = self.cfg
-        p = cfg.slip_probability * (1.0 + cfg.slip_exhaustion_factor * exhaustion)
+        p = self._slip_probability * (1.0 + self._slip_exhaustion * exhaustion)
         p *= (1.0 + self.pressure_slip * pressure) * task.patient.harm_factor
-        if self.stream.random() < p:
+        u = self._uniforms
+        if (u.pop() if u else self.stream.random()) < p:
             self.harm(task.patient, "slip", task)

@@ -31,16 +31,24 @@ class Stream:
     Each kind of variate has its own buffer, a block drawn at once and kept reversed, so that the
     next variate is ``pop()`` from its end (cheaper than an index and a length check); a buffer is
     refilled when a draw finds it empty, so the sequence is the same as drawing one at a time from
-    the blocks in order."""
+    the blocks in order.
 
-    __slots__ = ("_gen", "_block", "_u", "_e", "_n")
+    The buffers are public and each stays the same list for the stream's life (a refill fills it
+    in place): the model's hottest callers (a task's slip, defect and round draws) hold the list
+    and take the next variate as ``u.pop() if u else stream.random()``, which is the same draw as
+    ``stream.random()`` without the call."""
+
+    __slots__ = ("_gen", "_block", "uniforms", "exponentials", "normals")
 
     def __init__(self, generator: np.random.Generator, block: int = 256):
         self._gen = generator
         self._block = block
-        self._u: list[float] = []
-        self._e: list[float] = []
-        self._n: list[float] = []
+        #: the uniforms still to hand out, next one last (see the class's docstring)
+        self.uniforms: list[float] = []
+        #: the standard exponentials still to hand out, next one last
+        self.exponentials: list[float] = []
+        #: the standard normals still to hand out, next one last
+        self.normals: list[float] = []
 
     @property
     def generator(self) -> np.random.Generator:
@@ -49,25 +57,25 @@ class Stream:
 
     def random(self) -> float:
         """Uniform on [0, 1)."""
-        u = self._u
+        u = self.uniforms
         if not u:
-            u = self._u = self._gen.random(self._block).tolist()
+            u.extend(self._gen.random(self._block).tolist())
             u.reverse()
         return u.pop()
 
     def exponential(self, mean: float) -> float:
         """Exponential with the given mean."""
-        e = self._e
+        e = self.exponentials
         if not e:
-            e = self._e = self._gen.standard_exponential(self._block).tolist()
+            e.extend(self._gen.standard_exponential(self._block).tolist())
             e.reverse()
         return e.pop() * mean
 
     def normal(self) -> float:
         """Standard normal."""
-        n = self._n
+        n = self.normals
         if not n:
-            n = self._n = self._gen.standard_normal(self._block).tolist()
+            n.extend(self._gen.standard_normal(self._block).tolist())
             n.reverse()
         return n.pop()
 
