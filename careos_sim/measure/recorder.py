@@ -356,8 +356,17 @@ class Recorder:
         level.last = now
         level.level -= 1
 
-    def task_started(self, now: float, task: Any, minutes: float, base: float) -> None:
-        """A nurse starts a task: ``minutes`` of work in all, ``base`` of them the care itself."""
+    def task_started(self, now: float, task: Any, minutes: float, base: float, queued: bool = False) -> None:
+        """A nurse starts a task: ``minutes`` of work in all, ``base`` of them the care itself.
+        ``queued``: she took it from the queue just now (``TaskQueue.pop``), and its leaving the
+        queue is counted here, as :meth:`task_dequeued` would count it (one call a task, not two)."""
+        if queued:
+            self.tasks_left += 1
+            self.sojourn_minutes += now - task.entered
+            level = self.pending
+            level.area += level.level * (now - level.last)
+            level.last = now
+            level.level -= 1
         t = task.type_index
         task.started_at = now
         self.started[t] += 1

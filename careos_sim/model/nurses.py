@@ -29,6 +29,7 @@ import simpy
 from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
 from careos_sim.measure.recorder import Recorder
 from careos_sim.model.entities import Nurse, Task
+from careos_sim.model.leadership import Pressure
 from careos_sim.model.mechanisms import launch_factor
 from careos_sim.model.safety import Safety
 from careos_sim.model.tasks import TaskQueue
@@ -291,12 +292,16 @@ class Staff:
             nurse.shift_busy += lead_in
         # The work loop runs once per task: what it calls is looked up once a shift, the clock is read
         # once after each wait, and the event log is called only when one is kept.
+        # Leaders' pressure is read from its level where it is the leadership system's (a plain
+        # callable otherwise); the busy level falls, at the end of each task, as
+        # Recorder.task_finished would lower it (the same arithmetic), without the call.
         ocel = log.recording
         pop = queue.pop
         pressure_now = self.pressure
+        dial = pressure_now if isinstance(pressure_now, Pressure) else None
         timeout = env.timeout
         task_started = rec.task_started
-        task_finished = rec.task_finished
+        busy = rec.busy
         slip = safety.slip
         hook = hooks[0] if len(hooks) == 1 else None
         now = env.now
@@ -304,6 +309,7 @@ class Staff:
             if now >= end and (floating or not (now < ot_cap and self._backlog_exceeds())):
                 break
             task = pop()
+            queued = True  # taken from the queue (its leaving it is counted with its start)
             if task is None:
                 if now >= end:
                     break
@@ -311,7 +317,8 @@ class Staff:
                 if task is None:
                     break
                 now = env.now
-            pressure = pressure_now()
+                queued = False  # handed to her while idle: it never waited in the queue
+            pressure = dial.level if dial is not None else pressure_now()
             base = task.minutes * pace * (1.0 - pace_gain * pressure)
             minutes = base
             if hook is not None:  # the usual case: one hook (the defects')
@@ -319,14 +326,16 @@ class Staff:
             else:
                 for extra in hooks:
                     minutes += extra(nurse, task, minutes)
-            task_started(now, task, minutes, base)
+            task_started(now, task, minutes, base, queued)
             if logging:
                 rec.log(now, "start", patient=task.patient.index, nurse=nurse.id, task=task.type, value=minutes)
             if ocel:
                 log.task_started(now, task, nurse, minutes)
             yield timeout(minutes)
             now = env.now
-            task_finished(now)
+            busy.area += busy.level * (now - busy.last)
+            busy.last = now
+            busy.level -= 1
             if ocel:
                 log.task_finished(now, task, nurse)
             nurse.shift_busy += minutes

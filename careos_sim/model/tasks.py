@@ -178,7 +178,9 @@ class TaskQueue:
             self._start_sweep()
 
     def pop(self) -> Task | None:
-        """The next task to start now, dropping (and recording) missed and cancelled ones."""
+        """The next task to start now, dropping (and recording) missed and cancelled ones. The task
+        returned has left the queue, and the caller counts it when it starts the task now
+        (``Recorder.task_started`` with ``queued``: one recorder call a task, not two)."""
         now = self.env.now
         future = self._future
         if future and future[0][0] <= now:
@@ -189,11 +191,12 @@ class TaskQueue:
         rec = self.rec
         while heap:
             task = heappop(heap)[3]
-            rec.task_dequeued(now, task.entered)
             if task.patient.present:
                 deadline = task.deadline
                 if deadline is None or now <= deadline:
-                    return task
+                    return task  # (its dequeue is counted with its start)
+            rec.task_dequeued(now, task.entered)
+            if task.patient.present:
                 rec.task_missed(task, now)
                 rec.log(now, "missed", patient=task.patient.index, task=task.type)
                 self.event_log.task_missed(now, task)
