@@ -308,7 +308,7 @@ class Staff:
         while True:
             if now >= end and (floating or not (now < ot_cap and self._backlog_exceeds())):
                 break
-            task = pop()
+            task = pop(now)
             queued = True  # taken from the queue (its leaving it is counted with its start)
             if task is None:
                 if now >= end:

@@ -139,6 +139,11 @@ class PatientFlow:
         return k if k is not None and k.spec is spec else TaskKind(kind, spec, self.sc.tasks.lep_interpreter_factor)
 
     @cached_property
+    def _call_kind(self) -> TaskKind:
+        """The call light's kind (looked up once: a call light is made for every call)."""
+        return self._kind("call_light", self._call)
+
+    @cached_property
     def _kinds(self) -> dict[str, TaskKind]:
         """Every kind of task of the scenario, read from its spec once (on the first task)."""
         factor = self.sc.tasks.lep_interpreter_factor
@@ -302,7 +307,7 @@ class PatientFlow:
         if not patient.present:
             return None
         stream = patient.calls
-        task = self._kind("call_light", self._call).make(patient, time, stream)
+        task = self._call_kind.make(patient, time, stream)
         self.queue.call_at(time + stream.exponential(self._call_gap), self._call_light, patient)
         return task
 
