@@ -68,6 +68,14 @@ class DefectSystem:
         self.fix_effects = streams.stream("defects.fix_effect")
         self.prefixed = streams.stream("defects.initial.fixed")  # which initial defects were fixed before t=0
         self.cats = [c for _, c in self.cfg.categories.items()]
+        # What an encounter reads of its category, read once as plain numbers (a spec's fields are
+        # slower to read, and an encounter is met on about one task in four): workaround mean, the
+        # lognormal's sigma and half variance (as Stream.lognormal computes them from the
+        # workaround cv, so the same draws), harm, near-miss factor, miss, LEP only, stay added.
+        s2 = math.log1p(self.cfg.workaround_cv * self.cfg.workaround_cv)
+        near = scenario.safety.near_misses_per_harm
+        self._terms = [(c.workaround_minutes, math.sqrt(s2), 0.5 * s2, c.harm_probability, near, c.miss_probability,
+                        c.lep_only, c.los_extension_days) for c in self.cats]
         self._share_cum = list(itertools.accumulate(c.share for c in self.cats))
         self.defects: list[Defect] = []
         self._dirty = True
@@ -240,23 +248,28 @@ class DefectSystem:
 
     def _encounter(self, nurse: "Nurse", task: "Task", defect: Defect, stream: Stream) -> float:
         now = self.env.now
-        cat = defect.cat
         if defect.first_encounter is None:
             defect.first_encounter = now
-        workaround = stream.lognormal(cat.workaround_minutes, self.cfg.workaround_cv) if cat.workaround_minutes else 0.0
-        harm_p = cat.harm_probability * task.patient.harm_factor
+        workaround_mean, sigma, half, harm_probability, near_factor, miss, lep_only, los_days = \
+            self._terms[defect.category]
+        if workaround_mean:  # lognormal, as stream.lognormal(workaround_mean, workaround_cv) draws it
+            workaround = workaround_mean * math.exp(sigma * stream.normal() - half)
+        else:
+            workaround = 0.0
+        patient = task.patient
+        harm_p = harm_probability * patient.harm_factor
         harmed = stream.random() < harm_p
-        near_miss = not harmed and stream.random() < harm_p * self.sc.safety.near_misses_per_harm
+        near_miss = not harmed and stream.random() < harm_p * near_factor
         self.rec.encounter(defect.category, workaround, near_miss)
         self.event_log.defect_encountered(now, defect, task, nurse, workaround, near_miss)
         nurse.shift_workaround += workaround
         if harmed:
-            self.on_harm(task.patient, "communication" if cat.lep_only else "defect", task, defect)
-        if task.deadline is not None and stream.random() < cat.miss_probability:
+            self.on_harm(patient, "communication" if lep_only else "defect", task, defect)
+        if task.deadline is not None and stream.random() < miss:
             task.failed = True
-        if cat.los_extension_days > 0 and not task.patient.los_extended:
-            task.patient.los_extended = True
-            task.patient.extra_minutes += cat.los_extension_days * DAY
+        if los_days > 0 and not patient.los_extended:
+            patient.los_extended = True
+            patient.extra_minutes += los_days * DAY
         workaround += self.on_encounter(nurse, defect, now)
         return workaround
 
