@@ -242,7 +242,9 @@ class DefectSystem:
         if u < none:  # no encounter: exp(-total), the chance of none, kept with the table
             return extra
         for _ in range(self._poisson_count(total, u)):
-            defect = defects[min(bisect.bisect_right(cum, stream.random() * total), len(defects) - 1)]
+            u = stream.uniforms  # (the buffer, as above)
+            defect = defects[min(bisect.bisect_right(cum, (u.pop() if u else stream.random()) * total),
+                                 len(defects) - 1)]
             extra += self._encounter(nurse, task, defect, stream)
         return extra
 
@@ -252,20 +254,23 @@ class DefectSystem:
             defect.first_encounter = now
         workaround_mean, sigma, half, harm_probability, near_factor, miss, lep_only, los_days = \
             self._terms[defect.category]
+        # the draws pop from the stream's buffers (Stream: the same draws as random() and normal())
+        u = stream.uniforms
         if workaround_mean:  # lognormal, as stream.lognormal(workaround_mean, workaround_cv) draws it
-            workaround = workaround_mean * math.exp(sigma * stream.normal() - half)
+            z = stream.normals
+            workaround = workaround_mean * math.exp(sigma * (z.pop() if z else stream.normal()) - half)
         else:
             workaround = 0.0
         patient = task.patient
         harm_p = harm_probability * patient.harm_factor
-        harmed = stream.random() < harm_p
-        near_miss = not harmed and stream.random() < harm_p * near_factor
+        harmed = (u.pop() if u else stream.random()) < harm_p
+        near_miss = not harmed and (u.pop() if u else stream.random()) < harm_p * near_factor
         self.rec.encounter(defect.category, workaround, near_miss)
         self.event_log.defect_encountered(now, defect, task, nurse, workaround, near_miss)
         nurse.shift_workaround += workaround
         if harmed:
             self.on_harm(patient, "communication" if lep_only else "defect", task, defect)
-        if task.deadline is not None and stream.random() < miss:
+        if task.deadline is not None and (u.pop() if u else stream.random()) < miss:
             task.failed = True
         if los_days > 0 and not patient.los_extended:
             patient.los_extended = True

@@ -167,10 +167,12 @@ class Reporting:
         """A nurse met a defect: she may report it. Returns the minutes the report costs her."""
         if nurse.agency:
             return 0.0
-        if defect.fixed and self.stream.random() < self.mech.fix_visibility:
+        stream = self.stream
+        u = stream.uniforms  # its draws pop from the buffer (Stream: the same draws as random())
+        if defect.fixed and (u.pop() if u else stream.random()) < self.mech.fix_visibility:
             return 0.0  # she knows it was dealt with: what is left is the fix's residual, not news
         p = self.mech.report_channel * propensity(nurse.efficacy) * (1.0 - 0.5 * self.pressure())
-        if self.stream.random() >= p:
+        if (u.pop() if u else stream.random()) >= p:
             return 0.0
         report = Report(nurse, defect, now)
         self._celebrate(nurse, REPORT_CREDIT)
