@@ -58,6 +58,7 @@ class DefectSystem:
         self.on_harm = on_harm
         self.on_encounter = on_encounter
         self.event_log = event_log
+        self._logging = event_log.recording
         self.own_mandates = own_mandates
         self._ordinals: dict[tuple[str, int], int] = {}  # defects so far by (owner, category): their keys
         # One stream per origin and per kind of timing, so that telling and listening draw the same
@@ -266,7 +267,8 @@ class DefectSystem:
         harmed = (u.pop() if u else stream.random()) < harm_p
         near_miss = not harmed and (u.pop() if u else stream.random()) < harm_p * near_factor
         self.rec.encounter(defect.category, workaround, near_miss)
-        self.event_log.defect_encountered(now, defect, task, nurse, workaround, near_miss)
+        if self._logging:  # (an encounter is met on about one task in four)
+            self.event_log.defect_encountered(now, defect, task, nurse, workaround, near_miss)
         nurse.shift_workaround += workaround
         if harmed:
             self.on_harm(patient, "communication" if lep_only else "defect", task, defect)

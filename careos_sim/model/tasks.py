@@ -223,14 +223,18 @@ class TaskQueue:
                 if deadline is None or now <= deadline:
                     return task  # (its dequeue is counted with its start)
             rec.task_dequeued(now, task.entered)
+            # (about one task in ten is missed: the logs are called only when one is kept)
             if task.patient.present:
                 rec.task_missed(task, now)
-                rec.log(now, "missed", patient=task.patient.index, task=task.type)
-                self.event_log.task_missed(now, task)
+                if rec.events is not None:
+                    rec.log(now, "missed", patient=task.patient.index, task=task.type)
+                if self._logging:
+                    self.event_log.task_missed(now, task)
                 self.on_missed(task)
             else:
                 rec.task_cancelled(task)
-                self.event_log.task_cancelled(now, task)
+                if self._logging:
+                    self.event_log.task_cancelled(now, task)
         return None
 
     def wait(self, nurse: Any) -> simpy.Event:
