@@ -102,7 +102,7 @@ def main() -> None:
           f"(aim: under {AIM_SECONDS_3Y:.0f} s: {'meets' if 3 * per_year < AIM_SECONDS_3Y else 'misses'})")
     print(f"default unit ({u_beds} beds), same horizon, same process: {u_s:.1f} s, tasks/s {u_tasks / u_s:,.0f}")
     print(f"  hospital's tasks/s over the unit's: {out['hospital_tasks_per_second_over_unit']:.2f} (1: a task costs "
-          "the same in the hospital; its ICU and step-down beds raise more tasks a bed than a ward's)")
+          "the same in the hospital as in a unit alone; below 1, more)")
     if args.memory:
         print(f"peak traced memory: 28 days {out['peak_mib_28_days']:.1f} MiB, 84 days {out['peak_mib_84_days']:.1f} MiB"
               f"; growth {out['growth_kib_per_week']:.0f} KiB per simulated week")

@@ -206,8 +206,10 @@ class Recorder:
     def __init__(self, warmup: float, event_log: bool = False,
                  summarise: Callable[[Facts], dict[str, float]] | None = None,
                  on_period: Callable[[int, Facts], None] = lambda week, facts: None):
-        """``summarise``: one weekly row of metrics from a period's facts; ``on_period(week, facts)``
-        is told of each closed period (a hospital sums its units' periods)."""
+        """``summarise``: one weekly row of metrics from a period's facts (None: no weekly rows are
+        kept, as for a hospital's units and float pool, whose weeks the hospital sums into rows of
+        its own); ``on_period(week, facts)`` is told of each closed period (a hospital sums its
+        units' periods)."""
         self.warmup = warmup
         self.summarise = summarise
         self.on_period = on_period
@@ -291,10 +293,9 @@ class Recorder:
         day = int(now // DAY)
         self._split = (day, {k for k in self._missed_pd if k[1] == day}, week)
         self.on_period(week, facts)
-        row = {"week": week, "start_day": self._start / DAY, "days": vals["minutes"] / DAY}
         if self.summarise is not None:
-            row.update(self.summarise(facts))
-        self.weekly.append(row)
+            self.weekly.append({"week": week, "start_day": self._start / DAY, "days": vals["minutes"] / DAY,
+                                **self.summarise(facts)})
         self._start = now
         self._reset()
         self.workaround_minutes = carry

@@ -101,7 +101,7 @@ class Hospital:
         for u in spec.units:
             links = unit_links(u.name, routing=self.routing, demand=self.demand, float_pool=cover,
                                departments=self.departments, own_mandates=not lead.shared_mandates,
-                               goal_phase=goal, on_period=self._collect)
+                               goal_phase=goal, on_period=self._collect, weekly_rows=False)
             view = ocel.for_unit(u.name, u.specialty, POOL_NURSE_IDS) if ocel is not None else None
             unit = CareUnit(_scenario_at_start(u, spec.run), seed, replication, event_log=event_log, env=env,
                             ocel=view, links=links)

@@ -43,7 +43,9 @@ class UnitLinks:
     transfers and admissions over time; ``float_pool``: who covers open slots before agency;
     ``departments``: shared departments (empty: the unit's own desks); ``own_mandates``: its
     leaders issue its mandates (else the hospital does); ``goal_phase``: the hospital's rotating
-    goal (None: the unit's own); ``on_period(week, facts)``: told of each closed week."""
+    goal (None: the unit's own); ``on_period(week, facts)``: told of each closed week;
+    ``weekly_rows``: keep the unit's own row of metrics a week (a hospital keeps rows of all its
+    units together instead, so that its memory grows by one row a week, not one a unit)."""
 
     stream_scope: str = ""
     index_offset: int = 0
@@ -54,6 +56,7 @@ class UnitLinks:
     own_mandates: bool = True
     goal_phase: float | None = None
     on_period: Callable[[int, Facts], None] = lambda week, facts: None
+    weekly_rows: bool = True
 
 
 ALONE = UnitLinks()
@@ -82,7 +85,8 @@ class CareUnit:
         #: the object-centric event log (``eventlog.py``), when one is kept
         self.ocel = ocel
         log = ocel if ocel is not None else NO_EVENT_LOG
-        self.recorder = rec = Recorder(self.warmup, event_log=event_log, summarise=lambda f: evaluate(f, ALL),
+        summarise = (lambda f: evaluate(f, ALL)) if links.weekly_rows else None
+        self.recorder = rec = Recorder(self.warmup, event_log=event_log, summarise=summarise,
                                        on_period=links.on_period)
         self.mechanisms = mech = resolve(sc.leadership)
         self.shifts = sc.staff.roster == "shifts"
