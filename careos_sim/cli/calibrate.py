@@ -47,7 +47,7 @@ def _document(result) -> dict:
 def cli_calibrate(args: argparse.Namespace) -> int:
     """``careos-sim calibrate``: validate (budget included) before any run, run the waves with a progress
     bar, say what was found and where the files are."""
-    from tqdm import tqdm
+    from careos_sim.cli.progress import run_bar
 
     from careos_sim.experiment.calibrate.run import calibrate
     from careos_sim.experiment.calibrate.spec import load_targets
@@ -68,18 +68,8 @@ def cli_calibrate(args: argparse.Namespace) -> int:
     def progress(stage: str, total: int):
         for b in bars:
             b.close()
-        bar = tqdm(total=total, desc=f"{name} {stage}", unit="run", file=sys.stderr, disable=args.quiet,
-                   dynamic_ncols=True)
+        bar, tick = run_bar(total, f"{name} {stage}", args.quiet)
         bars.append(bar)
-        failed = [0]
-        bar.set_postfix(failed=0, refresh=False)
-
-        def tick(n: int, f: int) -> None:
-            failed[0] += f
-            if f:
-                bar.set_postfix(failed=failed[0], refresh=False)
-            bar.update(n)
-
         return tick
 
     def say(line: str) -> None:

@@ -11,6 +11,7 @@ from careos_sim.experiment.design import load_experiment
 from careos_sim.experiment.executor import dask_executor
 from careos_sim.experiment.sweep import EVENT_LOGS, _event_log_files, check_sweep_folder, default_out, load_store, run_sweep
 from careos_sim.spec.loader import InputError, InputIssue
+from careos_sim.cli.progress import run_bar
 from careos_sim.text import for_terminal
 
 __all__ = ["cli_sweep", "say_interrupted"]
@@ -31,7 +32,6 @@ def say_interrupted(exc: BaseException, out: Path, total: int, how_to_resume: st
 
 def cli_sweep(args) -> int:
     """``careos-sim sweep``: validate, run with a progress bar, say where the results are."""
-    from tqdm import tqdm
 
     if args.workers is not None and args.workers < 1:
         raise InputError([InputIssue("--workers", None, "workers", "must be >= 1", args.workers)])
@@ -44,16 +44,7 @@ def cli_sweep(args) -> int:
     total = len(exp.design) * exp.replications
     client = dask_executor(args.scheduler) if args.scheduler else None
     scheduler = args.scheduler or "local"
-    bar = tqdm(total=total, desc=for_terminal(exp.name, 40), unit="run", file=sys.stderr, disable=args.quiet,
-               dynamic_ncols=True)
-    failed = [0]
-    bar.set_postfix(failed=0, refresh=False)
-
-    def progress(n: int, f: int) -> None:
-        failed[0] += f
-        if f:
-            bar.set_postfix(failed=failed[0], refresh=False)
-        bar.update(n)
+    bar, progress = run_bar(total, for_terminal(exp.name, 40), args.quiet)
 
     try:
         executor = client.get_executor() if client is not None else None
