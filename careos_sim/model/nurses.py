@@ -109,11 +109,11 @@ class Staff:
     """The nursing staff of one unit and the processes that put them to work."""
 
     def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, queue: TaskQueue, workforce: Workforce,
-                 safety: Safety, pressure: Callable[[], float], hooks: Sequence[TaskHook], recorder: Recorder,
+                 safety: Safety, pressure: Pressure, hooks: Sequence[TaskHook], recorder: Recorder,
                  huddle_minutes: float = 0.0, float_nurses: int = 0, event_log: NoEventLog = NO_EVENT_LOG,
                  float_pool: "FloatCover" = NO_FLOAT_POOL):
         """``workforce``: the employed nurses (who is rostered, sick, how tired); ``safety``: slips and
-        failed tasks; ``pressure()``: leaders' pressure now; ``hooks``: extra minutes a task takes
+        failed tasks; ``pressure``: leaders' pressure (its ``level`` now); ``hooks``: extra minutes a task takes
         (defects); ``huddle_minutes`` a shift and ``float_nurses`` on call come from the leadership
         system's mechanisms. ``float_pool``: a hospital's pool of float nurses, asked to cover the
         slots left open before agency is called (a unit alone has none)."""
@@ -292,13 +292,11 @@ class Staff:
             nurse.shift_busy += lead_in
         # The work loop runs once per task: what it calls is looked up once a shift, the clock is read
         # once after each wait, and the event log is called only when one is kept.
-        # Leaders' pressure is read from its level where it is the leadership system's (a plain
-        # callable otherwise); the busy level falls, at the end of each task, as
-        # Recorder.task_finished would lower it (the same arithmetic), without the call.
+        # Leaders' pressure is read from its level; the busy level falls, at the end of each task,
+        # as Recorder.task_finished would lower it (the same arithmetic), without the call.
         ocel = log.recording
         pop = queue.pop
-        pressure_now = self.pressure
-        dial = pressure_now if isinstance(pressure_now, Pressure) else None
+        dial = self.pressure
         timeout = env.timeout
         task_started = rec.task_started
         busy = rec.busy
@@ -318,7 +316,7 @@ class Staff:
                     break
                 now = env.now
                 queued = False  # handed to her while idle: it never waited in the queue
-            pressure = dial.level if dial is not None else pressure_now()
+            pressure = dial.level
             base = task.minutes * pace * (1.0 - pace_gain * pressure)
             minutes = base
             if hook is not None:  # the usual case: one hook (the defects')
@@ -356,7 +354,7 @@ class Staff:
             rec.cost("overtime", extra / HOUR * self.sc.staff.nurses.hourly_wage * overtime.wage_multiplier)
         if end < INFINITY and not floating:
             missed = (rec.missed_cum - missed_before) / max(1, self.shift_size)
-            workforce.after_shift(nurse, missed, extra, self.pressure(), rest_days)
+            workforce.after_shift(nurse, missed, extra, self.pressure.level, rest_days)
             nurse.recognition = 0.0  # counted in this shift's resources; what comes later counts next time
         if logging:
             rec.log(now, "off", nurse=nurse.id, value=extra)
