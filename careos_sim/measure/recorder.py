@@ -203,6 +203,90 @@ class Level:
 class Recorder:
     """Accumulates facts for the current period; the model calls it, metrics read its output."""
 
+    # every period's counters (set by _reset), declared for compiled (mypyc) builds
+    minutes: float
+    patient_minutes: float
+    pending_area: float
+    busy_area: float
+    on_duty_area: float
+    handoff_minutes: float
+    overtime_minutes: float
+    nurse_shifts: float
+    short_shifts: float
+    admission_requests: float
+    admissions: float
+    diversions: float
+    boarding_minutes: float
+    discharges: float
+    los_minutes: float
+    discharge_delay_minutes: float
+    overflows: float
+    transfers: float
+    tasks_entered: float
+    tasks_left: float
+    sojourn_minutes: float
+    bedside_minutes: float
+    missed_patient_days: float
+    patient_day_pairs: float
+    nurse_shifts_assigned: float
+    nurse_shifts_with_miss: float
+    encounters: float
+    workaround_minutes: float
+    near_misses: float
+    reports: float
+    report_minutes: float
+    fix_attempts: float
+    fixes: float
+    regressions: float
+    new_defects: float
+    retired_defects: float
+    mandates: float
+    escalations: float
+    department_fixes: float
+    implementation_usd: float
+    training_hours: float
+    defects_area: float
+    active_defects_last: float
+    pressure_area: float
+    staff_samples: float
+    burnout_samples: float
+    exhaustion_sum: float
+    propensity_sum: float
+    samples: float
+    departures: float
+    departures_burned_out: float
+    hires: float
+    vacancy_area: float
+    positions_area: float
+    sick_shifts: float
+    agency_shifts: float
+    float_minutes: float
+    float_shifts: float
+    huddle_minutes: float
+    committee_hours: float
+    cost_regular: float
+    cost_overtime: float
+    cost_agency: float
+    cost_turnover: float
+    cost_leadership: float
+    cost_training: float
+    started: list[float]
+    missed: list[float]
+    cancelled: list[float]
+    work_minutes: list[float]
+    cl_n: list[float]
+    cl_wait_sum: list[float]
+    cl_over10: list[float]
+    required: list[float]
+    missed_g: list[float]
+    harm_g: list[float]
+    patient_minutes_g: list[float]
+    lateness_hist: list[int]
+    fix_days_hist: list[int]
+    harm: list[float]
+    encounters_by_category: list[float]
+
+
     def __init__(self, warmup: float, event_log: bool = False,
                  summarise: Callable[[Facts], dict[str, float]] | None = None,
                  on_period: Callable[[int, Facts], None] = lambda week, facts: None):

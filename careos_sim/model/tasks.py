@@ -32,7 +32,7 @@ import heapq
 import math
 from collections import deque
 from heapq import heappop, heappush
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator
 
 import simpy
 
@@ -81,7 +81,7 @@ class TaskQueue:
         self._sweeping = False  # a sweep process is running (no nurse on duty)
         self._min_deadline = math.inf  # no queued task has an earlier deadline (a lower bound)
         # what comes due later: (time, order, action, argument), action(argument, time) at that time
-        self._future: list[tuple[float, int, Callable[[Any, float], None], Any]] = []
+        self._future: list[tuple[float, int, Callable[[Any, float], Task | None] | None, Any]] = []
         self._alarm_at = math.inf  # the earliest alarm set for the future (inf: none)
         self._logging = event_log.recording  # (read for every task)
 
@@ -260,7 +260,7 @@ class TaskQueue:
         self._sweeping = True
         self.env.process(self._sweep())
 
-    def _sweep(self) -> Iterator[simpy.Event]:
+    def _sweep(self) -> Generator[simpy.Event, Any, None]:
         """While no nurse is on duty, every few minutes count the queued tasks whose window has
         passed as missed (and their harm); stop once a nurse is on duty again."""
         env = self.env
