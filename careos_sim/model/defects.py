@@ -19,7 +19,7 @@ import bisect
 import itertools
 import math
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import Any, Callable, Generator, TYPE_CHECKING
 
 import simpy
 
@@ -107,8 +107,8 @@ class DefectSystem:
         and for the rate, paired at random. Every replication's unit then starts with the same mix
         and the same heavy tail, and replications differ in the details, not in the unit."""
         gen = self.origins["initial"].generator
-        strata = (gen.permutation(n) + gen.random(n)) / n if n else []
-        rates = (gen.permutation(n) + gen.random(n)) / n if n else []
+        strata: Any = (gen.permutation(n) + gen.random(n)) / n if n else []
+        rates: Any = (gen.permutation(n) + gen.random(n)) / n if n else []
         return list(zip(strata, rates))
 
     def add(self, origin: str, u_category: float | None = None, u_rate: float | None = None) -> Defect:
@@ -132,14 +132,14 @@ class DefectSystem:
         self._dirty = True
         self.rec.defect_added(self.env.now)
         life = s.exponential(self.cfg.lifetime_days * DAY)
-        self.env.timeout(life).callbacks.append(lambda _, d=defect: self.retire(d))
+        self.env.timeout(life).callbacks.append(lambda _: self.retire(defect))
         return defect
 
     def adopt(self, mech: Resolved) -> None:
         """Another leadership system's mechanisms from now on (a mandate's defects and burden)."""
         self.mech = mech
 
-    def _poisson(self, rate_per_min: float, stream: Stream, action: Callable[[], object]) -> Iterator[simpy.Event]:
+    def _poisson(self, rate_per_min: float, stream: Stream, action: Callable[[], object]) -> Generator[simpy.Event, Any, None]:
         while True:
             yield self.env.timeout(stream.exponential(1.0 / rate_per_min))
             action()
@@ -179,7 +179,7 @@ class DefectSystem:
         self.event_log.defect_fixed(self.env.now, defect, sustained)
         if not sustained:
             delay = self.regressions.exponential(self.cfg.regression_days * DAY)
-            self.env.timeout(delay).callbacks.append(lambda _, d=defect: self.regress(d))
+            self.env.timeout(delay).callbacks.append(lambda _: self.regress(defect))
 
     def fixed_before_start(self, defect: Defect) -> None:
         """A defect of the initial stock that a past fix already reduced (a sustained one: the

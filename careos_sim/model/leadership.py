@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping
+from typing import Any, Callable, Generator, Mapping, TYPE_CHECKING
 
 import simpy
 
@@ -124,7 +124,7 @@ class Pressure:
             self._running = True
             self.env.process(self._push())
 
-    def _push(self) -> Iterator[simpy.Event]:
+    def _push(self) -> Generator[simpy.Event, Any, None]:
         """Weekly: leaders push harder in proportion to how far missed care is above the goal."""
         history: deque[tuple[float, float]] = deque(maxlen=5)
         while True:
@@ -202,7 +202,7 @@ class Reporting:
         nurse.efficacy += EFFICACY_STEP * credit * (1.0 - nurse.efficacy)
         nurse.recognition += credit
 
-    def _expire_reports(self) -> Iterator[simpy.Event]:
+    def _expire_reports(self) -> Generator[simpy.Event, Any, None]:
         """Daily: reports unanswered for longer than the nurses' patience count as unanswered."""
         patience = self.mech.report_patience_days * DAY
         while True:
@@ -213,6 +213,11 @@ class Reporting:
                 if report.open:
                     self.backlog.entry(report.defect).open.remove(report)
                     self.answer(report, visible=False)
+
+
+def _unescalate(entry: Entry) -> Callable[[Any], None]:
+    """What a department calls when it closes an escalation: the entry may be escalated again."""
+    return lambda defect: setattr(entry, "escalated", False)
 
 
 class LearningSystem:
@@ -294,7 +299,7 @@ class LearningSystem:
         period = self.lead.goal_rotation_months * MONTH
         return int(now / period + self.goal_phase) % len(DIMENSIONS)
 
-    def _prioritise(self) -> Iterator[simpy.Event]:
+    def _prioritise(self) -> Generator[simpy.Event, Any, None]:
         while True:
             every = self.mech.reprioritise_days * DAY
             self.rank()
@@ -346,7 +351,7 @@ class LearningSystem:
                 continue
             entry.escalated = True
             desk.escalate(d, escalation_strength(entry.reports, self.mech.escalation_clarity), self._fixed,
-                          lambda defect, e=entry: setattr(e, "escalated", False))
+                          _unescalate(entry))
             self.rec.cost("leadership", cost)
             self.rec.implementation(cost)
 
@@ -358,7 +363,7 @@ class LearningSystem:
         return None
 
     # ------------------------------------------------------------------ fixing
-    def _fixer(self) -> Iterator[simpy.Event]:
+    def _fixer(self) -> Generator[simpy.Event, Any, None]:
         """Fix capacity spent on the top-ranked defect, one at a time."""
         while True:
             rate = self.fix_hours_per_week / WEEK  # hours of effort per simulated minute
@@ -391,7 +396,7 @@ class LearningSystem:
         entry.open = []
 
     # ------------------------------------------------------------------ costs
-    def _weekly_costs(self) -> Iterator[simpy.Event]:
+    def _weekly_costs(self) -> Generator[simpy.Event, Any, None]:
         """Leader and quality-team time, charged week by week; training during the launch (counted
         from the week the leadership system now in place was adopted)."""
         week = 0

@@ -22,7 +22,7 @@ workarounds from the hooks), repeat; wait idle when the queue is empty.
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Generator, Protocol, Sequence
 
 import simpy
 
@@ -147,7 +147,7 @@ class Staff:
                 self.env.process(self._float_pool())
 
     # ------------------------------------------------------------------ roster
-    def _roster(self) -> Iterator[simpy.Event]:
+    def _roster(self) -> Generator[simpy.Event, Any, None]:
         env = self.env
         shifts = self.sc.staff.shifts
         day_n, night_n = shift_sizes(self.sc)
@@ -224,7 +224,7 @@ class Staff:
         return nurse
 
     # ------------------------------------------------------------------ float pool
-    def _float_pool(self) -> Iterator[simpy.Event]:
+    def _float_pool(self) -> Generator[simpy.Event, Any, None]:
         """Every 15 minutes: call a float nurse for four hours when the backlog surges, within a weekly
         budget of float hours."""
         used: list[float] = []  # start times of float blocks in the last week
@@ -244,13 +244,13 @@ class Staff:
                 self.rec.cost("regular", FLOAT_BLOCK / HOUR * self.sc.staff.nurses.hourly_wage)
                 self.env.process(self._float_shift(nurse))
 
-    def _float_shift(self, nurse: Nurse) -> Iterator[simpy.Event]:
+    def _float_shift(self, nurse: Nurse) -> Generator[simpy.Event, Any, None]:
         yield from self._shift(nurse, self.env.now + FLOAT_BLOCK, 0.0, True, self.workforce)
         self._floats_out -= 1
 
     # ------------------------------------------------------------------ a shift
     def _shift(self, nurse: Nurse, end: float, handoff: float, floating: bool,
-               workforce: Workforce) -> Iterator[simpy.Event]:
+               workforce: Workforce) -> Generator[simpy.Event, Any, None]:
         """One nurse's shift: handoff and huddle, the work loop, then overtime or go home. ``floating``:
         a four-hour float block (paid by the hour it was called for); ``workforce``: the nurse's
         employer (the unit's, or a hospital float pool's), told how the shift went."""
@@ -322,8 +322,8 @@ class Staff:
             if hook is not None:  # the usual case: one hook (the defects')
                 minutes += hook(nurse, task, minutes)
             else:
-                for extra in hooks:
-                    minutes += extra(nurse, task, minutes)
+                for each_hook in hooks:
+                    minutes += each_hook(nurse, task, minutes)
             task_started(now, task, minutes, base, queued)
             if logging:
                 rec.log(now, "start", patient=task.patient.index, nurse=nurse.id, task=task.type, value=minutes)

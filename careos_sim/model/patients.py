@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from functools import cached_property
-from typing import Callable, Iterator
+from typing import Any, Callable, Generator
 
 import simpy
 
@@ -172,7 +172,7 @@ class PatientFlow:
                 self.env.process(self._rounds(kind, spec))
 
     # ------------------------------------------------------------------ arrivals and beds
-    def _arrivals(self) -> Iterator[simpy.Event]:
+    def _arrivals(self) -> Generator[simpy.Event, Any, None]:
         """Non-homogeneous Poisson admissions by hour of day (thinning)."""
         env = self.env
         stream = self.streams.stream("arrivals")
@@ -230,7 +230,7 @@ class PatientFlow:
         self.boarding.append((patient, now))
         self.event_log.patient_boarded(now, patient)
         limit = self.sc.patients.boarding.max_hours * 60.0
-        self.env.timeout(limit).callbacks.append(lambda _, p=patient: self._divert(p, limit))
+        self.env.timeout(limit).callbacks.append(lambda _: self._divert(patient, limit))
 
     def _divert(self, patient: Patient, limit: float) -> None:
         for i, (who, _) in enumerate(self.boarding):
@@ -274,7 +274,7 @@ class PatientFlow:
         return sum(now - since for _, since in self.boarding)
 
     # ------------------------------------------------------------------ the stay
-    def _stay(self, patient: Patient) -> Iterator[simpy.Event]:
+    def _stay(self, patient: Patient) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(patient.los)
         while patient.extra_minutes > 0:  # harm or failed communication lengthened the stay
             extra, patient.extra_minutes = patient.extra_minutes, 0.0
@@ -294,7 +294,7 @@ class PatientFlow:
         self._free_bed()
         self.routing.discharged(self, patient)
 
-    def _midnights(self) -> Iterator[simpy.Event]:
+    def _midnights(self) -> Generator[simpy.Event, Any, None]:
         """Every midnight, each patient on the unit starts a new calendar patient-day."""
         while True:
             self.rec.patient_day_pairs += len(self.present)
@@ -311,7 +311,7 @@ class PatientFlow:
         self.queue.call_at(time + stream.exponential(self._call_gap), self._call_light, patient)
         return task
 
-    def _rounds(self, kind: str, spec: ScheduledTaskSpec) -> Iterator[simpy.Event]:
+    def _rounds(self, kind: str, spec: ScheduledTaskSpec) -> Generator[simpy.Event, Any, None]:
         """Scheduled rounds: each patient's task comes due at the round time plus a spread."""
         env = self.env
         interval = DAY / spec.per_day

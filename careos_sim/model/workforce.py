@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Iterator
+from typing import Any, Generator
 
 import numpy as np
 import simpy
@@ -220,7 +220,7 @@ class Workforce:
             whole = stream.lognormal(mean, t.hiring_delay_cv) if t.hiring_delay_cv > 0 else t.hiring_delay_days * DAY
             self.env.timeout(stream.random() * whole).callbacks.append(lambda _: self.hire())
 
-    def _daily(self) -> Iterator[simpy.Event]:
+    def _daily(self) -> Generator[simpy.Event, Any, None]:
         while True:
             yield self.env.timeout(DAY)
             for nurse in list(self.nurses):
