@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from functools import cached_property
 from typing import Any, Callable, Generator
 
 import simpy
@@ -111,6 +110,9 @@ class PatientFlow:
         self._call = tasks.call_light
         self._admission = tasks.admission
         self._discharge = tasks.discharge
+        factor = tasks.lep_interpreter_factor  # every kind of task, read from its spec once
+        self._kinds: dict[str, TaskKind] = {kind: TaskKind(kind, getattr(tasks, kind), factor) for kind in TASK_TYPES}
+        self._call_kind = self._kinds["call_light"]  # (a call light is made for every call)
 
     # ------------------------------------------------------------------ patients
     def new_patient(self) -> Patient:
@@ -137,17 +139,6 @@ class PatientFlow:
         """The kind of task ``kind`` with ``spec`` (the scenario's own, read once, or another)."""
         k = self._kinds.get(kind)
         return k if k is not None and k.spec is spec else TaskKind(kind, spec, self.sc.tasks.lep_interpreter_factor)
-
-    @cached_property
-    def _call_kind(self) -> TaskKind:
-        """The call light's kind (looked up once: a call light is made for every call)."""
-        return self._kind("call_light", self._call)
-
-    @cached_property
-    def _kinds(self) -> dict[str, TaskKind]:
-        """Every kind of task of the scenario, read from its spec once (on the first task)."""
-        factor = self.sc.tasks.lep_interpreter_factor
-        return {kind: TaskKind(kind, getattr(self.sc.tasks, kind), factor) for kind in TASK_TYPES}
 
     # ------------------------------------------------------------------ start
     def start(self) -> None:
