@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from careos_sim.model.entities import Task
 from careos_sim.spec.scenario import CATEGORIES, SCHEDULED_TASK_TYPES, TASK_TYPES
 from careos_sim.clock import DAY, WEEK
 
@@ -441,7 +442,7 @@ class Recorder:
         level.last = now
         level.level -= 1
 
-    def task_started(self, now: float, task: Any, minutes: float, base: float, queued: bool = False) -> None:
+    def task_started(self, now: float, task: Task, minutes: float, base: float, queued: bool = False) -> None:
         """A nurse starts a task: ``minutes`` of work in all, ``base`` of them the care itself.
         ``queued``: she took it from the queue just now (``TaskQueue.pop``), and its leaving the
         queue is counted here, as :meth:`task_dequeued` would count it (one call a task, not two)."""
@@ -488,7 +489,7 @@ class Recorder:
         level.last = now
         level.level -= 1
 
-    def task_missed(self, task: Any, now: float, started: bool = False) -> None:
+    def task_missed(self, task: Task, now: float, started: bool = False) -> None:
         """A task not started in its window, or started but not done (a defect made it impossible)."""
         g = task.patient.lep
         self.missed[task.type_index] += 1
@@ -540,7 +541,7 @@ class Recorder:
         self._shift_miss_slots = set()
         self.shift_nurses = max(1, nurses_on_new_shift)
 
-    def task_cancelled(self, task: Any) -> None:
+    def task_cancelled(self, task: Task) -> None:
         self.cancelled[task.type_index] += 1
 
     # ------------------------------------------------------------------ nurses

@@ -29,7 +29,7 @@ class Task:
     def __init__(
         self,
         type_index: int,
-        patient: Any,
+        patient: "Patient",
         due: float,
         deadline: float | None,
         minutes: float,

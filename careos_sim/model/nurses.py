@@ -290,23 +290,19 @@ class Staff:
             yield env.timeout(lead_in)
             rec.handoff(env.now, handoff, False)
             nurse.shift_busy += lead_in
-        # The work loop runs once per task: what it calls is looked up once a shift, the clock is read
+        # The work loop runs once per task: the clock is read
         # once after each wait, and the event log is called only when one is kept.
         # Leaders' pressure is read from its level; the busy level falls, at the end of each task,
         # as Recorder.task_finished would lower it (the same arithmetic), without the call.
         ocel = log.recording
-        pop = queue.pop
         dial = self.pressure
-        timeout = env.timeout
-        task_started = rec.task_started
         busy = rec.busy
-        slip = safety.slip
         hook = hooks[0] if len(hooks) == 1 else None
         now = env.now
         while True:
             if now >= end and (floating or not (now < ot_cap and self._backlog_exceeds())):
                 break
-            task = pop(now)
+            task = queue.pop(now)
             queued = True  # taken from the queue (its leaving it is counted with its start)
             if task is None:
                 if now >= end:
@@ -324,12 +320,12 @@ class Staff:
             else:
                 for each_hook in hooks:
                     minutes += each_hook(nurse, task, minutes)
-            task_started(now, task, minutes, base, queued)
+            rec.task_started(now, task, minutes, base, queued)
             if logging:
                 rec.log(now, "start", patient=task.patient.index, nurse=nurse.id, task=task.type, value=minutes)
             if ocel:
                 log.task_started(now, task, nurse, minutes)
-            yield timeout(minutes)
+            yield env.timeout(minutes)
             now = env.now
             busy.area += busy.level * (now - busy.last)
             busy.last = now
@@ -337,7 +333,7 @@ class Staff:
             if ocel:
                 log.task_finished(now, task, nurse)
             nurse.shift_busy += minutes
-            slip(task, nurse.exhaustion, pressure)
+            safety.slip(task, nurse.exhaustion, pressure)
             if task.failed:
                 rec.task_missed(task, now, started=True)
                 safety.missed(task)

@@ -14,6 +14,7 @@ import simpy
 
 from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
 from careos_sim.measure.recorder import HARM_SOURCES, Recorder
+from careos_sim.model.entities import Patient, Task
 from careos_sim.model.streams import Stream
 from careos_sim.model.tasks import TYPE_INDEX
 from careos_sim.spec.scenario import SafetySpec
@@ -46,7 +47,7 @@ class Safety:
         """Another leadership system from now on: how much its pressure raises slips."""
         self.pressure_slip = pressure_slip_factor
 
-    def harm(self, patient: Any, source: str, task: Any = None, defect: Any = None) -> None:
+    def harm(self, patient: Patient, source: str, task: Task | None = None, defect: Any = None) -> None:
         """One harm event to ``patient``: counted, and the stay lengthened. ``task`` and ``defect``:
         the task it came about on and the defect met, where there is one (for the event log)."""
         self.rec.harmed(SOURCE[source], patient.lep)
@@ -54,13 +55,13 @@ class Safety:
         self.event_log.harmed(self.env.now, patient, source, task, defect)
         patient.extra_minutes += self.cfg.harm_los_days * DAY
 
-    def missed(self, task: Any) -> None:
+    def missed(self, task: Task) -> None:
         """A missed task may harm its patient."""
         p = self._missed.get(task.type_index, self.cfg.missed_other_harm) * task.patient.harm_factor
         if p > 0 and self.stream.random() < p:
             self.harm(task.patient, "missed_care", task)
 
-    def slip(self, task: Any, exhaustion: float, pressure: float) -> None:
+    def slip(self, task: Task, exhaustion: float, pressure: float) -> None:
         """A task may end in a harmful slip: more likely when tired and pushed."""
         p = self._slip_probability * (1.0 + self._slip_exhaustion * exhaustion)
         p *= (1.0 + self.pressure_slip * pressure) * task.patient.harm_factor
