@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from careos_sim.model.entities import Task
 from careos_sim.spec.scenario import CATEGORIES, SCHEDULED_TASK_TYPES, TASK_TYPES
 from careos_sim.clock import DAY, WEEK
+
+if TYPE_CHECKING:  # (the model layer is above this one; mypyc reads the type for a compiled build)
+    from careos_sim.model.entities import Task
 
 __all__ = ["Facts", "Recorder", "Level", "LATENESS_BINS", "GROUPS", "EVENT_COLUMNS"]
 
