@@ -239,11 +239,10 @@ class DefectSystem:
             return extra
         stream: Stream = patient.defects
         u = stream.uniforms  # the next uniform from the buffer (Stream: same as random())
-        u = u.pop() if u else stream.random()
-        if u < none:  # no encounter: exp(-total), the chance of none, kept with the table
+        first = u.pop() if u else stream.random()
+        if first < none:  # no encounter: exp(-total), the chance of none, kept with the table
             return extra
-        for _ in range(self._poisson_count(total, u)):
-            u = stream.uniforms  # (the buffer, as above)
+        for _ in range(self._poisson_count(total, first)):
             defect = defects[min(bisect.bisect_right(cum, (u.pop() if u else stream.random()) * total),
                                  len(defects) - 1)]
             extra += self._encounter(nurse, task, defect, stream)

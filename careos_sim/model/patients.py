@@ -67,8 +67,7 @@ class TaskKind:
         """A task of this kind for ``patient``, due at ``due``, its minutes drawn from ``stream``."""
         if self.lognormal:
             z = stream.normals  # the next normal from the stream's buffer (Stream: same as normal())
-            z = z.pop() if z else stream.normal()
-            minutes = self.mean * math.exp(self.sigma * z - self.half) * patient.demand
+            minutes = self.mean * math.exp(self.sigma * (z.pop() if z else stream.normal()) - self.half) * patient.demand
         else:
             minutes = draw_minutes(self.spec.minutes, stream) * patient.demand
         if patient.lep and self.interpreter is not None:
