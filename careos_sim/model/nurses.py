@@ -14,9 +14,10 @@ Two rosters:
   the leadership system provides them, are called in for four hours when the backlog surges.
 * ``continuous``: ``on_duty`` nurses always on duty, no shift changes, no handoff (verification).
 
-A nurse's work loop is a plain SimPy generator: take the head of the unit queue, work it for
-its minutes (scaled by the nurse's pace, shortened by pressure to work harder, lengthened by
-workarounds from the hooks), repeat; wait idle when the queue is empty.
+A nurse's shift is a SimPy process up to the end of her handoff and huddle; her work loop then
+runs as the callbacks of the events it waits on (:class:`_Work`): take the head of the unit
+queue, work it for its minutes (scaled by the nurse's pace, shortened by pressure to work
+harder, lengthened by workarounds from the hooks), repeat; wait idle when the queue is empty.
 """
 
 from __future__ import annotations
@@ -242,27 +243,19 @@ class Staff:
                 nurse = self._agency_nurse()
                 self.rec.float_minutes += FLOAT_BLOCK
                 self.rec.cost("regular", FLOAT_BLOCK / HOUR * self.sc.staff.nurses.hourly_wage)
-                self.env.process(self._float_shift(nurse))
-
-    def _float_shift(self, nurse: Nurse) -> Generator[simpy.Event, Any, None]:
-        yield from self._shift(nurse, self.env.now + FLOAT_BLOCK, 0.0, True, self.workforce)
-        self._floats_out -= 1
+                self.env.process(self._shift(nurse, self.env.now + FLOAT_BLOCK, 0.0, True, self.workforce))
 
     # ------------------------------------------------------------------ a shift
     def _shift(self, nurse: Nurse, end: float, handoff: float, floating: bool,
                workforce: Workforce) -> Generator[simpy.Event, Any, None]:
-        """One nurse's shift: handoff and huddle, the work loop, then overtime or go home. ``floating``:
-        a four-hour float block (paid by the hour it was called for); ``workforce``: the nurse's
-        employer (the unit's, or a hospital float pool's), told how the shift went."""
+        """One nurse's shift: handoff and huddle, then the work loop (:class:`_Work`), overtime and home.
+        ``floating``: a four-hour float block (paid by the hour it was called for); ``workforce``: the
+        nurse's employer (the unit's, or a hospital float pool's), told how the shift went."""
         env = self.env
         rec = self.rec
         log = self.event_log
         queue = self.queue
-        hooks = self.hooks
-        safety = self.safety
-        overtime = self.sc.staff.overtime
         pace_gain = self.lead.pressure_pace_gain
-        ot_cap = end + overtime.max_minutes
         began = env.now
         missed_before = rec.missed_cum
         rest_days = (began - nurse.last_end) / DAY if nurse.last_end > -INFINITY else 3.0
@@ -290,56 +283,126 @@ class Staff:
             yield env.timeout(lead_in)
             rec.handoff(env.now, handoff, False)
             nurse.shift_busy += lead_in
-        # The work loop runs once per task: the clock is read
-        # once after each wait, and the event log is called only when one is kept.
-        # Leaders' pressure is read from its level; the busy level falls, at the end of each task,
-        # as Recorder.task_finished would lower it (the same arithmetic), without the call.
-        ocel = log.recording
-        dial = self.pressure
-        busy = rec.busy
-        hook = hooks[0] if len(hooks) == 1 else None
-        now = env.now
-        while True:
-            if now >= end and (floating or not (now < ot_cap and self._backlog_exceeds())):
-                break
-            task = queue.pop(now)
-            queued = True  # taken from the queue (its leaving it is counted with its start)
-            if task is None:
-                if now >= end:
-                    break
-                task = yield queue.wait(nurse)
-                if task is None:
-                    break
-                now = env.now
-                queued = False  # handed to her while idle: it never waited in the queue
-            pressure = dial.level
-            base = task.minutes * pace * (1.0 - pace_gain * pressure)
-            minutes = base
-            if hook is not None:  # the usual case: one hook (the defects')
-                minutes += hook(nurse, task, minutes)
-            else:
-                for each_hook in hooks:
-                    minutes += each_hook(nurse, task, minutes)
-            rec.task_started(now, task, minutes, base, queued)
-            if logging:
-                rec.log(now, "start", patient=task.patient.index, nurse=nurse.id, task=task.type, value=minutes)
-            if ocel:
-                log.task_started(now, task, nurse, minutes)
-            yield env.timeout(minutes)
-            now = env.now
-            busy.area += busy.level * (now - busy.last)
-            busy.last = now
-            busy.level -= 1
-            if ocel:
-                log.task_finished(now, task, nurse)
-            nurse.shift_busy += minutes
-            safety.slip(task, nurse.exhaustion, pressure)
-            if task.failed:
-                rec.task_missed(task, now, started=True)
-                safety.missed(task)
-            if task.on_done is not None:
-                task.on_done(task, now)
-        now = env.now
+        _Work(self, nurse, end, floating, workforce, pace, pace_gain, missed_before, rest_days).next(env.now)
+
+    def _backlog_exceeds(self) -> bool:
+        threshold = self.sc.staff.overtime.backlog_threshold_tasks
+        return len(self.queue) > threshold * max(1, self.shift_size)
+
+
+class _Work:
+    """One nurse's work loop, from the end of her shift's lead-in to going home: take the head of
+    the queue, work it, repeat; wait idle when the queue is empty; after the shift's end, overtime
+    while the backlog is high, then home.
+
+    It runs once per task, so it is not a SimPy process but the callbacks of the events it waits
+    on (a task's end, an idle wait): the same steps at the same instants in the same order as a
+    process's loop, without resuming a generator for every task. The clock is read once after each
+    wait, leaders' pressure from its level, the busy level falls at the end of each task as
+    ``Recorder.task_finished`` would lower it (the same arithmetic, without the call), and the event
+    logs are called only when one is kept."""
+
+    def __init__(self, staff: Staff, nurse: Nurse, end: float, floating: bool, workforce: Workforce, pace: float,
+                 pace_gain: float, missed_before: float, rest_days: float):
+        self.staff = staff
+        self.env = staff.env
+        self.queue = staff.queue
+        self.rec = staff.rec
+        self.safety = staff.safety
+        self.pressure = staff.pressure
+        self.log = staff.event_log
+        self.ocel = staff.event_log.recording
+        self.logging = staff.rec.events is not None
+        hooks = staff.hooks
+        self.hooks = hooks
+        self.hook: TaskHook | None = hooks[0] if len(hooks) == 1 else None  # the usual case: the defects'
+        self.nurse = nurse
+        self.end = end
+        self.ot_cap = end + staff.sc.staff.overtime.max_minutes
+        self.floating = floating
+        self.workforce = workforce
+        self.pace = pace
+        self.pace_gain = pace_gain
+        self.missed_before = missed_before
+        self.rest_days = rest_days
+        self.task: Task | None = None  # the task in hand, its minutes and leaders' pressure when started
+        self.minutes = 0.0
+        self.pressed = 0.0
+        self._finished = self.finished  # (bound once: a callback for every task)
+        self._handed = self.handed
+
+    def next(self, now: float) -> None:
+        """At ``now``: take the next task, wait idle for one, or end the shift."""
+        if now >= self.end and (self.floating or not (now < self.ot_cap and self.staff._backlog_exceeds())):
+            self.off()
+            return
+        task = self.queue.pop(now)
+        if task is None:
+            if now >= self.end:
+                self.off()
+                return
+            self.queue.wait(self.nurse).callbacks.append(self._handed)
+            return
+        self.start(task, now, True)  # taken from the queue (its leaving it is counted with its start)
+
+    def handed(self, event: simpy.Event) -> None:
+        """The idle wait is over: a task handed to her (it never waited in the queue), or None: home."""
+        task = event.value
+        if task is None:
+            self.off()
+            return
+        self.start(task, self.env.now, False)
+
+    def start(self, task: Task, now: float, queued: bool) -> None:
+        nurse = self.nurse
+        pressure = self.pressure.level
+        base = task.minutes * self.pace * (1.0 - self.pace_gain * pressure)
+        minutes = base
+        hook = self.hook
+        if hook is not None:
+            minutes += hook(nurse, task, minutes)
+        else:
+            for each_hook in self.hooks:
+                minutes += each_hook(nurse, task, minutes)
+        rec = self.rec
+        rec.task_started(now, task, minutes, base, queued)
+        if self.logging:
+            rec.log(now, "start", patient=task.patient.index, nurse=nurse.id, task=task.type, value=minutes)
+        if self.ocel:
+            self.log.task_started(now, task, nurse, minutes)
+        self.task = task
+        self.minutes = minutes
+        self.pressed = pressure
+        self.env.timeout(minutes).callbacks.append(self._finished)
+
+    def finished(self, event: simpy.Event) -> None:
+        """The task in hand is done (or failed: a defect made it impossible, and it counts as missed)."""
+        task = self.task
+        assert task is not None
+        now = self.env.now
+        busy = self.rec.busy
+        busy.area += busy.level * (now - busy.last)
+        busy.last = now
+        busy.level -= 1
+        nurse = self.nurse
+        if self.ocel:
+            self.log.task_finished(now, task, nurse)
+        nurse.shift_busy += self.minutes
+        safety = self.safety
+        safety.slip(task, nurse.exhaustion, self.pressed)
+        if task.failed:
+            self.rec.task_missed(task, now, started=True)
+            safety.missed(task)
+        if task.on_done is not None:
+            task.on_done(task, now)
+        self.task = None
+        self.next(now)
+
+    def off(self) -> None:
+        """The shift is over for her: overtime counted and paid, her employer told how it went."""
+        staff, rec, queue, nurse = self.staff, self.rec, self.queue, self.nurse
+        now = self.env.now
+        end = self.end
         nurse.on_duty = False
         nurse.last_end = now
         extra = max(0.0, now - end)
@@ -347,15 +410,13 @@ class Staff:
         rec.nurse_off(now, extra)
         queue.flush()  # if nobody is on duty now, what comes due next needs an alarm
         if extra > 0 and not nurse.agency:
-            rec.cost("overtime", extra / HOUR * self.sc.staff.nurses.hourly_wage * overtime.wage_multiplier)
-        if end < INFINITY and not floating:
-            missed = (rec.missed_cum - missed_before) / max(1, self.shift_size)
-            workforce.after_shift(nurse, missed, extra, self.pressure.level, rest_days)
+            rec.cost("overtime", extra / HOUR * staff.sc.staff.nurses.hourly_wage * staff.sc.staff.overtime.wage_multiplier)
+        if end < INFINITY and not self.floating:
+            missed = (rec.missed_cum - self.missed_before) / max(1, staff.shift_size)
+            self.workforce.after_shift(nurse, missed, extra, staff.pressure.level, self.rest_days)
             nurse.recognition = 0.0  # counted in this shift's resources; what comes later counts next time
-        if logging:
+        if self.logging:
             rec.log(now, "off", nurse=nurse.id, value=extra)
-        log.nurse_off(now, nurse, extra)
-
-    def _backlog_exceeds(self) -> bool:
-        threshold = self.sc.staff.overtime.backlog_threshold_tasks
-        return len(self.queue) > threshold * max(1, self.shift_size)
+        self.log.nurse_off(now, nurse, extra)
+        if self.floating:
+            staff._floats_out -= 1  # a float block's nurse is back
