@@ -6,6 +6,8 @@
     >>> result.summary  # a pandas DataFrame: metric, mean, ci_low, ci_high, unit, direction
 """
 
+from careos_sim import native  # first: it chooses the compiled or the pure build of the hot modules
+
 from careos_sim.experiment.compare import compare
 from careos_sim.experiment.replications import RunResult, run
 from careos_sim.spec.loader import InputError, InputIssue, load_scenario

@@ -1,6 +1,6 @@
 """The package's tree shows its architecture, and its imports keep to it.
 
-Layers, lowest first: leaf helpers (``text``, ``interrupts``), ``spec`` (the static
+Layers, lowest first: leaf helpers (``native``, the build that runs; ``text``, ``interrupts``), ``spec`` (the static
 description), ``measure`` (recorder, metrics, event log), ``model`` (the SimPy runtime),
 ``results`` (folders on disk), ``experiment`` (replications, compare, designs, sweeps,
 analysis), ``report``, ``app``, ``cli``. A module imports only from its own layer or lower
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "careos_sim"
-LAYERS = ("text", "clock", "interrupts", "spec", "measure", "model", "results", "experiment", "report", "app", "cli")
+LAYERS = ("native", "text", "clock", "interrupts", "spec", "measure", "model", "results", "experiment", "report", "app", "cli")
 
 
 def _modules() -> dict[str, Path]:
