@@ -82,7 +82,8 @@ def main() -> None:
     u_s, u_tasks, u_beds = time_unit(args.days)
     per_year = h_s * 365.0 / args.days
     out = {
-        "python": platform.python_version(), "careos_sim": careos_sim.__version__, "days": args.days,
+        "python": platform.python_version(), "careos_sim": careos_sim.__version__,
+        "build": str(careos_sim.native.BUILD), "days": args.days,
         "hospital_seconds": h_s, "hospital_tasks": h_tasks, "hospital_tasks_per_second": h_tasks / h_s,
         "hospital_beds": beds, "seconds_per_simulated_year": per_year, "three_year_replication_seconds": 3 * per_year,
         "aim_three_year_seconds": AIM_SECONDS_3Y,
@@ -96,6 +97,7 @@ def main() -> None:
         print(json.dumps(out, indent=2))
         return
     print(f"careos-sim hospital benchmark: python {out['python']}, one process, one core")
+    print(f"build of the hot modules: {out['build']}")
     print(f"default hospital ({beds} beds, 21 units), {args.days:g} simulated days, one replication")
     print(f"  seconds {h_s:.1f}, tasks started {h_tasks:,}, tasks/s {h_tasks / h_s:,.0f}")
     print(f"  seconds per simulated year {per_year:.0f}; a three-year replication: about {3 * per_year:.0f} s "

@@ -300,6 +300,7 @@ def _settings(sizes: Sizes) -> dict[str, Any]:
         "simpy": simpy.__version__,
         "numpy": np.__version__,
         "careos_sim": careos_sim.__version__,
+        "build": str(careos_sim.native.BUILD),  # compiled (mypyc) or pure Python; CAREOS_SIM_PURE=1: pure
         "cpus": os.cpu_count(),
     }
 
@@ -343,6 +344,7 @@ def report(fig: dict[str, Any]) -> str:
         f"careos-sim throughput benchmark: best (shortest) of {s['repeats']} interleaved run(s) of each, one process",
         f"python {s['python']}, simpy {s['simpy']}, numpy {s['numpy']}, {s['cpus']} CPUs; "
         "compare ratios, not absolute times",
+        f"build of the hot modules: {s['build']}",
         "",
         f"M/M/c: lambda {m['lambda_per_min']:.4g}/min, mu {m['mu_per_min']:.4g}/min, c {m['c']}, "
         f"rho {m['rho']:.3f}; Erlang-C mean wait {m['erlang_c_wait_min']:.3f} min",
