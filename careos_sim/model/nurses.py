@@ -135,7 +135,7 @@ class Staff:
         self.shift_size = 0  # nurses rostered on the current shift
         self.shift_end = 0.0  # end of the current shift, and its handoff minutes
         self.shift_handoff = 0.0
-        self._floats_out = 0
+        self._floats_out = 0  # float nurses called in and not yet back (float_back)
         self._agency_ids = -1
 
     def start(self) -> None:
@@ -245,6 +245,10 @@ class Staff:
                 self.rec.cost("regular", FLOAT_BLOCK / HOUR * self.sc.staff.nurses.hourly_wage)
                 self.env.process(self._shift(nurse, self.env.now + FLOAT_BLOCK, 0.0, True, self.workforce))
 
+    def float_back(self) -> None:
+        """A float block's nurse is back: another may be called."""
+        self._floats_out -= 1
+
     # ------------------------------------------------------------------ a shift
     def _shift(self, nurse: Nurse, end: float, handoff: float, floating: bool,
                workforce: Workforce) -> Generator[simpy.Event, Any, None]:
@@ -285,7 +289,9 @@ class Staff:
             nurse.shift_busy += lead_in
         _Work(self, nurse, end, floating, workforce, pace, pace_gain, missed_before, rest_days).next(env.now)
 
-    def _backlog_exceeds(self) -> bool:
+    def backlog_exceeds(self) -> bool:
+        """More tasks wait than the overtime threshold per rostered nurse: a nurse at the end of her
+        shift stays on."""
         threshold = self.sc.staff.overtime.backlog_threshold_tasks
         return len(self.queue) > threshold * max(1, self.shift_size)
 
@@ -333,7 +339,7 @@ class _Work:
 
     def next(self, now: float) -> None:
         """At ``now``: take the next task, wait idle for one, or end the shift."""
-        if now >= self.end and (self.floating or not (now < self.ot_cap and self.staff._backlog_exceeds())):
+        if now >= self.end and (self.floating or not (now < self.ot_cap and self.staff.backlog_exceeds())):
             self.off()
             return
         task = self.queue.pop(now)
@@ -419,4 +425,4 @@ class _Work:
             rec.log(now, "off", nurse=nurse.id, value=extra)
         self.log.nurse_off(now, nurse, extra)
         if self.floating:
-            staff._floats_out -= 1  # a float block's nurse is back
+            staff.float_back()
