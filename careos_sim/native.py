@@ -118,9 +118,6 @@ class _SourceFirst:
 def _install() -> Build:
     build = choose_build()
     if not build.compiled and any(_extension(m) is not None for m in COMPILED_MODULES):
-        loaded = [m for m in COMPILED_MODULES if m in sys.modules]
-        if loaded:  # (imported before the package: too late to choose, and they stay as loaded)
-            return Build(False, f"{build.reason} (but {', '.join(loaded)} was imported before careos_sim)")
         sys.meta_path.insert(0, _SourceFirst(COMPILED_MODULES))
         if not os.environ.get(PURE_VARIABLE):
             warnings.warn(f"careos-sim runs its pure-Python source: {build.reason}", RuntimeWarning, stacklevel=3)
