@@ -33,6 +33,8 @@ __all__ = ["COMPILED_MODULES", "BUILD", "Build", "choose_build"]
 #: The modules compiled where a compiler is at hand (``setup.py`` reads this tuple as text): the
 #: per-task path and what it calls.
 COMPILED_MODULES = (
+    "careos_sim.model.agenda",
+    "careos_sim.model.environment",
     "careos_sim.model.tasks",
     "careos_sim.model.nurses",
     "careos_sim.model.patients",

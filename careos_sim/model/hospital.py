@@ -33,6 +33,7 @@ import simpy
 from careos_sim.measure.eventlog import EventLog
 from careos_sim.measure.metrics import ALL, evaluate
 from careos_sim.measure.recorder import Facts, Recorder
+from careos_sim.model.environment import Environment
 from careos_sim.model.nurses import NO_FLOAT_POOL, FloatCover
 from careos_sim.model.shared.departments import HospitalDepartment
 from careos_sim.model.shared.float_pool import POOL_NURSE_IDS, FloatPool
@@ -68,7 +69,7 @@ class Hospital:
     def __init__(self, spec: HospitalSpec, seed: int, replication: int, event_log: bool = False,
                  ocel: EventLog | None = None):
         self.spec = spec
-        self.env = env = simpy.Environment()
+        self.env = env = Environment()
         self.warmup = spec.run.warmup_days * DAY
         self.end = self.warmup + spec.run.horizon_days * DAY
         self.streams = streams = Streams(seed, replication, "hospital")

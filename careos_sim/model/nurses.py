@@ -30,6 +30,7 @@ import simpy
 from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
 from careos_sim.measure.recorder import Recorder
 from careos_sim.model.entities import Nurse, Task
+from careos_sim.model.environment import Environment
 from careos_sim.model.leadership import Pressure
 from careos_sim.model.mechanisms import launch_factor
 from careos_sim.model.safety import Safety
@@ -109,7 +110,7 @@ NO_FLOAT_POOL: FloatCover = _NoFloatPool()
 class Staff:
     """The nursing staff of one unit and the processes that put them to work."""
 
-    def __init__(self, env: simpy.Environment, scenario: ScenarioSpec, queue: TaskQueue, workforce: Workforce,
+    def __init__(self, env: Environment, scenario: ScenarioSpec, queue: TaskQueue, workforce: Workforce,
                  safety: Safety, pressure: Pressure, hooks: Sequence[TaskHook], recorder: Recorder,
                  huddle_minutes: float = 0.0, float_nurses: int = 0, event_log: NoEventLog = NO_EVENT_LOG,
                  float_pool: "FloatCover" = NO_FLOAT_POOL):
@@ -379,9 +380,9 @@ class _Work:
         self.task = task
         self.minutes = minutes
         self.pressed = pressure
-        self.env.timeout(minutes).callbacks.append(self._finished)
+        self.env.call_later(minutes, self._finished)
 
-    def finished(self, event: simpy.Event) -> None:
+    def finished(self) -> None:
         """The task in hand is done (or failed: a defect made it impossible, and it counts as missed)."""
         task = self.task
         assert task is not None

@@ -28,17 +28,17 @@ an alarm for the next such task, to enter it at its exact time.
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import deque
-from heapq import heappop, heappush
 from typing import Any, Callable, Generator
 
 import simpy
 
 from careos_sim.measure.eventlog import NO_EVENT_LOG, NoEventLog
 from careos_sim.measure.recorder import Recorder
+from careos_sim.model.agenda import new_agenda
 from careos_sim.model.entities import Task
+from careos_sim.model.environment import Environment
 from careos_sim.spec.scenario import TASK_TYPES
 
 __all__ = ["TaskQueue", "TYPE_INDEX", "SWEEP_MINUTES"]
@@ -69,26 +69,26 @@ class TaskQueue:
     ``on_missed`` is told of each missed task (the safety system decides its harm);
     ``event_log`` records tasks created, missed and cancelled (a do-nothing log by default)."""
 
-    def __init__(self, env: simpy.Environment, recorder: Recorder, on_missed: Callable[[Task], None] = _ignore,
+    def __init__(self, env: Environment, recorder: Recorder, on_missed: Callable[[Task], None] = _ignore,
                  event_log: NoEventLog = NO_EVENT_LOG):
         self.env = env
         self.rec = recorder
         self.on_missed = on_missed
         self.event_log = event_log
-        self._heap: list[tuple[int, float, int, Task]] = []
+        self._heap = new_agenda()  # the queued tasks, by (priority, due, arrival)
         self._seq = 0
         self._idle: deque[tuple[Any, simpy.Event]] = deque()
         self._sweeping = False  # a sweep process is running (no nurse on duty)
         self._min_deadline = math.inf  # no queued task has an earlier deadline (a lower bound)
-        # what comes due later: (time, order, action, argument), action(argument, time) at that time
-        self._future: list[tuple[float, int, Callable[[Any, float], Task | None] | None, Any]] = []
+        # what comes due later, by (time, 0, order): the argument, with the action as its extra
+        # (action(argument, time) at that time; no action: the argument is the task)
+        self._future = new_agenda()
         self._alarm_at = math.inf  # the earliest alarm set for the future (inf: none)
         self._logging = event_log.recording  # (read for every task)
 
     def __len__(self) -> int:
-        future = self._future
         now = self.env.now
-        if future and future[0][0] <= now:
+        if self._future.peek() <= now:
             self._flush(now)
         return len(self._heap)
 
@@ -96,7 +96,7 @@ class TaskQueue:
     def push_at(self, time: float, task: Task) -> None:
         """Queue a task at ``time`` (not before now), as :meth:`push` would then."""
         self._seq += 1
-        heappush(self._future, (time, self._seq, None, task))
+        self._future.push(time, 0.0, self._seq, task, None)
         if time < self._alarm_at and (self._idle or self.rec.on_duty.level <= 0 or self._logging):
             self._arm()
 
@@ -107,7 +107,7 @@ class TaskQueue:
         to date (the patient, its own streams) and may call this again for a later time. Without
         ``make``, ``argument`` is the task."""
         self._seq += 1
-        heappush(self._future, (time, self._seq, make, argument))
+        self._future.push(time, 0.0, self._seq, argument, make)
         if time < self._alarm_at and (self._idle or self.rec.on_duty.level <= 0 or self._logging):
             self._arm()
 
@@ -116,20 +116,23 @@ class TaskQueue:
         nobody is on duty or an event log is kept, set an alarm for the next. Whatever reads or
         changes what entering reads (the queue, who is on duty, a patient on the unit, a period's
         totals) calls this first."""
-        if self._future:
+        if len(self._future):
             self._flush(self.env.now)
 
     def _flush(self, now: float) -> None:
         future = self._future
-        if future:
+        if len(future):
             # Nearly every task enters here: each is entered as _enter enters it (the same steps in
             # the same order), written out so that a task costs no call, and counted as queued as
             # Recorder.task_queued counts it (the same arithmetic on the pending level).
             rec = self.rec
             pending = rec.pending
             idle = self._idle
-            while future and future[0][0] <= now:
-                time, _, make, task = heappop(future)
+            heap = self._heap
+            while future.peek() <= now:
+                task = future.pop()
+                time = future.first
+                make = future.extra
                 if make is not None:
                     task = make(task, time)
                     if task is None:
@@ -148,13 +151,13 @@ class TaskQueue:
                 pending.last = time
                 pending.level += 1
                 self._seq += 1
-                heappush(self._heap, (task.priority, task.due, self._seq, task))
+                heap.push(task.priority, task.due, self._seq, task, None)
                 deadline = task.deadline
                 if deadline is not None and deadline < self._min_deadline:
                     self._min_deadline = deadline
                 if not self._sweeping and rec.on_duty.level <= 0:
                     self._start_sweep()
-            if future and future[0][0] < self._alarm_at and (
+            if future.peek() < self._alarm_at and (
                     self._idle or self.rec.on_duty.level <= 0 or self._logging):
                 self._arm()
 
@@ -162,12 +165,12 @@ class TaskQueue:
         """An alarm at the next time something comes due (it must happen exactly then: a nurse is
         idle, nobody is on duty or an event log is kept)."""
         env = self.env
-        at = self._future[0][0]
+        at = self._future.peek()
         if at > env.now:  # (what is due already, the flush under way enters)
             self._alarm_at = at
-            env.timeout(_delay(env.now, at)).callbacks.append(self._ring)
+            env.call_later(_delay(env.now, at), self._ring)
 
-    def _ring(self, event: simpy.Event) -> None:
+    def _ring(self) -> None:
         if self._alarm_at <= self.env.now:
             self._alarm_at = math.inf
         self.flush()
@@ -195,7 +198,7 @@ class TaskQueue:
         rec = self.rec
         rec.task_queued(now)
         self._seq += 1
-        heappush(self._heap, (task.priority, task.due, self._seq, task))
+        self._heap.push(task.priority, task.due, self._seq, task, None)
         deadline = task.deadline
         if deadline is not None and deadline < self._min_deadline:
             self._min_deadline = deadline
@@ -209,15 +212,14 @@ class TaskQueue:
         clock, if the caller has just read it (a nurse's work loop reads it once after each wait)."""
         if now is None:
             now = self.env.now
-        future = self._future
-        if future and future[0][0] <= now:
+        if self._future.peek() <= now:
             self._flush(now)
         heap = self._heap
-        if not heap:
+        if not len(heap):
             return None
         rec = self.rec
-        while heap:
-            task = heappop(heap)[3]
+        while len(heap):
+            task: Task = heap.pop()
             if task.patient.present:
                 deadline = task.deadline
                 if deadline is None or now <= deadline:
@@ -241,7 +243,7 @@ class TaskQueue:
         """An event that a nurse waits on while idle; it fires with a task, or None to stop."""
         event = self.env.event()
         self._idle.append((nurse, event))
-        if self._future and self._future[0][0] < self._alarm_at:
+        if self._future.peek() < self._alarm_at:
             self._arm()  # what comes due next must reach her at its time
         return event
 
@@ -282,25 +284,17 @@ class TaskQueue:
         patients who left (cancelled), as a nurse popping them would."""
         now = self.env.now
         rec = self.rec
-        keep: list[tuple[int, float, int, Task]] = []
-        gone: list[tuple[int, float, int, Task]] = []
+
+        def gone(task: Task) -> bool:
+            return not task.patient.present or (task.deadline is not None and now > task.deadline)
+
+        removed = self._heap.remove_if(gone)  # in queue order, so that harm draws do not depend on the heap layout
         earliest = math.inf
-        for entry in self._heap:
-            task = entry[3]
-            if not task.patient.present or (task.deadline is not None and now > task.deadline):
-                gone.append(entry)
-            else:
-                keep.append(entry)
-                if task.deadline is not None and task.deadline < earliest:
-                    earliest = task.deadline
-        if not gone:
-            self._min_deadline = earliest
-            return
-        heapq.heapify(keep)
-        self._heap = keep
+        for task in self._heap.items():
+            if task.deadline is not None and task.deadline < earliest:
+                earliest = task.deadline
         self._min_deadline = earliest
-        for entry in sorted(gone):  # in queue order, so that harm draws do not depend on the heap layout
-            task = entry[3]
+        for task in removed:
             rec.task_dequeued(now, task.entered)
             if not task.patient.present:
                 rec.task_cancelled(task)
@@ -319,7 +313,7 @@ class TaskQueue:
         self.flush()
         now = self.env.now
         last = math.nextafter(now, -math.inf) if now > 0 else now
-        for _, _, _, task in self._heap:
+        for task in self._heap.items():
             if task.patient.present and task.deadline is not None and now > task.deadline:
                 self.rec.task_missed(task, last)
                 self.event_log.task_missed(last, task)

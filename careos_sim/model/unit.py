@@ -17,6 +17,7 @@ from careos_sim.measure.eventlog import NO_EVENT_LOG, EventLog
 from careos_sim.measure.metrics import ALL, evaluate
 from careos_sim.measure.recorder import EVENT_COLUMNS, Facts, Recorder
 from careos_sim.model.defects import DefectSystem
+from careos_sim.model.environment import Environment
 from careos_sim.model.leadership import Backlog, LearningSystem, Pressure, Reporting
 from careos_sim.model.mechanisms import resolve
 from careos_sim.model.nurses import NO_FLOAT_POOL, FloatCover, Staff, headcount
@@ -76,9 +77,9 @@ class CareUnit:
     """
 
     def __init__(self, scenario: ScenarioSpec, seed: int, replication: int, event_log: bool = False,
-                 env: simpy.Environment | None = None, ocel: EventLog | None = None, links: UnitLinks = ALONE):
+                 env: Environment | None = None, ocel: EventLog | None = None, links: UnitLinks = ALONE):
         self.scenario = sc = scenario
-        self.env = env = env if env is not None else simpy.Environment()
+        self.env = env = env if env is not None else Environment()
         self.warmup = sc.run.warmup_days * DAY
         self.end = self.warmup + sc.run.horizon_days * DAY
         self.streams = streams = Streams(seed, replication, links.stream_scope)
