@@ -113,13 +113,43 @@ def test_the_environment_processes_a_simpy_model_in_simpys_order(seed):
     assert logs[0] == logs[1] and len(logs[0]) > 300
 
 
+@pytest.mark.parametrize("seed", [4, 5])
+def test_events_scheduled_far_ahead_come_up_in_simpys_order(seed):
+    """Delays from none to a week, many equal (ties broken by priority and event id), far events
+    scheduled before and after nearer ones: SimPy's order."""
+    rng = random.Random(seed)
+    delays = (0.0, 1.0, 360.0, 361.0, 500.0, 500.0, 2000.0, 7 * 1440.0)
+    logs = []
+    for env in (simpy.Environment(), Environment()):
+        log: list = []
+        rng.seed(seed)
+
+        def proc(i: int):
+            for k in range(25):
+                yield env.timeout(rng.choice(delays))
+                log.append((env.now, i, k))
+                if k % 5 == 0:  # an urgent event at the same instant, and a far one behind it
+                    signal = env.event()
+                    signal.callbacks.append(lambda e, i=i, k=k: log.append((env.now, "signal", i, k)))
+                    signal.succeed()
+                    env.timeout(rng.choice(delays[2:])).callbacks.append(
+                        lambda e, i=i, k=k: log.append((env.now, "far", i, k)))
+
+        for i in range(15):
+            env.process(proc(i))
+        env.run(until=20 * 1440.0)
+        env.run()
+        logs.append(log)
+    assert logs[0] == logs[1] and len(logs[0]) > 400
+
+
 def test_call_later_takes_the_place_a_timeout_would_take():
     """Callbacks and timeouts made at the same instants, for the same times, interleave as timeouts alone do."""
     orders = []
     for use_call_later in (False, True):
         env, order = Environment(), []
         for i in range(30):
-            delay = float(i % 4)
+            delay = (0.0, 1.0, 2.0, 361.0, 1080.0)[i % 5]
             if use_call_later and i % 2:
                 env.call_later(delay, lambda i=i: order.append((env.now, i)))
             else:
