@@ -84,7 +84,7 @@ class OptionalBuildExt(build_ext):
             for output in self.get_outputs():
                 Path(output).unlink(missing_ok=True)
             print(f"careos-sim: WARNING: compiling the hot modules failed ({error}); "
-                  "installing pure Python (the same numbers, about 1.5 times slower)", file=sys.stderr)
+                  "installing pure Python (the same numbers, about half as fast)", file=sys.stderr)
             return
         manifest = json.dumps(SOURCES, indent=1, sort_keys=True) + "\n"
         targets = {Path(self.build_lib) / "careos_sim" / MANIFEST}

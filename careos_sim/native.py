@@ -1,7 +1,7 @@
 """Which build of the simulation's hot modules runs: compiled with mypyc, or the Python source.
 
 An install with a C compiler (``setup.py``) compiles :data:`COMPILED_MODULES` into one C
-extension, about 1.5 times faster, with the same numbers; the source runs as plain Python
+extension, about twice as fast, with the same numbers; the source runs as plain Python
 everywhere else. Python imports an extension module in preference to its source, so a copy
 compiled before an edit would go on running the old code: the build records the SHA-256 of each
 compiled source (``_native_build.json``), and on import of the package, before any of these

@@ -445,3 +445,26 @@ def test_run_settings_change_a_hospital_and_nothing_else():
     assert (changed.run.replications, changed.run.seed, changed.run.horizon_days) == (3, 9, 5)
     assert changed == spec.model_copy(update={"run": changed.run})
     assert changed.flow.transfers and changed.units[0].rollout
+
+
+def test_a_hospital_runs_with_the_collectors_thresholds_and_restores_those_set_before():
+    import gc
+
+    from careos_sim.model import hospital as hospital_module
+
+    spec = load_hospital(ROOT / "scenarios" / "hospital-one-unit.yaml", overrides={"run.horizon_days": 3})
+    before = gc.get_threshold()
+    gc.set_threshold(900, 11, 12)  # what a caller had set
+    try:
+        model = Hospital(spec, 1, 0)
+        seen: list[tuple[int, ...]] = []
+
+        def probe():
+            yield model.env.timeout(60.0)
+            seen.append(gc.get_threshold())
+        model.env.process(probe())
+        model.run()
+        assert seen == [hospital_module.RUN_GC_THRESHOLDS]
+        assert gc.get_threshold() == (900, 11, 12)
+    finally:
+        gc.set_threshold(*before)

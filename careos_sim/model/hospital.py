@@ -24,7 +24,10 @@ Every metric exists per unit and for the hospital: the hospital's facts are its 
 
 from __future__ import annotations
 
+import gc
+import threading
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -56,6 +59,39 @@ def unit_links(name: str, **shared) -> UnitLinks:
     indices in a range of their own (from the name, so the order of units does not matter)."""
     return UnitLinks(stream_scope=f"unit:{name}", index_offset=(zlib.crc32(name.encode("utf-8")) & 0xFFFFF) << 24,
                      **shared)
+
+
+#: The cyclic garbage collector's thresholds while a hospital runs (Python's default: 700, 10,
+#: 10). A hospital keeps about twenty units' objects, far more than a core's cache holds, and at
+#: the default the collector scans its young generations every few tasks; measured on the default
+#: hospital (45 days, compiled build, five interleaved pairs in one process), the run took 10-15%
+#: less time with these, in every pair; a unit alone gained nothing, and keeps the default. The
+#: collector changes no number; garbage waits a little longer to be collected (at most about
+#: 100,000 young objects).
+RUN_GC_THRESHOLDS = (100_000, 50, 100)
+
+_gc_lock = threading.Lock()
+_gc_runs = 0  # hospitals running now, in any thread
+_gc_saved: tuple[int, ...] = ()
+
+
+@contextmanager
+def _collecting_less_often() -> Iterator[None]:
+    """:data:`RUN_GC_THRESHOLDS` while at least one hospital runs in the process; the thresholds
+    that were set before once the last one ends."""
+    global _gc_runs, _gc_saved
+    with _gc_lock:
+        if _gc_runs == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(*RUN_GC_THRESHOLDS)
+        _gc_runs += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_runs -= 1
+            if _gc_runs == 0:
+                gc.set_threshold(*_gc_saved)
 
 
 def _scenario_at_start(unit: HospitalUnitSpec, run) -> ScenarioSpec:
@@ -167,7 +203,8 @@ class Hospital:
                 if day > 0:
                     env.process(self._rollout(self.units[u.name], self.warmup + day * DAY, leadership))
         env.process(self._periods())
-        env.run(until=self.end)
+        with _collecting_less_often():
+            env.run(until=self.end)
         self._parts = {}
         for unit in self.units.values():
             unit.queue.expire_all()
