@@ -11,7 +11,7 @@ grows only by those rows.
 
     python benchmarks/hospital.py                 # about 40 s (91 days)
     python benchmarks/hospital.py --days 365      # about 2-3 minutes
-    python benchmarks/hospital.py --memory        # adds two traced runs (28 and 84 days)
+    python benchmarks/hospital.py --memory        # adds two traced runs (84 and 168 days), a few minutes
     python benchmarks/hospital.py --json
 """
 
@@ -91,8 +91,8 @@ def main() -> None:
         "hospital_tasks_per_second_over_unit": (h_tasks / h_s) / (u_tasks / u_s),
     }
     if args.memory:
-        short, long_ = traced_peak(28.0), traced_peak(84.0)
-        out.update(peak_mib_28_days=short, peak_mib_84_days=long_, growth_kib_per_week=(long_ - short) * 1024 / 8)
+        short, long_ = traced_peak(84.0), traced_peak(168.0)
+        out.update(peak_mib_84_days=short, peak_mib_168_days=long_, growth_kib_per_week=(long_ - short) * 1024 / 12)
     if args.json:
         print(json.dumps(out, indent=2))
         return
@@ -106,7 +106,7 @@ def main() -> None:
     print(f"  hospital's tasks/s over the unit's: {out['hospital_tasks_per_second_over_unit']:.2f} (1: a task costs "
           "the same in the hospital as in a unit alone; below 1, more)")
     if args.memory:
-        print(f"peak traced memory: 28 days {out['peak_mib_28_days']:.1f} MiB, 84 days {out['peak_mib_84_days']:.1f} MiB"
+        print(f"peak traced memory: 84 days {out['peak_mib_84_days']:.1f} MiB, 168 days {out['peak_mib_168_days']:.1f} MiB"
               f"; growth {out['growth_kib_per_week']:.0f} KiB per simulated week")
 
 
