@@ -64,7 +64,7 @@ def unit_links(name: str, **shared) -> UnitLinks:
 #: The cyclic garbage collector's thresholds while a hospital runs (Python's default: 700, 10,
 #: 10). A hospital keeps about twenty units' objects, far more than a core's cache holds, and at
 #: the default the collector scans its young generations every few tasks; measured on the default
-#: hospital (45 days, compiled build, five interleaved pairs in one process), the run took 10-15%
+#: hospital (45 days, compiled build, nine interleaved pairs in one process), the run took 4-33%
 #: less time with these, in every pair; a unit alone gained nothing, and keeps the default. The
 #: collector changes no number; garbage waits longer to be collected: about 8 MiB more traced
 #: memory, a constant (26.0 MiB at 84 days and 26.3 at 168, against 17.9 and 18.2 with the
