@@ -11,7 +11,8 @@ would. What differs is the cost: compiled, the agenda compares keys as C numbers
   id), without making an event: for the callbacks of the model's most frequent waits (a task's
   end), which nothing else waits on.
 * ``now`` is a plain attribute that stepping keeps up to date (SimPy's is a property: a Python
-  call for each read, and the model reads the clock for every task).
+  call for each read, and the model reads the clock for every task). SimPy's own ``_now``, which
+  only its ``schedule``, ``step`` and ``now`` read (all replaced here), keeps the initial time.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class Environment(simpy.Environment):
         """Schedule ``event`` with ``priority`` ``delay`` from now (as SimPy does)."""
         seq = self._events
         self._events = seq + 1
-        self._agenda.push(self._now + delay, priority, seq, event, None)
+        self._agenda.push(self.now + delay, priority, seq, event, None)
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> None:
         """Call ``callback()`` ``delay`` from now, where a ``timeout(delay)`` made now would be
@@ -59,7 +60,7 @@ class Environment(simpy.Environment):
             raise ValueError(f"Negative delay {delay}")
         seq = self._events
         self._events = seq + 1
-        self._agenda.push(self._now + delay, NORMAL, seq, None, callback)
+        self._agenda.push(self.now + delay, NORMAL, seq, None, callback)
 
     def peek(self) -> float:
         """The time of the next scheduled event (infinity if none)."""
@@ -101,9 +102,7 @@ def _step(env: Environment, agenda: Agenda) -> None:
     if not len(agenda):
         raise EmptySchedule()
     event = agenda.pop()
-    now = agenda.first
-    env._now = now
-    env.now = now
+    env.now = agenda.first
     if event is None:
         agenda.extra()
         return
